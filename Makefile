@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# This file has two roles.
+#
+# 1. Inside the kernel tree it is the Kbuild file of the grafted
+#    subsystem (the tree's syslets/ directory; Kbuild sets $(obj)).
+# 2. In the project's checkout it is the user's entry point:
+#    `make run`, `make test`, `make bench`, `make shell`, `make vm CMD=...`
+#    (see README.md).
+
+ifneq ($(obj),)
+# ---- Kbuild -------------------------------------------------------------
+obj-$(CONFIG_SYSLET)	+= syslet/
+
+else
+# ---- Project commands ---------------------------------------------------
+SHELL := /bin/bash
+CONFIG ?= test
+CMD ?= uname -a
+TOOLS := $(CURDIR)/tools
+
+.PHONY: help setup kernel guest run test bench shell vm clean-cache
+
+help:
+	@echo "make run     build, boot the patched kernel, run the showcase"
+	@echo "make test    build, boot, run every test; prints 'N passed, N failed'"
+	@echo "make bench   benchmarks on the non-debug kernel (table + JSON)"
+	@echo "make shell   interactive shell in the guest (CONFIG=test|bench)"
+	@echo "make vm CMD='...'  run one command in the guest, cwd shared in"
+
+setup:
+	@$(TOOLS)/setup
+
+kernel: setup
+	@$(TOOLS)/build-kernel $(CONFIG)
+
+guest: kernel
+	@$(TOOLS)/build-guest $(CONFIG)
+
+run:
+	@$(TOOLS)/run-showcase
+
+test:
+	@$(TOOLS)/test
+
+bench:
+	@$(TOOLS)/bench/run
+
+shell: guest
+	@$(TOOLS)/vm --config $(CONFIG) --interactive -- /bin/bash -l
+
+vm: guest
+	@$(TOOLS)/vm --config $(CONFIG) --share $(CURDIR) -- $(CMD)
+
+endif

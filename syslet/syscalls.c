@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * System call shims of the syslet subsystem. Each one forwards its
+ * arguments to the Rust implementation declared in <linux/syslet.h>.
+ */
+#include <linux/syscalls.h>
+#include <linux/syslet.h>
+
+SYSCALL_DEFINE2(async_exec, void __user *, atom, void __user *, ahu)
+{
+	return syslet_rs_async_exec((unsigned long)atom, (unsigned long)ahu);
+}
+
+SYSCALL_DEFINE3(async_wait, unsigned long, min_wait_events,
+		unsigned long, user_ring_idx, void __user *, ahu)
+{
+	return syslet_rs_async_wait(min_wait_events, user_ring_idx,
+				    (unsigned long)ahu);
+}
+
+SYSCALL_DEFINE2(umem_add, unsigned long __user *, uptr, unsigned long, inc)
+{
+	return syslet_rs_umem_add((unsigned long)uptr, inc);
+}

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Syslets: asynchronous system calls for Rust-for-Linux.
+//!
+//! C header: [`include/linux/syslet.h`](srctree/include/linux/syslet.h);
+//! user ABI: [`include/uapi/linux/syslet.h`](srctree/include/uapi/linux/syslet.h).
+//!
+//! This crate is the whole implementation of the subsystem's system calls.
+//! The C side (`syscalls.c`) holds only `SYSCALL_DEFINE` shims that forward
+//! their arguments to the `#[no_mangle] extern "C"` functions defined in
+//! the modules below, so the system call table, ftrace metadata and
+//! argument truncation stay the kernel's own. The KUnit suite
+//! (`syslet_kunit.c`) calls the same `extern "C"` functions on real user
+//! memory.
+//!
+//! | module       | owns                                                     |
+//! |--------------|----------------------------------------------------------|
+//! | [`umem`]     | `umem_add()`: add to a word of user memory (chain loops) |
+//! | [`engine`]   | `async_exec()`, `async_wait()`                           |
+//!
+//! Every entry point runs in process context on behalf of the calling
+//! task, may sleep (user memory faults) and takes no lock.
+
+use kernel::prelude::*;
+
+mod engine;
+mod umem;
+
+/// Prefix of this crate's `pr_*!` messages.
+const __LOG_PREFIX: &[u8] = b"syslet\0";
+
+/// Turns a [`Result`] into the `long` a system call returns: the value on
+/// success, a negative errno on failure.
+fn to_syscall_ret(res: Result<isize>) -> isize {
+    match res {
+        Ok(v) => v,
+        Err(e) => e.to_errno() as isize,
+    }
+}

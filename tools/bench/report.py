@@ -1,0 +1,40 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Prints make bench's table from the guest's JSON lines and writes every
+figure, with ratios to each benchmark's baseline, as one JSON array.
+
+  report.py IN.jsonl OUT.json
+"""
+import json
+import sys
+
+# The variant every other variant of a benchmark is compared with.
+BASELINES = {"syscall": "getppid"}
+
+
+def main(src, dst):
+    records = [json.loads(l) for l in open(src) if l.strip()]
+    if not records:
+        sys.exit("bench: the guest produced no measurement")
+    base = {}
+    for r in records:
+        if BASELINES.get(r["benchmark"]) == r["variant"]:
+            base[(r["benchmark"], r["metric"])] = r["value"]
+    out = list(records)
+    print(f"{'benchmark':<12} {'variant':<16} {'metric':<12} {'value':>10} {'unit':<5} {'ratio':>7}")
+    for r in records:
+        b = base.get((r["benchmark"], r["metric"]))
+        ratio = r["value"] / b if b else None
+        print(f"{r['benchmark']:<12} {r['variant']:<16} {r['metric']:<12} {r['value']:>10.1f} "
+              f"{r['unit']:<5} {'' if ratio is None else f'{ratio:6.2f}x':>7}")
+        if ratio is not None and r["variant"] != BASELINES[r["benchmark"]]:
+            out.append({"benchmark": r["benchmark"], "variant": r["variant"],
+                        "metric": f"{r['metric']}_vs_{BASELINES[r['benchmark']]}",
+                        "value": round(ratio, 4), "unit": "ratio"})
+    with open(dst, "w") as f:
+        json.dump(out, f, indent=1)
+    print(f"JSON: {dst}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

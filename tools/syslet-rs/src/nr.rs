@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! System call numbers, copied from `include/uapi/linux/syslet.h` (the
+//! test `numbers_match_the_uapi_header` keeps the copy honest).
+
+/// `async_exec(atom, ahu)`.
+pub const ASYNC_EXEC: usize = 600;
+/// `async_wait(min_wait_events, user_ring_idx, ahu)`.
+pub const ASYNC_WAIT: usize = 601;
+/// `umem_add(uptr, inc)`.
+pub const UMEM_ADD: usize = 602;
+
+#[cfg(test)]
+mod tests {
+    const HEADER: &str = include_str!("../../../include/uapi/linux/syslet.h");
+
+    fn header_nr(name: &str) -> Option<usize> {
+        let key = format!("#define __NR_{name}");
+        HEADER
+            .lines()
+            .find_map(|l| l.strip_prefix(&key))
+            .and_then(|rest| rest.trim().parse().ok())
+    }
+
+    #[test]
+    fn numbers_match_the_uapi_header() {
+        assert_eq!(header_nr("async_exec"), Some(super::ASYNC_EXEC));
+        assert_eq!(header_nr("async_wait"), Some(super::ASYNC_WAIT));
+        assert_eq!(header_nr("umem_add"), Some(super::UMEM_ADD));
+    }
+
+    #[test]
+    fn numbers_are_clear_of_mainline_and_x32() {
+        for nr in [super::ASYNC_EXEC, super::ASYNC_WAIT, super::UMEM_ADD] {
+            assert!((600..=615).contains(&nr), "{nr} outside the subsystem's block");
+        }
+    }
+}
