@@ -26,6 +26,10 @@ use kernel::prelude::*;
 mod engine;
 mod umem;
 
+// The C ABI of the crate: what `include/linux/syslet.h` declares.
+pub use engine::{syslet_rs_async_exec, syslet_rs_async_wait};
+pub use umem::syslet_rs_umem_add;
+
 /// Prefix of this crate's `pr_*!` messages.
 const __LOG_PREFIX: &[u8] = b"syslet\0";
 

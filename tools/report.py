@@ -133,8 +133,10 @@ def parse_ktap(lines, prefix, tally):
     return leaves
 
 
+# libtest: "test NAME ... ok" (NAME may hold spaces, as doc-tests' do);
+# unittest -v: "NAME (module.Class.NAME) ... ok".
 _libtest_re = re.compile(
-    r"^(?:test )?(\S+)(?: \(\S+\))? \.\.\. (ok|FAILED|ignored|ERROR|FAIL|skipped.*)$")
+    r"^(?:test (.+?)|(\S+) \(\S+\)) \.\.\. (ok|FAILED|ignored|ERROR|FAIL|skipped.*)$")
 _running_re = re.compile(r"^(?:running|Ran) (\d+) tests?\b")
 
 
@@ -151,10 +153,11 @@ def parse_libtest(lines, prefix, tally):
         if not m:
             continue
         seen += 1
-        outcome = {"ok": "pass", "ignored": "skip"}.get(m.group(2), "fail")
-        if m.group(2).startswith("skipped"):
+        verdict = m.group(3)
+        outcome = {"ok": "pass", "ignored": "skip"}.get(verdict, "fail")
+        if verdict.startswith("skipped"):
             outcome = "skip"
-        tally.add(prefix + m.group(1), outcome)
+        tally.add(prefix + (m.group(1) or m.group(2)), outcome)
     for k in range(seen + 1, expected + 1):
         tally.add(f"{prefix}#{k}", "fail", "no result (crashed or hung?)")
     return seen

@@ -64,6 +64,14 @@ class ParseTests(unittest.TestCase):
         report.parse_libtest(out, "rust:", t)
         self.assertEqual((t.count("pass"), t.count("fail"), t.count("skip")), (1, 1, 1))
 
+    def test_libtest_doctest_and_unittest_names(self):
+        out = ["running 1 test", "test src/lib.rs - (line 11) - compile ... ok",
+               "test_x (test_report.T.test_x) ... ok", "Ran 1 test in 0.1s"]
+        t = report.Tally()
+        report.parse_libtest(out, "", t)
+        self.assertEqual([n for n, _, _ in t.results], ["src/lib.rs - (line 11) - compile", "test_x"])
+        self.assertEqual(t.count("fail"), 0)
+
     def test_libtest_missing_results_fail(self):
         t = report.Tally()
         report.parse_libtest(["running 2 tests", "test a ... ok"], "rust:", t)
