@@ -47,7 +47,8 @@ bench:
 	@$(TOOLS)/bench/run
 
 shell: guest
-	@$(TOOLS)/vm --config $(CONFIG) --interactive -- /bin/bash -l
+	@$(TOOLS)/vm --config $(CONFIG) --interactive -- \
+		/bin/sh -c 'exec setsid -c /bin/bash -l <>/dev/ttyS0 >&0 2>&1'
 
 vm: guest
 	@$(TOOLS)/vm --config $(CONFIG) --share $(CURDIR) -- $(CMD)
