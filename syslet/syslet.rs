@@ -16,22 +16,43 @@
 //! | module       | owns                                                     |
 //! |--------------|----------------------------------------------------------|
 //! | [`umem`]     | `umem_add()`: add to a word of user memory (chain loops) |
-//! | [`engine`]   | `async_exec()`, `async_wait()`                           |
+//! | [`engine`]   | `async_exec()`, `async_wait()`: running a chain          |
+//! | [`abi`]      | the uapi structures, decoded from user memory            |
+//! | [`chain`]    | stop conditions, the next atom                           |
+//! | [`invoke`]   | one atom: arguments, refusal, seccomp, the call itself   |
+//! | [`policy`]   | the system calls an atom may not make                    |
+//! | [`ring`]     | completion ring index arithmetic                         |
 //!
 //! Every entry point runs in process context on behalf of the calling
 //! task, may sleep (user memory faults) and takes no lock.
 
 use kernel::prelude::*;
 
+mod abi;
+mod chain;
 mod engine;
+mod invoke;
+mod policy;
+mod ring;
 mod umem;
 
 // The C ABI of the crate: what `include/linux/syslet.h` declares.
 pub use engine::{syslet_rs_async_exec, syslet_rs_async_wait};
 pub use umem::syslet_rs_umem_add;
+#[cfg(CONFIG_SYSLET_KUNIT_TEST)]
+pub use {
+    chain::{syslet_kunit_next, syslet_kunit_stops},
+    policy::syslet_kunit_refused,
+    ring::syslet_kunit_ring_pending,
+};
 
 /// Prefix of this crate's `pr_*!` messages.
 const __LOG_PREFIX: &[u8] = b"syslet\0";
+
+/// `-EOPNOTSUPP`, which `kernel::error::code` does not name.
+fn eopnotsupp() -> Error {
+    Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32))
+}
 
 /// Turns a [`Result`] into the `long` a system call returns: the value on
 /// success, a negative errno on failure.

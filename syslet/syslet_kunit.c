@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit suite "syslet": calls the Rust implementation of umem_add() on
- * user memory mapped into the test's own mm with kunit_vm_mmap(), so the
- * real uaccess paths (fault, read-only mapping, kernel address) run.
+ * KUnit suite "syslet": the pure logic of the engine (stop conditions,
+ * the next atom, the refusal list, ring index arithmetic), and the Rust
+ * implementation of umem_add() on user memory mapped into the test's own
+ * mm with kunit_vm_mmap(), so the real uaccess paths (fault, read-only
+ * mapping, kernel address) run.
  */
 #include <kunit/test.h>
 #include <linux/mman.h>
+#include <asm/unistd.h>
 #include <linux/syslet.h>
 #include <linux/uaccess.h>
 
@@ -114,7 +117,88 @@ static void umem_add_refuses_kernel_address(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kernel_word, 5);
 }
 
+static void stop_conditions(struct kunit *test)
+{
+	static const long results[] = { LONG_MIN, -4095, -1, 0, 1, 42, LONG_MAX };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(results); i++) {
+		long r = results[i];
+
+		KUNIT_EXPECT_FALSE(test, syslet_kunit_stops(0, r));
+		KUNIT_EXPECT_EQ(test, syslet_kunit_stops(SYSLET_STOP_ON_NONZERO, r), r != 0);
+		KUNIT_EXPECT_EQ(test, syslet_kunit_stops(SYSLET_STOP_ON_ZERO, r), r == 0);
+		KUNIT_EXPECT_EQ(test, syslet_kunit_stops(SYSLET_STOP_ON_NEGATIVE, r), r < 0);
+		KUNIT_EXPECT_EQ(test, syslet_kunit_stops(SYSLET_STOP_ON_NON_POSITIVE, r), r <= 0);
+		/* Conditions combine with OR. */
+		KUNIT_EXPECT_EQ(test, syslet_kunit_stops(SYSLET_STOP_ON_ZERO |
+							 SYSLET_STOP_ON_NEGATIVE, r), r <= 0);
+		KUNIT_EXPECT_TRUE(test, syslet_kunit_stops(SYSLET_STOP_ON_ZERO |
+							   SYSLET_STOP_ON_NONZERO, r));
+		/* Flags that are not stop conditions never stop. */
+		KUNIT_EXPECT_FALSE(test, syslet_kunit_stops(SYSLET_SYNC | SYSLET_NO_COMPLETE |
+							    SYSLET_SKIP_TO_NEXT_ON_STOP, r));
+	}
+}
+
+static void next_atom(struct kunit *test)
+{
+	const unsigned long a = 0x10000, n = 0x20000;
+	const long size = sizeof(struct syslet_uatom);
+
+	KUNIT_ASSERT_EQ(test, size, 88);
+	/* No stop: follow next, or end on NULL. */
+	KUNIT_EXPECT_EQ(test, syslet_kunit_next(a, 0, n, 5), (long)n);
+	KUNIT_EXPECT_EQ(test, syslet_kunit_next(a, 0, 0, 5), 0);
+	/* Stop: end, even with a next pointer. */
+	KUNIT_EXPECT_EQ(test, syslet_kunit_next(a, SYSLET_STOP_ON_ZERO, n, 0), 0);
+	/* Stop with skip: the atom after this one in memory. */
+	KUNIT_EXPECT_EQ(test, syslet_kunit_next(a, SYSLET_STOP_ON_ZERO |
+					       SYSLET_SKIP_TO_NEXT_ON_STOP, n, 0), (long)(a + size));
+	/* Skip without a stop: follow next. */
+	KUNIT_EXPECT_EQ(test, syslet_kunit_next(a, SYSLET_STOP_ON_ZERO |
+					       SYSLET_SKIP_TO_NEXT_ON_STOP, n, 1), (long)n);
+	/* atom + 1 past the end of the address space is a fault. */
+	KUNIT_EXPECT_EQ(test, syslet_kunit_next(ULONG_MAX - 10, SYSLET_STOP_ON_ZERO |
+					       SYSLET_SKIP_TO_NEXT_ON_STOP, n, 0), -EFAULT);
+}
+
+static void refusal_list(struct kunit *test)
+{
+	static const unsigned long refused[] = {
+		__NR_fork, __NR_vfork, __NR_clone, __NR_clone3, __NR_execve,
+		__NR_execveat, __NR_exit, __NR_exit_group, __NR_rt_sigreturn,
+		__NR_setuid, __NR_setgid, __NR_setresuid, __NR_setgroups,
+		__NR_arch_prctl, __NR_seccomp, __NR_async_exec, __NR_async_wait,
+	};
+	static const unsigned long allowed[] = {
+		__NR_read, __NR_write, __NR_openat, __NR_close, __NR_getppid,
+		__NR_pread64, __NR_statx, __NR_umem_add, __NR_futex,
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(refused); i++)
+		KUNIT_EXPECT_TRUE_MSG(test, syslet_kunit_refused(refused[i]),
+				      "nr %lu", refused[i]);
+	for (i = 0; i < ARRAY_SIZE(allowed); i++)
+		KUNIT_EXPECT_FALSE_MSG(test, syslet_kunit_refused(allowed[i]),
+				       "nr %lu", allowed[i]);
+}
+
+static void ring_pending(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, syslet_kunit_ring_pending(0, 0), 0UL);
+	KUNIT_EXPECT_EQ(test, syslet_kunit_ring_pending(5, 2), 3UL);
+	/* Indices run freely and wrap modulo 2^64. */
+	KUNIT_EXPECT_EQ(test, syslet_kunit_ring_pending(1, ULONG_MAX), 2UL);
+	KUNIT_EXPECT_EQ(test, syslet_kunit_ring_pending(ULONG_MAX, ULONG_MAX - 3), 3UL);
+}
+
 static struct kunit_case syslet_test_cases[] = {
+	KUNIT_CASE(stop_conditions),
+	KUNIT_CASE(next_atom),
+	KUNIT_CASE(refusal_list),
+	KUNIT_CASE(ring_pending),
 	KUNIT_CASE(umem_add_zero_reads),
 	KUNIT_CASE(umem_add_adds_and_stores),
 	KUNIT_CASE(umem_add_wraps_like_unsigned_long),

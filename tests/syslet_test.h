@@ -27,4 +27,25 @@ static inline long sys_async_wait(unsigned long min_wait_events,
 	return syscall(__NR_async_wait, min_wait_events, user_ring_idx, ahu);
 }
 
+/*
+ * Fills one atom. Arguments are pointers to unsigned longs (the v6 ABI
+ * passes arguments by reference); pass fewer than six and the rest are
+ * NULL, which ends the argument list.
+ */
+#define ATOM_ARGS(...) ((unsigned long *[6]){ __VA_ARGS__ })
+static inline void atom_set(struct syslet_uatom *a, unsigned long flags,
+			    unsigned long nr, long *ret,
+			    struct syslet_uatom *next, unsigned long **args)
+{
+	int i;
+
+	a->flags = flags;
+	a->nr = nr;
+	a->ret_ptr = ret;
+	a->next = next;
+	for (i = 0; i < 6; i++)
+		a->arg_ptr[i] = args ? args[i] : NULL;
+	a->private = NULL;
+}
+
 #endif /* SYSLET_TEST_H */

@@ -126,16 +126,6 @@ TEST(counts_a_loop_umem_add)
 	ASSERT_EQ(0, left);
 }
 
-TEST(async_exec_is_enosys_until_the_engine_lands)
-{
-	errno = 0;
-	ASSERT_EQ(-1, sys_async_exec(NULL, NULL));
-	ASSERT_EQ(ENOSYS, errno);
-	errno = 0;
-	ASSERT_EQ(-1, sys_async_wait(1, 0, NULL));
-	ASSERT_EQ(ENOSYS, errno);
-}
-
 TEST(reserved_numbers_are_enosys)
 {
 	int nr;

@@ -51,6 +51,10 @@ def scan(paths):
             continue
         with open(path, errors="replace") as f:
             for n, line in enumerate(f, 1):
+                # "| " lines are test programs' output echoed by
+                # run-guest-tests, not the kernel's.
+                if line.startswith("| "):
+                    continue
                 if _problem_re.search(line):
                     hits.append(f"{os.path.basename(path)}:{n}: {line.rstrip()}")
     return hits

@@ -95,6 +95,9 @@ class ScanTests(unittest.TestCase):
         self.assertTrue(self.scan_text("WARNING: possible circular locking dependency detected\n"))
         self.assertTrue(self.scan_text("BUG: KASAN: slab-out-of-bounds in foo\n"))
 
+    def test_echoed_test_output_is_not_a_kernel_report(self):
+        self.assertEqual(self.scan_text("| thread 'x' panicked at tests/a.rs:1:1:\n| WARNING: y\n"), [])
+
     def test_clean_log_passes(self):
         self.assertEqual(self.scan_text("Linux version 6.12.117\nok 1 syslet\n"), [])
 

@@ -54,9 +54,3 @@ fn threads_each_count_their_own_word() {
         assert_eq!(h.join().expect("thread"), t as u64 * 1000 + 1000);
     }
 }
-
-#[test]
-fn engine_calls_answer_enosys_until_the_engine_lands() {
-    assert_eq!(syslet::async_exec_probe(), Err(Errno::ENOSYS));
-    assert_eq!(syslet::async_wait_probe(), Err(Errno::ENOSYS));
-}

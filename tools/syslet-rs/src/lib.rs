@@ -14,9 +14,11 @@
 //! ```
 #![cfg(all(target_arch = "x86_64", target_os = "linux"))]
 
+mod abi;
 pub mod nr;
 mod raw;
 
+pub use abi::{flags, AsyncHead, Atom};
 pub use raw::Errno;
 
 /// `umem_add(uptr, inc)`: adds `inc` to `*word` in the kernel and returns
@@ -40,17 +42,29 @@ pub unsafe fn umem_add_raw(addr: usize, inc: u64) -> Result<u64, Errno> {
     raw::decode(unsafe { raw::syscall3(nr::UMEM_ADD, addr, inc as usize, 0) }).map(|v| v as u64)
 }
 
-/// `async_exec(atom, ahu)` with null pointers: probes whether the engine
-/// is present (`Err(Errno::ENOSYS)` until it lands).
-pub fn async_exec_probe() -> Result<usize, Errno> {
-    // SAFETY: null pointers are never dereferenced by a kernel that
-    // answers; at worst it reports EFAULT or ENOSYS.
-    raw::decode(unsafe { raw::syscall3(nr::ASYNC_EXEC, 0, 0, 0) })
+/// `async_exec(atom, head)`: runs the chain that starts at `atom`.
+///
+/// Returns the atom the chain ended at (it finished without going
+/// asynchronous), or null when it went asynchronous (its completion then
+/// appears in `head`'s ring).
+///
+/// # Safety
+///
+/// Every atom of the chain, every pointer in it and the ring must be valid
+/// for the kernel to read (atoms, arguments, head) and write (`ret_ptr`s,
+/// arguments of calls that write, the ring) until the chain completes.
+pub unsafe fn async_exec(atom: *const Atom, head: *mut AsyncHead) -> Result<*const Atom, Errno> {
+    // SAFETY: the caller vouches for the chain and the head.
+    raw::decode(unsafe { raw::syscall3(nr::ASYNC_EXEC, atom as usize, head as usize, 0) })
+        .map(|a| a as *const Atom)
 }
 
-/// `async_wait(min, user_ring_idx, ahu)` with a null head: a probe like
-/// [`async_exec_probe`].
-pub fn async_wait_probe() -> Result<usize, Errno> {
-    // SAFETY: as for `async_exec_probe`.
-    raw::decode(unsafe { raw::syscall3(nr::ASYNC_WAIT, 1, 0, 0) })
+/// `async_wait(min, user_ring_idx, head)`: waits until at least `min`
+/// completions lie in the ring past `user_ring_idx`; returns how many do.
+pub fn async_wait(min: u64, user_ring_idx: u64, head: &AsyncHead) -> Result<u64, Errno> {
+    // SAFETY: the kernel only reads `head`, which is valid for the call.
+    raw::decode(unsafe {
+        raw::syscall3(nr::ASYNC_WAIT, min as usize, user_ring_idx as usize, head as *const _ as usize)
+    })
+    .map(|n| n as u64)
 }

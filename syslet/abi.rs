@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The user ABI of [`include/uapi/linux/syslet.h`](srctree/include/uapi/linux/syslet.h),
+//! decoded from user memory.
+//!
+//! Atoms and heads are read as arrays of words (`FromBytes` for `[usize; N]`)
+//! and decoded field by field, so no `unsafe` and no user-controlled
+//! padding reaches the kernel. Only the fields the kernel uses are kept:
+//! `private` and the 2007 thread entry points are never read.
+
+use core::mem::size_of;
+use kernel::{prelude::*, uaccess::UserSlice};
+
+/// `SYSLET_*` flag bits of `struct syslet_uatom`.
+pub(crate) mod flags {
+    /// Go asynchronous at once.
+    pub(crate) const ASYNC: usize = 0x01;
+    /// Never go asynchronous while this atom runs.
+    pub(crate) const SYNC: usize = 0x02;
+    /// No ring entry if the chain ends here.
+    pub(crate) const NO_COMPLETE: usize = 0x04;
+    /// Stop if the result is not zero.
+    pub(crate) const STOP_ON_NONZERO: usize = 0x08;
+    /// Stop if the result is zero.
+    pub(crate) const STOP_ON_ZERO: usize = 0x10;
+    /// Stop if the result is negative.
+    pub(crate) const STOP_ON_NEGATIVE: usize = 0x20;
+    /// Stop if the result is zero or negative.
+    pub(crate) const STOP_ON_NON_POSITIVE: usize = 0x40;
+    /// On a stop condition continue at the atom after this one in memory.
+    pub(crate) const SKIP_TO_NEXT_ON_STOP: usize = 0x80;
+    /// Every defined bit; others give `-EINVAL`.
+    pub(crate) const ALL: usize = 0xff;
+}
+
+/// Size of `struct syslet_uatom` on x86-64.
+pub(crate) const ATOM_SIZE: usize = 11 * size_of::<usize>();
+/// Number of argument pointers in an atom.
+pub(crate) const MAX_ARGS: usize = 6;
+
+/// One atom as the kernel uses it.
+#[derive(Clone, Copy)]
+pub(crate) struct Atom {
+    /// `SYSLET_*` bits, validated.
+    pub(crate) flags: usize,
+    /// System call number.
+    pub(crate) nr: usize,
+    /// Where to store the result; 0 for nowhere.
+    pub(crate) ret_ptr: usize,
+    /// The next atom; 0 ends the chain.
+    pub(crate) next: usize,
+    /// Pointers to the arguments, up to the first 0.
+    pub(crate) arg_ptr: [usize; MAX_ARGS],
+}
+
+impl Atom {
+    /// Reads and validates the atom at user address `addr`.
+    ///
+    /// Errors: `EFAULT` if it cannot be read, `EINVAL` for unknown flag
+    /// bits or for `SYSLET_ASYNC` together with `SYSLET_SYNC`.
+    pub(crate) fn read(addr: usize) -> Result<Atom> {
+        let words: [usize; 11] = UserSlice::new(addr, ATOM_SIZE).reader().read()?;
+        Self::decode(&words)
+    }
+
+    /// Decodes the words of a `struct syslet_uatom`.
+    pub(crate) fn decode(w: &[usize; 11]) -> Result<Atom> {
+        let f = w[0];
+        if f & !flags::ALL != 0 || (f & flags::ASYNC != 0 && f & flags::SYNC != 0) {
+            return Err(EINVAL);
+        }
+        Ok(Atom {
+            flags: f,
+            nr: w[1],
+            ret_ptr: w[2],
+            next: w[3],
+            arg_ptr: [w[4], w[5], w[6], w[7], w[8], w[9]],
+        })
+    }
+}
+
+/// Size of `struct async_head_user` on x86-64.
+pub(crate) const HEAD_SIZE: usize = 8 * size_of::<usize>();
+/// Size of one completion ring slot (a pointer).
+pub(crate) const SLOT_SIZE: usize = size_of::<usize>();
+
+/// The part of `struct async_head_user` the kernel uses.
+#[derive(Clone, Copy)]
+pub(crate) struct AsyncHead {
+    /// Next slot the kernel fills.
+    pub(crate) kernel_ring_idx: usize,
+    /// User address of the ring.
+    pub(crate) completion_ring: usize,
+    /// Number of slots, at least one.
+    pub(crate) slots: usize,
+}
+
+impl AsyncHead {
+    /// Reads the head at `addr` and checks the ring's geometry.
+    ///
+    /// Errors: `EFAULT` if it cannot be read; `EINVAL` if `ring_size_bytes`
+    /// is zero or not a whole number of slots.
+    pub(crate) fn read(addr: usize) -> Result<AsyncHead> {
+        let w: [usize; 8] = UserSlice::new(addr, HEAD_SIZE).reader().read()?;
+        let (ring, size) = (w[2], w[3]);
+        if size == 0 || size % SLOT_SIZE != 0 {
+            return Err(EINVAL);
+        }
+        Ok(AsyncHead {
+            kernel_ring_idx: w[0],
+            completion_ring: ring,
+            slots: size / SLOT_SIZE,
+        })
+    }
+}

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Running one atom: read its arguments, check the refusal list and the
+//! caller's seccomp filter, call the system call through the kernel's own
+//! x86-64 dispatcher (`x64_sys_call`), as the system call entry would.
+//!
+//! Runs in process context on behalf of the submitting task, may sleep,
+//! holds no lock. The result is what the call returned, except that the
+//! restart codes (`-ERESTART*`), which must never reach user space outside
+//! the syscall exit path, become `-EINTR` (as fs/aio.c does).
+
+use crate::{abi::Atom, policy};
+use kernel::{bindings, prelude::*, uaccess::UserSlice};
+
+/// Linux-internal restart codes (include/linux/errno.h).
+const ERESTARTSYS: isize = 512;
+const ERESTARTNOINTR: isize = 513;
+const ERESTARTNOHAND: isize = 514;
+const ERESTART_RESTARTBLOCK: isize = 516;
+
+/// `AUDIT_ARCH_X86_64` (EM_X86_64 | 64-bit | little endian), what seccomp
+/// filters see as `seccomp_data.arch` for native calls.
+const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+
+fn errno(e: u32) -> isize {
+    -(e as isize)
+}
+
+/// Runs `atom` in the current task and returns the system call's result.
+///
+/// Errors (the chain stops, `async_exec()` fails): `EFAULT` when an
+/// argument pointer cannot be read. A refused call, an unknown number or a
+/// call denied by seccomp is not an error of the chain: its result says so.
+pub(crate) fn run(atom: &Atom) -> Result<isize> {
+    if atom.nr >= policy::NR_LIMIT {
+        return Ok(errno(bindings::ENOSYS));
+    }
+    if policy::refused(atom.nr) {
+        return Ok(errno(bindings::EOPNOTSUPP));
+    }
+    let mut args = [0usize; 6];
+    for (arg, &ptr) in args.iter_mut().zip(atom.arg_ptr.iter()) {
+        if ptr == 0 {
+            break;
+        }
+        *arg = UserSlice::new(ptr, core::mem::size_of::<usize>()).reader().read()?;
+    }
+    if let Some(denied) = seccomp_check(atom.nr, &args) {
+        return Ok(denied);
+    }
+    // SAFETY: `pt_regs` is plain data; all-zero is a valid value.
+    let mut regs: bindings::pt_regs = unsafe { core::mem::zeroed() };
+    regs.di = args[0] as _;
+    regs.si = args[1] as _;
+    regs.dx = args[2] as _;
+    regs.r10 = args[3] as _;
+    regs.r8 = args[4] as _;
+    regs.r9 = args[5] as _;
+    regs.orig_ax = atom.nr as _;
+    regs.ax = errno(bindings::ENOSYS) as _;
+    // SAFETY: `regs` is a valid frame for the duration of the call and
+    // `nr` is below `NR_LIMIT`; calls that use the real user frame
+    // (`current_pt_regs()`) or change the thread are refused above.
+    let ret = unsafe { bindings::x64_sys_call(&regs, atom.nr as u32) } as isize;
+    Ok(match -ret {
+        ERESTARTSYS | ERESTARTNOINTR | ERESTARTNOHAND | ERESTART_RESTARTBLOCK => {
+            errno(bindings::EINTR)
+        }
+        _ => ret,
+    })
+}
+
+/// Applies the current task's seccomp policy to system call `nr` as the
+/// system call entry would. Returns `None` to run the call, or the result
+/// to store instead (`SECCOMP_RET_ERRNO`'s errno, a user notifier's
+/// answer, `-ENOSYS` for `SECCOMP_RET_TRAP` and `SECCOMP_RET_TRACE`).
+/// `SECCOMP_RET_KILL_*` and strict mode kill exactly as a direct call would:
+/// this function then does not return.
+fn seccomp_check(nr: usize, args: &[usize; 6]) -> Option<isize> {
+    // SAFETY: `current` is a valid task; its seccomp mode is only changed
+    // by itself (or by TSYNC, which cannot race with a task in a syscall
+    // in a way that matters: a racing filter applies from the next atom).
+    let mode = unsafe { (*bindings::get_current()).seccomp.mode };
+    if mode == 0 {
+        return None;
+    }
+    let sd = bindings::seccomp_data {
+        nr: nr as i32,
+        arch: AUDIT_ARCH_X86_64,
+        // SAFETY: `current_pt_regs()` of a task in a system call is its
+        // user register frame.
+        instruction_pointer: unsafe { (*bindings::current_pt_regs()).ip } as u64,
+        args: args.map(|a| a as u64),
+    };
+    // SAFETY: as above. The filter reports a skipped call's result in the
+    // frame's `ax` (and TRAP/TRACE roll `ax` back to `orig_ax`), so the
+    // frame is saved, pointed at -ENOSYS for the call, and restored.
+    unsafe {
+        let regs = bindings::current_pt_regs();
+        let (saved_ax, saved_orig_ax) = ((*regs).ax, (*regs).orig_ax);
+        (*regs).ax = errno(bindings::ENOSYS) as _;
+        (*regs).orig_ax = errno(bindings::ENOSYS) as _;
+        let verdict = bindings::__secure_computing(&sd);
+        let skipped_ret = (*regs).ax as isize;
+        (*regs).ax = saved_ax;
+        (*regs).orig_ax = saved_orig_ax;
+        if verdict < 0 {
+            Some(skipped_ret)
+        } else {
+            None
+        }
+    }
+}
