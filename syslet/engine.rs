@@ -1,75 +1,166 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `async_exec()` and `async_wait()`.
+//! `async_exec()` and `async_wait()`: running a chain.
 //!
-//! # What runs where (this stage)
+//! # Where a chain runs
 //!
-//! The engine runs a chain *inline*, in the submitting task, atom by atom:
-//! read the atom, run it (`invoke`), store its result through `ret_ptr`,
-//! pick the next atom (`chain`). A chain that finishes this way has not
-//! gone asynchronous: `async_exec()` returns the address of its last atom
-//! and nothing is posted to the completion ring.
+//! `async_exec()` hands the chain to an async thread of the calling
+//! process ([`pool`](crate::pool)) and waits. Whichever comes first
+//! decides what the caller sees:
 //!
-//! Async threads (an atom that blocks continues on a thread of the
-//! process, the caller gets NULL back, the completion is posted to the
-//! ring) are not built yet. Until they are, an atom that blocks blocks the
-//! caller, exactly like `SYSLET_SYNC`, and an atom flagged `SYSLET_ASYNC`,
-//! which asks for what cannot be given yet, makes `async_exec()` fail with
-//! `-EOPNOTSUPP` before that atom runs. Nothing is ever posted to the ring
-//! by this stage, so `async_wait()` only validates its arguments, returns
-//! at once when user space already sees `min_wait_events` completions, and
-//! otherwise sleeps until a signal.
+//! * the chain finishes: `async_exec()` returns the address of its last
+//!   atom, and nothing is posted to the ring (it did not go asynchronous);
+//! * the async thread is about to sleep in an atom (it blocked), or reaches
+//!   an atom flagged `SYSLET_ASYNC`, or the caller gets a signal: the chain
+//!   is *detached*. `async_exec()` returns NULL; the async thread finishes
+//!   the chain and posts its last atom to the completion ring.
+//!
+//! This is the "simple model" of the design: a thread switch per chain.
+//! The zero-switch inline path (the caller runs the chain itself and only
+//! hands its user context over when an atom blocks) is the cachemiss work
+//! of issue 4, and slots in here.
+//!
+//! A chain runs inline in the caller, never going asynchronous, when the
+//! caller is under seccomp filtering (the filter then applies as to a
+//! direct call) or when the process already has `syslet_max_threads`
+//! async threads busy; `SYSLET_ASYNC` then fails with `-EAGAIN`
+//! (`-EOPNOTSUPP` under seccomp).
 //!
 //! # Bounds
 //!
-//! A chain may loop forever (`next` pointing back): the engine checks for
-//! a fatal signal and yields the CPU (`cond_resched()`) after every atom,
+//! A chain may loop forever (`next` pointing back): after every atom the
+//! runner checks for a fatal signal and yields the CPU (`cond_resched()`),
 //! so such a chain costs CPU time like a user loop of system calls and
 //! ends with the process.
 
 use crate::{
     abi::{flags, AsyncHead, Atom},
     chain::{self, Next},
-    invoke,
+    invoke, pool,
 };
 use core::mem::size_of;
 use kernel::{bindings, prelude::*, uaccess::UserSlice};
 
-fn fatal_signal_pending() -> bool {
+/// What a chain runner needs from where it runs.
+pub(crate) trait Runner {
+    /// The chain reached an atom flagged `SYSLET_ASYNC`.
+    fn go_async(&self) -> Result;
+    /// An atom flagged `SYSLET_SYNC` starts (`true`) or ends (`false`).
+    fn sync_atom(&self, running: bool);
+}
+
+/// How a chain ended.
+pub(crate) struct ChainEnd {
+    /// The atom it ended at: the last one run, or the one that faulted.
+    pub(crate) last: usize,
+    /// That atom's flags (0 if it could not be read).
+    pub(crate) last_flags: usize,
+    /// `Ok` when it ended normally; the error otherwise.
+    pub(crate) result: Result,
+}
+
+pub(crate) fn fatal_signal_pending() -> bool {
     // SAFETY: `current` is always a valid task.
     unsafe { bindings::fatal_signal_pending(bindings::get_current()) != 0 }
 }
 
-/// `async_exec(atom, ahu)`: runs the chain that starts at `atom`.
-///
-/// Returns the user address of the atom the chain ended at. Errors:
-/// `EFAULT` for an unreadable head, atom or argument, or an unwritable
-/// `ret_ptr` (atoms before it have run and stored their results);
-/// `EINVAL` for bad flags or ring geometry; `EOPNOTSUPP` at an atom
-/// flagged `SYSLET_ASYNC`; `EINTR` when a fatal signal arrives between
-/// atoms.
-pub(crate) fn async_exec(first: usize, ahu: usize) -> Result<usize> {
-    AsyncHead::read(ahu)?;
+/// Runs the chain starting at `first` in the current task.
+pub(crate) fn run_chain(first: usize, runner: &impl Runner) -> ChainEnd {
+    let mut end = ChainEnd { last: first, last_flags: 0, result: Ok(()) };
     let mut addr = first;
     loop {
-        let atom = Atom::read(addr)?;
-        if atom.flags & flags::ASYNC != 0 {
-            return Err(crate::eopnotsupp());
-        }
-        let ret = invoke::run(&atom)?;
-        if atom.ret_ptr != 0 {
-            UserSlice::new(atom.ret_ptr, size_of::<isize>()).writer().write(&ret)?;
-        }
-        match chain::next(addr, &atom, ret)? {
-            Next::End => return Ok(addr),
-            Next::Atom(n) => addr = n,
+        end.last = addr;
+        let atom = match Atom::read(addr) {
+            Ok(a) => a,
+            Err(e) => {
+                end.result = Err(e);
+                return end;
+            }
+        };
+        end.last_flags = atom.flags;
+        let step = (|| -> Result<Next> {
+            if atom.flags & flags::ASYNC != 0 {
+                runner.go_async()?;
+            }
+            let sync = atom.flags & flags::SYNC != 0;
+            if sync {
+                runner.sync_atom(true);
+            }
+            let ret = invoke::run(&atom);
+            if sync {
+                runner.sync_atom(false);
+            }
+            let ret = ret?;
+            if atom.ret_ptr != 0 {
+                UserSlice::new(atom.ret_ptr, size_of::<isize>()).writer().write(&ret)?;
+            }
+            chain::next(addr, &atom, ret)
+        })();
+        match step {
+            Ok(Next::End) => return end,
+            Ok(Next::Atom(n)) => addr = n,
+            Err(e) => {
+                end.result = Err(e);
+                return end;
+            }
         }
         if fatal_signal_pending() {
-            return Err(EINTR);
+            end.result = Err(EINTR);
+            return end;
         }
         // SAFETY: process context, no lock held.
         unsafe { bindings::cond_resched() };
     }
+}
+
+/// Runs chains in the caller; `SYSLET_ASYNC` fails with `error`.
+struct Inline {
+    error: Error,
+}
+
+impl Runner for Inline {
+    fn go_async(&self) -> Result {
+        Err(self.error)
+    }
+    fn sync_atom(&self, _running: bool) {}
+}
+
+fn under_seccomp() -> bool {
+    // SAFETY: `current` is a valid task and reads its own seccomp mode.
+    unsafe { (*bindings::get_current()).seccomp.mode != 0 }
+}
+
+/// `async_exec(atom, ahu)`: runs the chain that starts at `atom`.
+///
+/// Returns the user address of the atom the chain ended at, or 0 when it
+/// went asynchronous. Errors (synchronous chains only): `EFAULT` for an
+/// unreadable head, atom or argument or an unwritable `ret_ptr` (atoms
+/// before it have run); `EINVAL` for bad flags or ring geometry;
+/// `EAGAIN`/`EOPNOTSUPP` for `SYSLET_ASYNC` when the chain must run
+/// inline; `EINTR` when a fatal signal ends the chain.
+pub(crate) fn async_exec(first: usize, ahu: usize) -> Result<usize> {
+    AsyncHead::read(ahu)?;
+    // Bad first atoms fail here, before any thread is involved.
+    Atom::read(first)?;
+    let inline_error = if under_seccomp() {
+        Some(crate::eopnotsupp())
+    } else {
+        None
+    };
+    let worker = match inline_error {
+        Some(_) => None,
+        None => pool::Process::of_current()?.get_worker()?,
+    };
+    let end = match worker.map(|w| w.submit(first, ahu)).transpose()? {
+        Some(pool::Submitted::Detached) => return Ok(0),
+        Some(pool::Submitted::Finished(end)) => end,
+        // No async thread to be had (all busy, or the one we got was
+        // exiting), or seccomp: run inline.
+        Some(pool::Submitted::Refused) | None => {
+            run_chain(first, &Inline { error: inline_error.unwrap_or(EAGAIN) })
+        }
+    };
+    end.result.map(|()| end.last)
 }
 
 /// `async_wait(min_wait_events, user_ring_idx, ahu)`: waits until at least
@@ -84,28 +175,20 @@ pub(crate) fn async_wait(min: usize, user_idx: usize, ahu: usize) -> Result<usiz
     if min > head.slots {
         return Err(EINVAL);
     }
+    let process = pool::Process::of_current()?;
     loop {
+        let seen = process.posts();
         let head = AsyncHead::read(ahu)?;
         let ready = crate::ring::pending(head.kernel_ring_idx, user_idx);
         if ready >= min {
             return Ok(ready);
         }
-        // SAFETY: `current` is always a valid task.
-        if unsafe { bindings::signal_pending(bindings::get_current()) } != 0 {
+        // Sleeps until a completion is posted in this process, a signal,
+        // or 10 ms (another thread may advance the index itself).
+        if process.wait_for_post(seen) {
             return Err(ERESTARTSYS);
         }
-        // Nothing in this stage posts completions, so there is no wake-up
-        // to wait for: poll the index (user space may advance it) every
-        // 10 ms, interruptibly.
-        // SAFETY: process context, no lock held.
-        unsafe { bindings::schedule_timeout_interruptible(ring_poll_jiffies()) };
     }
-}
-
-/// How often `async_wait()` re-reads the ring index: every 10 ms.
-fn ring_poll_jiffies() -> isize {
-    // SAFETY: a pure conversion.
-    unsafe { bindings::__msecs_to_jiffies(10) as isize }
 }
 
 /// Body of `sys_async_exec()`.

@@ -6,12 +6,16 @@
 //! reduced modulo the ring size) and wrap modulo 2^64; a slot is an index
 //! modulo the number of slots. The completions user space has not
 //! consumed are `kernel_ring_idx - user_ring_idx`, computed with wrapping
-//! arithmetic so that the wrap of either index is harmless. (Slot
-//! placement, `idx % slots`, arrives with the async threads that post.)
+//! arithmetic so that the wrap of either index is harmless.
 
 /// Completions past `user_idx` when the kernel's index is `kernel_idx`.
 pub(crate) fn pending(kernel_idx: usize, user_idx: usize) -> usize {
     kernel_idx.wrapping_sub(user_idx)
+}
+
+/// The slot index `idx` lands in, for a ring of `slots` (> 0) slots.
+pub(crate) fn slot(idx: usize, slots: usize) -> usize {
+    idx % slots
 }
 
 /// KUnit entry points.

@@ -21,6 +21,7 @@
 //! | [`chain`]    | stop conditions, the next atom                           |
 //! | [`invoke`]   | one atom: arguments, refusal, seccomp, the call itself   |
 //! | [`policy`]   | the system calls an atom may not make                    |
+//! | [`pool`]     | async threads, the per-process state, posting to the ring|
 //! | [`ring`]     | completion ring index arithmetic                         |
 //!
 //! Every entry point runs in process context on behalf of the calling
@@ -33,11 +34,13 @@ mod chain;
 mod engine;
 mod invoke;
 mod policy;
+mod pool;
 mod ring;
 mod umem;
 
 // The C ABI of the crate: what `include/linux/syslet.h` declares.
 pub use engine::{syslet_rs_async_exec, syslet_rs_async_wait};
+pub use pool::{syslet_free_process, syslet_worker_sleeping};
 pub use umem::syslet_rs_umem_add;
 #[cfg(CONFIG_SYSLET_KUNIT_TEST)]
 pub use {

@@ -2,8 +2,9 @@
 /*
  * async_exec(): chains, flags, stop conditions, the refusal list, seccomp
  * and every error path. One TEST per behaviour; semantics in
- * Documentation/syslets.md. At this stage every chain runs inline, so
- * async_exec() returns the address of the atom the chain ended at.
+ * Documentation/syslets.md. The chains here never block, so async_exec()
+ * returns the address of the atom the chain ended at and the ring stays
+ * empty; going asynchronous is tested in async_threads_test.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -318,8 +319,48 @@ TEST_F(chain, sync_flag_runs_inline)
 	ASSERT_EQ(getppid(), self->ret[0]);
 }
 
-TEST_F(chain, async_flag_is_eopnotsupp_until_async_threads_land)
+static void on_alarm(int sig) { (void)sig; }
+
+/* Installs a seccomp filter that allows everything: the caller's chains
+ * then run inline, in the caller itself. */
+static int allow_all_filter(void)
 {
+	struct sock_filter f[] = { BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW) };
+	struct sock_fprog prog = { .len = 1, .filter = f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -1;
+	return syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
+
+TEST_F(chain, interrupted_call_stores_eintr_not_a_restart_code)
+{
+	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
+	unsigned long fd, buf, len = 8;
+	char b[8];
+	int p[2];
+
+	/* Inline (under seccomp), read() blocks in the caller until SIGALRM;
+	 * the kernel's -ERESTARTSYS must reach ret_ptr as -EINTR, and the
+	 * chain is not restarted. */
+	ASSERT_EQ(0, allow_all_filter());
+	ASSERT_EQ(0, pipe(p));
+	fd = p[0];
+	buf = (unsigned long)b;
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
+	alarm(1);
+	atom_set(&self->a[0], 0, __NR_read, &self->ret[0], NULL,
+		 ATOM_ARGS(&fd, &buf, &len));
+	ASSERT_EQ((long)&self->a[0], sys_async_exec(&self->a[0], &self->ahu));
+	ASSERT_EQ(-EINTR, self->ret[0]);
+	close(p[0]);
+	close(p[1]);
+}
+
+TEST_F(chain, async_flag_under_seccomp_is_eopnotsupp)
+{
+	/* Under seccomp chains run inline and cannot go asynchronous. */
+	ASSERT_EQ(0, allow_all_filter());
 	atom_set(&self->a[0], 0, __NR_getpid, &self->ret[0], &self->a[1], NULL);
 	atom_set(&self->a[1], SYSLET_ASYNC, __NR_getppid, &self->ret[1], NULL, NULL);
 	self->ret[1] = 0;
@@ -329,30 +370,6 @@ TEST_F(chain, async_flag_is_eopnotsupp_until_async_threads_land)
 	/* Atoms before it ran; it did not. */
 	ASSERT_EQ(getpid(), self->ret[0]);
 	ASSERT_EQ(0, self->ret[1]);
-}
-
-static void on_alarm(int sig) { (void)sig; }
-
-TEST_F(chain, interrupted_call_stores_eintr_not_a_restart_code)
-{
-	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
-	unsigned long fd, buf, len = 8;
-	char b[8];
-	int p[2];
-
-	ASSERT_EQ(0, pipe(p));
-	fd = p[0];
-	buf = (unsigned long)b;
-	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
-	alarm(1);
-	/* read() blocks (inline, like SYSLET_SYNC) until SIGALRM; the kernel's
-	 * -ERESTARTSYS must reach ret_ptr as -EINTR. */
-	atom_set(&self->a[0], 0, __NR_read, &self->ret[0], NULL,
-		 ATOM_ARGS(&fd, &buf, &len));
-	ASSERT_EQ((long)&self->a[0], sys_async_exec(&self->a[0], &self->ahu));
-	ASSERT_EQ(-EINTR, self->ret[0]);
-	close(p[0]);
-	close(p[1]);
 }
 
 TEST(endless_chain_ends_with_sigkill)

@@ -49,18 +49,23 @@ static const char *err_name(int e)
 }
 
 /*
- * A chain in the 2007 style: getpid, then a loop that counts a variable
- * down to zero with umem_add (the atom points at itself and stops on
- * zero), then getppid. Runs inline (async threads are a later stage).
+ * Two chains in the 2007 style. The first never blocks: getpid, then a
+ * loop that counts a variable down to zero with umem_add (the atom points
+ * at itself and stops on zero), then getppid; async_exec() returns its
+ * last atom. The second reads an empty pipe: it blocks, so async_exec()
+ * returns NULL at once, and the completion arrives in the ring when the
+ * data is written.
  */
 static int show_chain(void)
 {
-	struct syslet_uatom a[3], *ring[4] = { 0 }, *end;
+	struct syslet_uatom a[3], rd, *ring[4] = { 0 }, *end, *done;
 	struct async_head_user ahu = { .completion_ring = ring,
 				       .ring_size_bytes = sizeof(ring) };
 	unsigned long counter = 5, minus_one = -1UL, *cp = &counter;
-	long ret[3] = { 0, 0, 0 }, w;
-	int bad;
+	unsigned long fd, buf, len;
+	long ret[3] = { 0, 0, 0 }, rret = 0, w;
+	char data[16] = "";
+	int bad, p[2];
 
 	atom_set(&a[0], 0, __NR_getpid, &ret[0], &a[1], NULL);
 	atom_set(&a[1], SYSLET_STOP_ON_ZERO | SYSLET_SKIP_TO_NEXT_ON_STOP,
@@ -70,13 +75,31 @@ static int show_chain(void)
 	end = (struct syslet_uatom *)sys_async_exec(&a[0], &ahu);
 	printf("  async_exec (%d): chain getpid; umem_add(&counter, -1) looping to 0; getppid\n",
 	       __NR_async_exec);
-	printf("                   returned atom %ld of 3 (the last: no async), results %ld, %ld, %ld;"
+	printf("                   returned atom %ld of 3 (did not block), results %ld, %ld, %ld;"
 	       " counter %lu\n", end ? (long)(end - a) + 1 : 0L, ret[0], ret[1], ret[2], counter);
 	bad = end != &a[2] || ret[0] != getpid() || ret[2] != getppid() || counter;
-	w = sys_async_wait(0, 0, &ahu);
-	printf("  async_wait (%d): async_wait(0, 0, &ahu) = %ld completions in the ring\n",
-	       __NR_async_wait, w);
-	return bad || w != 0;
+
+	if (pipe(p))
+		return 1;
+	fd = p[0];
+	buf = (unsigned long)data;
+	len = sizeof(data) - 1;
+	atom_set(&rd, 0, __NR_read, &rret, NULL, ATOM_ARGS(&fd, &buf, &len));
+	end = (struct syslet_uatom *)sys_async_exec(&rd, &ahu);
+	printf("                   chain read(empty pipe): returned %s (went asynchronous)\n",
+	       end ? "an atom" : "NULL");
+	bad |= end != NULL;
+	if (write(p[1], "hello", 5) != 5)
+		return 1;
+	w = sys_async_wait(1, 0, &ahu);
+	done = ring[0];
+	printf("  async_wait (%d): after write(\"hello\"): %ld completion, ring[0] %s the read atom,"
+	       " it read %ld bytes \"%s\"\n", __NR_async_wait, w,
+	       done == &rd ? "is" : "is NOT", rret, data);
+	bad |= w != 1 || done != &rd || rret != 5 || strcmp(data, "hello");
+	close(p[0]);
+	close(p[1]);
+	return bad;
 }
 
 int main(void)

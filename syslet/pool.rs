@@ -1,0 +1,557 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Async threads and the per-process state of the engine.
+//!
+//! C header: [`include/linux/syslet.h`](srctree/include/linux/syslet.h).
+//!
+//! # Threads
+//!
+//! An async thread is an io thread of the process (`create_io_thread()`:
+//! it shares the submitter's mm, files, fs and signal handlers, lives in
+//! its thread group, never returns to user space, and has every signal but
+//! SIGKILL and SIGSTOP blocked), marked `PF_SYSLET_WORKER`, with its
+//! [`Worker`] in `worker_private`. Threads are created on demand by the
+//! submitting task in `async_exec()` (never from the scheduler hook), at
+//! most `/proc/sys/kernel/syslet_max_threads` per process, and exit after
+//! `/proc/sys/kernel/syslet_idle_msecs` without work, on a fatal signal
+//! (`kill -9`, `exit_group()`, `execve()` all deliver one to every thread
+//! of the group), or when parking fails for lack of memory.
+//!
+//! # Handing a chain over
+//!
+//! The submitter puts a [`Job`] (numbered: `Slot::seq`) into the worker's
+//! slot, sets the state to `RUNNING` and waits on `chain_state` until its
+//! job number shows up in `Slot::detached` or `Slot::done`. The chain is *detached* (state
+//! `DETACHED`) by the first of: the scheduler calling
+//! [`syslet_worker_sleeping`] because the worker is about to block (unless
+//! inside a `SYSLET_SYNC` atom), an atom flagged `SYSLET_ASYNC`, or a
+//! signal to the submitter. If the chain ends first, the worker stores its
+//! end and sets `DONE`. Each transition is a compare-exchange made under
+//! the worker's `slot` lock, and every waiter re-checks the state under that
+//! lock, so no wake-up is lost. A detached chain is posted to the ring by
+//! the worker, which then parks itself; a finished one is read and the
+//! worker parked by the submitter (so the worker is never reused before
+//! its result was taken).
+//!
+//! # Locks
+//!
+//! `Process::ring_lock` (a mutex, serializes posting to the rings of the
+//! process) may be held when taking `Worker::slot` (the scheduler hook can
+//! run while the worker sleeps on `ring_lock`). `Process::inner` and
+//! `Worker::slot` are never held together. Nothing sleeps under a
+//! spinlock; the scheduler hook takes only `Worker::slot`, never sleeps and
+//! never allocates.
+
+use crate::{
+    abi::{flags, AsyncHead, SLOT_SIZE},
+    engine::{self, ChainEnd, Runner},
+    ring,
+};
+use core::{
+    ffi::{c_int, c_void},
+    ptr,
+    sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering},
+};
+use kernel::{
+    bindings, c_str, new_condvar, new_mutex, new_spinlock,
+    prelude::*,
+    sync::{Arc, ArcBorrow, CondVar, CondVarTimeoutResult, Mutex, SpinLock},
+    uaccess::UserSlice,
+};
+
+const IDLE: u32 = 0;
+const RUNNING: u32 = 1;
+const DETACHED: u32 = 2;
+const DONE: u32 = 3;
+
+fn sysctl(v: *const u32) -> u32 {
+    // SAFETY: `v` is one of the sysctl variables of syslet/sysctl.c, which
+    // live forever; a racy read of an aligned u32 is fine for a tunable.
+    unsafe { ptr::read_volatile(v) }
+}
+
+fn msecs_to_jiffies(ms: u32) -> usize {
+    // SAFETY: a pure conversion.
+    unsafe { bindings::__msecs_to_jiffies(ms) as usize }
+}
+
+fn current() -> *mut bindings::task_struct {
+    // SAFETY: always valid in process context.
+    unsafe { bindings::get_current() }
+}
+
+/// The state of one process (thread group), hung off its `signal_struct`.
+#[pin_data]
+pub(crate) struct Process {
+    /// Idle workers and thread counts.
+    #[pin]
+    inner: SpinLock<ProcessInner>,
+    /// Serializes posting to the completion rings of this process.
+    #[pin]
+    ring_lock: Mutex<()>,
+    /// Notified (under `inner`) after every post, for `async_wait()`.
+    #[pin]
+    posted: CondVar,
+    /// Completions posted so far.
+    post_count: AtomicU64,
+}
+
+struct ProcessInner {
+    /// Parked workers; `None` is a free place (KVec cannot remove).
+    idle: KVec<Option<Arc<Worker>>>,
+    /// Async threads alive.
+    alive: usize,
+    /// Most async threads alive at once.
+    peak: usize,
+}
+
+impl Process {
+    fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            inner <- new_spinlock!(
+                ProcessInner { idle: KVec::new(), alive: 0, peak: 0 },
+                "syslet::Process::inner"
+            ),
+            ring_lock <- new_mutex!((), "syslet::Process::ring_lock"),
+            posted <- new_condvar!("syslet::Process::posted"),
+            post_count: AtomicU64::new(0),
+        })
+    }
+
+    /// The `signal_struct` field that owns one reference to the process's
+    /// state, as an atomic.
+    fn field() -> &'static AtomicPtr<c_void> {
+        // SAFETY: `current`'s signal_struct outlives every use here (the
+        // caller runs in one of its threads), and the field is only ever
+        // accessed atomically (here) or when the struct is freed.
+        unsafe { AtomicPtr::from_ptr(ptr::addr_of_mut!((*(*current()).signal).syslet_process)) }
+    }
+
+    /// The current process's state, made on first use.
+    pub(crate) fn of_current() -> Result<Arc<Process>> {
+        let field = Self::field();
+        let p = field.load(Ordering::Acquire);
+        if !p.is_null() {
+            // SAFETY: `p` came from `Arc::into_raw` below, and the field's
+            // reference lives until the signal_struct is freed.
+            return Ok(unsafe { ArcBorrow::from_raw(p as *const Process) }.into());
+        }
+        let new = Arc::pin_init(Self::new(), GFP_KERNEL_ACCOUNT)?;
+        let raw = Arc::into_raw(new.clone()) as *mut c_void;
+        match field.compare_exchange(ptr::null_mut(), raw, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => Ok(new),
+            Err(other) => {
+                // SAFETY: `raw` is the reference made above, not published.
+                drop(unsafe { Arc::from_raw(raw as *const Process) });
+                // SAFETY: as for `p` above.
+                Ok(unsafe { ArcBorrow::from_raw(other as *const Process) }.into())
+            }
+        }
+    }
+
+    /// A parked worker, or a new one if the process has fewer than
+    /// `syslet_max_threads`; `None` when it has that many, all busy.
+    pub(crate) fn get_worker(self: &Arc<Self>) -> Result<Option<Arc<Worker>>> {
+        {
+            let mut inner = self.inner.lock();
+            for place in inner.idle.iter_mut() {
+                if let Some(w) = place.take() {
+                    return Ok(Some(w));
+                }
+            }
+            // SAFETY: a sysctl variable (see `sysctl`).
+            let max = sysctl(unsafe { ptr::addr_of!(bindings::sysctl_syslet_max_threads) });
+            if inner.alive >= max as usize {
+                return Ok(None);
+            }
+            inner.alive += 1;
+            inner.peak = inner.peak.max(inner.alive);
+        }
+        Worker::spawn(self.clone()).map(Some).inspect_err(|_| self.inner.lock().alive -= 1)
+    }
+
+    /// Puts `w` back among the idle workers. Fails only for lack of memory.
+    fn park(&self, w: Arc<Worker>) -> Result {
+        let mut inner = self.inner.lock();
+        if let Some(place) = inner.idle.iter_mut().find(|p| p.is_none()) {
+            *place = Some(w);
+            return Ok(());
+        }
+        // Under a spinlock: no sleeping allocation.
+        inner.idle.push(Some(w), GFP_ATOMIC)?;
+        Ok(())
+    }
+
+    /// Takes `w` out of the idle workers; false if it was not parked
+    /// (a submitter took it).
+    fn unpark(&self, w: &Worker) -> bool {
+        let taken = {
+            let mut inner = self.inner.lock();
+            inner
+                .idle
+                .iter_mut()
+                .find(|p| p.as_ref().is_some_and(|x| ptr::eq(&**x, w)))
+                .and_then(|p| p.take())
+        };
+        // Dropped unlocked; the thread still holds its own reference.
+        taken.is_some()
+    }
+
+    fn thread_exited(&self) {
+        self.inner.lock().alive -= 1;
+    }
+
+    /// Posts `atom` as a completion to the ring of `ahu`. A full ring (the
+    /// slot to fill is not NULL) is waited on, killably, until user space
+    /// frees it: a completion is never dropped or written twice. A fault
+    /// on the head or the ring loses the completion (counted).
+    fn post(&self, ahu: usize, atom: usize) {
+        loop {
+            let guard = self.ring_lock.lock();
+            let Ok(head) = AsyncHead::read(ahu) else { return };
+            let slot = ring::slot(head.kernel_ring_idx, head.slots)
+                .checked_mul(SLOT_SIZE)
+                .and_then(|o| head.completion_ring.checked_add(o));
+            let Some(slot) = slot else { return };
+            let Ok(cur) = UserSlice::new(slot, SLOT_SIZE).reader().read::<usize>() else {
+                return;
+            };
+            if cur == 0 {
+                let next = head.kernel_ring_idx.wrapping_add(1);
+                // The slot is written before the index that publishes it;
+                // x86 keeps stores in order, the barrier documents it.
+                if UserSlice::new(slot, SLOT_SIZE).writer().write(&atom).is_err() {
+                    return;
+                }
+                core::sync::atomic::fence(Ordering::Release);
+                if UserSlice::new(ahu, SLOT_SIZE).writer().write(&next).is_err() {
+                    return;
+                }
+                drop(guard);
+                self.post_count.fetch_add(1, Ordering::AcqRel);
+                let _inner = self.inner.lock();
+                self.posted.notify_all();
+                return;
+            }
+            drop(guard);
+            if engine::fatal_signal_pending() {
+                return;
+            }
+            // Full: wait for user space to clear the slot.
+            // SAFETY: process context, no lock held.
+            unsafe { bindings::schedule_timeout_interruptible(msecs_to_jiffies(1) as isize) };
+        }
+    }
+
+    /// Completions posted in this process so far.
+    pub(crate) fn posts(&self) -> u64 {
+        self.post_count.load(Ordering::Acquire)
+    }
+
+    /// Sleeps until a completion is posted after `seen` posts, for at most
+    /// 10 ms. Returns true if a signal is pending.
+    pub(crate) fn wait_for_post(&self, seen: u64) -> bool {
+        let mut inner = self.inner.lock();
+        if self.post_count.load(Ordering::Acquire) != seen {
+            return false;
+        }
+        matches!(
+            self.posted.wait_interruptible_timeout(&mut inner, msecs_to_jiffies(10) as _),
+            CondVarTimeoutResult::Signal { .. }
+        )
+    }
+}
+
+/// A chain handed to a worker.
+struct Job {
+    first: usize,
+    ahu: usize,
+    creds: Creds,
+}
+
+/// A reference to the submitter's credentials as of submission.
+struct Creds(*const bindings::cred);
+
+impl Creds {
+    fn of_current() -> Creds {
+        // SAFETY: takes a reference to `current`'s credentials.
+        Creds(unsafe { bindings::get_current_cred() })
+    }
+}
+
+impl Drop for Creds {
+    fn drop(&mut self) {
+        // SAFETY: `self.0` holds the reference taken in `of_current`.
+        unsafe { bindings::put_cred(self.0) };
+    }
+}
+
+// SAFETY: a cred reference may be dropped from any task.
+unsafe impl Send for Creds {}
+
+struct Slot {
+    job: Option<Job>,
+    /// Number of the last job handed over; jobs are numbered so that a
+    /// submitter never mistakes a later job's state for its own.
+    seq: u64,
+    /// Number of the last job detached.
+    detached: u64,
+    /// Number of the last job that finished attached, and its end.
+    done: u64,
+    end: Option<ChainEnd>,
+    exiting: bool,
+}
+
+/// What `Worker::submit` saw.
+pub(crate) enum Submitted {
+    /// The chain went asynchronous; its completion will be posted.
+    Detached,
+    /// The chain finished without going asynchronous.
+    Finished(ChainEnd),
+    /// The worker was exiting; nothing ran.
+    Refused,
+}
+
+/// One async thread.
+#[pin_data]
+pub(crate) struct Worker {
+    process: Arc<Process>,
+    #[pin]
+    slot: SpinLock<Slot>,
+    /// The worker waits here for a job.
+    #[pin]
+    job_posted: CondVar,
+    /// The submitter waits here for `DETACHED` or `DONE`.
+    #[pin]
+    chain_state: CondVar,
+    state: AtomicU32,
+    /// Inside a `SYSLET_SYNC` atom: blocking does not detach.
+    in_sync_atom: AtomicBool,
+}
+
+impl Worker {
+    fn spawn(process: Arc<Process>) -> Result<Arc<Worker>> {
+        let w = Arc::pin_init(
+            pin_init!(Worker {
+                process,
+                slot <- new_spinlock!(
+                    Slot { job: None, seq: 0, detached: 0, done: 0, end: None, exiting: false },
+                    "syslet::Worker::slot"
+                ),
+                job_posted <- new_condvar!("syslet::Worker::job_posted"),
+                chain_state <- new_condvar!("syslet::Worker::chain_state"),
+                state: AtomicU32::new(IDLE),
+                in_sync_atom: AtomicBool::new(false),
+            }),
+            GFP_KERNEL_ACCOUNT,
+        )?;
+        let thread_ref = Arc::into_raw(w.clone()) as *mut c_void;
+        // SAFETY: clones the current task as an io thread running
+        // `worker_main(thread_ref)`; the thread starts only at
+        // `wake_up_new_task`.
+        let task = unsafe { bindings::create_io_thread(Some(worker_main), thread_ref, -1) };
+        let task = match kernel::error::from_err_ptr(task) {
+            Ok(t) => t,
+            Err(e) => {
+                // SAFETY: the thread was not created; take the reference back.
+                drop(unsafe { Arc::from_raw(thread_ref as *const Worker) });
+                return Err(e);
+            }
+        };
+        // SAFETY: `task` is new and not running yet: nobody else looks at
+        // these fields. `worker_private` points into the Arc the thread
+        // owns, and is cleared by the thread before it drops that Arc.
+        unsafe {
+            (*task).worker_private = thread_ref;
+            (*task).flags |= bindings::PF_SYSLET_WORKER;
+            bindings::wake_up_new_task(task);
+        }
+        Ok(w)
+    }
+
+    /// Runs the chain at `first` on this worker and waits until it is
+    /// detached or finished. Parks the worker again when it finished.
+    pub(crate) fn submit(self: Arc<Self>, first: usize, ahu: usize) -> Result<Submitted> {
+        let creds = Creds::of_current();
+        let mut slot = self.slot.lock();
+        if slot.exiting {
+            return Ok(Submitted::Refused);
+        }
+        slot.seq += 1;
+        let me = slot.seq;
+        slot.job = Some(Job { first, ahu, creds });
+        self.state.store(RUNNING, Ordering::Release);
+        self.job_posted.notify_one();
+        let end = loop {
+            if slot.detached == me {
+                return Ok(Submitted::Detached);
+            }
+            if slot.done == me {
+                break slot.end.take();
+            }
+            if self.chain_state.wait_interruptible(&mut slot)
+                && self.state.compare_exchange(RUNNING, DETACHED, Ordering::AcqRel, Ordering::Acquire).is_ok()
+            {
+                // A signal for the submitter: let it go, the chain continues.
+                slot.detached = me;
+                return Ok(Submitted::Detached);
+            }
+        };
+        self.state.store(IDLE, Ordering::Release);
+        drop(slot);
+        let end = end.ok_or(EINVAL)?;
+        let process = self.process.clone();
+        // A worker that cannot be parked is told to exit.
+        if process.park(self.clone()).is_err() {
+            self.slot.lock().exiting = true;
+            self.job_posted.notify_one();
+        }
+        Ok(Submitted::Finished(end))
+    }
+
+    /// Detaches the running chain if it is still attached to its submitter.
+    fn detach(&self) {
+        let mut slot = self.slot.lock();
+        if self.state.compare_exchange(RUNNING, DETACHED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            slot.detached = slot.seq;
+            self.chain_state.notify_all();
+        }
+    }
+
+    /// Waits for a job; `None` when the thread must exit.
+    fn next_job(&self) -> Option<Job> {
+        loop {
+            let mut slot = self.slot.lock();
+            if slot.exiting {
+                return None;
+            }
+            if let Some(job) = slot.job.take() {
+                return Some(job);
+            }
+            // SAFETY: a sysctl variable (see `sysctl`).
+            let idle_ms = sysctl(unsafe { ptr::addr_of!(bindings::sysctl_syslet_idle_msecs) });
+            match self.job_posted.wait_interruptible_timeout(&mut slot, msecs_to_jiffies(idle_ms) as _) {
+                CondVarTimeoutResult::Woken { .. } => {}
+                CondVarTimeoutResult::Timeout => {
+                    drop(slot);
+                    // Idle too long: exit, unless a submitter just took us.
+                    if self.process.unpark(self) {
+                        self.slot.lock().exiting = true;
+                        return None;
+                    }
+                }
+                CondVarTimeoutResult::Signal { .. } => {
+                    drop(slot);
+                    // SAFETY: `ksignal` is plain data; zero is a valid value.
+                    let mut ksig: bindings::ksignal = unsafe { core::mem::zeroed() };
+                    // SAFETY: dequeues a signal for the current io thread;
+                    // true means a fatal one, which io threads handle by
+                    // exiting themselves.
+                    if unsafe { bindings::get_signal(&mut ksig) } {
+                        self.process.unpark(self);
+                        self.slot.lock().exiting = true;
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The thread's life: run jobs until told to exit.
+    fn serve(self: &Arc<Self>) {
+        while let Some(job) = self.next_job() {
+            // SAFETY: `job.creds` holds a reference for the whole chain.
+            let old = unsafe { bindings::override_creds(job.creds.0) };
+            let end = engine::run_chain(job.first, &WorkerRunner(self));
+            // SAFETY: restores what `override_creds` returned.
+            unsafe { bindings::revert_creds(old) };
+            // Deferred work queued on this thread (the final fput of a
+            // file an atom closed, ...) runs now, not at thread exit.
+            // SAFETY: process context, no lock held.
+            unsafe { bindings::task_work_run() };
+            {
+                let mut slot = self.slot.lock();
+                if self.state.compare_exchange(RUNNING, DONE, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                    // The submitter takes the end and parks us.
+                    slot.end = Some(end);
+                    slot.done = slot.seq;
+                    self.chain_state.notify_all();
+                    continue;
+                }
+            }
+            if end.last_flags & flags::NO_COMPLETE == 0 && !engine::fatal_signal_pending() {
+                self.process.post(job.ahu, end.last);
+            }
+            drop(job);
+            self.state.store(IDLE, Ordering::Release);
+            if engine::fatal_signal_pending() || self.process.park(self.clone()).is_err() {
+                self.slot.lock().exiting = true;
+            }
+        }
+    }
+}
+
+struct WorkerRunner<'a>(&'a Worker);
+
+impl Runner for WorkerRunner<'_> {
+    fn go_async(&self) -> Result {
+        self.0.detach();
+        Ok(())
+    }
+
+    fn sync_atom(&self, running: bool) {
+        self.0.in_sync_atom.store(running, Ordering::Release);
+    }
+}
+
+/// Body of an async thread.
+///
+/// # Safety
+///
+/// Only `create_io_thread()` calls it, with the reference made by
+/// `Worker::spawn`.
+unsafe extern "C" fn worker_main(arg: *mut c_void) -> c_int {
+    // SAFETY: `arg` is the thread's reference (see `Worker::spawn`).
+    let me = unsafe { Arc::from_raw(arg as *const Worker) };
+    // SAFETY: names the current thread; the string is NUL-terminated.
+    unsafe { bindings::__set_task_comm(current(), c_str!("syslet").as_char_ptr(), false) };
+    me.serve();
+    me.process.thread_exited();
+    // SAFETY: the scheduler hook must not see the Worker once it is gone.
+    unsafe { (*current()).worker_private = ptr::null_mut() };
+    drop(me);
+    // SAFETY: io threads end in do_exit(); nothing of ours is left.
+    unsafe { bindings::do_exit(0) }
+}
+
+/// Scheduler hook: the async thread `tsk` is about to sleep. If it is
+/// running an attached chain outside a `SYSLET_SYNC` atom, the chain is
+/// detached and its submitter woken.
+///
+/// Called from `sched_submit_work()`: takes one spinlock, never sleeps or
+/// allocates.
+#[no_mangle]
+pub extern "C" fn syslet_worker_sleeping(tsk: *mut bindings::task_struct) {
+    // SAFETY: `tsk` is the current task (sched_submit_work passes current).
+    let w = unsafe { (*tsk).worker_private } as *const Worker;
+    if w.is_null() {
+        return;
+    }
+    // SAFETY: a non-null `worker_private` of a PF_SYSLET_WORKER thread
+    // points to its live Worker (see `worker_main`).
+    let w = unsafe { &*w };
+    if w.state.load(Ordering::Acquire) == RUNNING && !w.in_sync_atom.load(Ordering::Acquire) {
+        w.detach();
+    }
+}
+
+/// Releases a process's state with its `signal_struct`.
+#[no_mangle]
+pub extern "C" fn syslet_free_process(sig: *mut bindings::signal_struct) {
+    // SAFETY: called once, when `sig` is freed; no thread can use it.
+    let p = unsafe { (*sig).syslet_process };
+    if !p.is_null() {
+        // SAFETY: the field's reference (see `Process::of_current`).
+        drop(unsafe { Arc::from_raw(p as *const Process) });
+    }
+}

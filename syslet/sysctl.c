@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Tunables of the syslet engine, read by the Rust side (syslet/pool.rs):
+ *
+ *   /proc/sys/kernel/syslet_max_threads  async threads per process (1..4096)
+ *   /proc/sys/kernel/syslet_idle_msecs   an idle async thread exits after
+ *                                        this long (10..3600000 ms)
+ */
+#include <linux/init.h>
+#include <linux/syslet.h>
+#include <linux/sysctl.h>
+
+unsigned int sysctl_syslet_max_threads = 64;
+unsigned int sysctl_syslet_idle_msecs = 5000;
+
+static unsigned int max_threads_limit = 4096;
+static unsigned int idle_msecs_min = 10;
+static unsigned int idle_msecs_max = 3600000;
+
+static struct ctl_table syslet_sysctls[] = {
+	{
+		.procname	= "syslet_max_threads",
+		.data		= &sysctl_syslet_max_threads,
+		.maxlen		= sizeof(unsigned int),
+		.mode		= 0644,
+		.proc_handler	= proc_douintvec_minmax,
+		.extra1		= SYSCTL_ONE,
+		.extra2		= &max_threads_limit,
+	},
+	{
+		.procname	= "syslet_idle_msecs",
+		.data		= &sysctl_syslet_idle_msecs,
+		.maxlen		= sizeof(unsigned int),
+		.mode		= 0644,
+		.proc_handler	= proc_douintvec_minmax,
+		.extra1		= &idle_msecs_min,
+		.extra2		= &idle_msecs_max,
+	},
+};
+
+static int __init syslet_sysctl_init(void)
+{
+	register_sysctl_init("kernel", syslet_sysctls);
+	return 0;
+}
+late_initcall(syslet_sysctl_init);

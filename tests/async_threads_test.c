@@ -1,0 +1,400 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Chains that go asynchronous: a blocking atom detaches the chain, the
+ * caller gets NULL at once, the completion arrives in the ring exactly
+ * once. SYSLET_ASYNC, SYSLET_SYNC, SYSLET_NO_COMPLETE, a full ring, the
+ * thread cap and idle reaping, and teardown with work in flight.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "kselftest_harness.h"
+#include "syslet_test.h"
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Threads of this process named "syslet" (async threads). */
+static int async_threads(void)
+{
+	char path[300], comm[32];
+	struct dirent *d;
+	int n = 0;
+	DIR *dir = opendir("/proc/self/task");
+
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir))) {
+		FILE *f;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f) && !strncmp(comm, "syslet", 6))
+			n++;
+		fclose(f);
+	}
+	closedir(dir);
+	return n;
+}
+
+static int write_sysctl(const char *name, unsigned int v)
+{
+	char path[96];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "/proc/sys/kernel/%s", name);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	ok = fprintf(f, "%u\n", v) > 0;
+	return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+static long read_sysctl(const char *name)
+{
+	char path[96];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/sys/kernel/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/* A chain of one read(fd, buf, len) atom. */
+struct reader {
+	struct syslet_uatom atom;
+	unsigned long fd, buf, len;
+	long ret;
+	char data[64];
+};
+
+static void reader_init(struct reader *r, int fd, unsigned long flags)
+{
+	r->fd = fd;
+	r->buf = (unsigned long)r->data;
+	r->len = sizeof(r->data);
+	r->ret = -12345;
+	atom_set(&r->atom, flags, __NR_read, &r->ret, NULL,
+		 ATOM_ARGS(&r->fd, &r->buf, &r->len));
+}
+
+FIXTURE(ring)
+{
+	struct syslet_uatom *ring[64];
+	struct async_head_user ahu;
+	int p[2];
+};
+
+FIXTURE_SETUP(ring)
+{
+	memset(self, 0, sizeof(*self));
+	self->ahu.completion_ring = self->ring;
+	self->ahu.ring_size_bytes = sizeof(self->ring);
+	ASSERT_EQ(0, pipe(self->p));
+}
+
+FIXTURE_TEARDOWN(ring)
+{
+	close(self->p[0]);
+	close(self->p[1]);
+}
+
+/* Waits for the next completion and consumes it (the fio way). */
+static struct syslet_uatom *reap(struct async_head_user *ahu, struct syslet_uatom **ring,
+				 unsigned long slots)
+{
+	struct syslet_uatom *a;
+
+	if (sys_async_wait(1, ahu->user_ring_idx, ahu) < 1)
+		return NULL;
+	a = __atomic_load_n(&ring[ahu->user_ring_idx % slots], __ATOMIC_ACQUIRE);
+	ring[ahu->user_ring_idx % slots] = NULL;
+	ahu->user_ring_idx++;
+	return a;
+}
+
+TEST_F(ring, blocking_atom_returns_null_at_once_then_completes_once)
+{
+	struct reader r;
+	double t0, t_ret;
+
+	reader_init(&r, self->p[0], 0);
+	t0 = now_ms();
+	/* The pipe is empty: read() blocks, the chain goes asynchronous. */
+	ASSERT_EQ(0, sys_async_exec(&r.atom, &self->ahu));
+	t_ret = now_ms() - t0;
+	ASSERT_EQ(-12345, r.ret);
+	usleep(100 * 1000);
+	ASSERT_EQ(0, self->ahu.kernel_ring_idx);
+	ASSERT_EQ(5, write(self->p[1], "hello", 5));
+	ASSERT_EQ(&r.atom, reap(&self->ahu, self->ring, 64));
+	ASSERT_EQ(5, r.ret);
+	ASSERT_EQ(0, memcmp(r.data, "hello", 5));
+	/* Exactly one completion. */
+	ASSERT_EQ(1, self->ahu.kernel_ring_idx);
+	ASSERT_EQ(0, sys_async_wait(0, 1, &self->ahu));
+	TH_LOG("async_exec returned after %.2f ms; the data came 100 ms later", t_ret);
+	ASSERT_LT(t_ret, 100.0);
+}
+
+TEST_F(ring, async_flag_goes_async_even_without_blocking)
+{
+	struct syslet_uatom a[2];
+	long r[2] = { 0, 0 };
+
+	atom_set(&a[0], 0, __NR_getpid, &r[0], &a[1], NULL);
+	atom_set(&a[1], SYSLET_ASYNC, __NR_getppid, &r[1], NULL, NULL);
+	ASSERT_EQ(0, sys_async_exec(a, &self->ahu));
+	ASSERT_EQ(&a[1], reap(&self->ahu, self->ring, 64));
+	ASSERT_EQ(getpid(), r[0]);
+	ASSERT_EQ(getppid(), r[1]);
+}
+
+static void *write_later(void *arg)
+{
+	int fd = *(int *)arg;
+
+	usleep(200 * 1000);
+	if (write(fd, "late", 4) != 4)
+		return (void *)1;
+	return NULL;
+}
+
+TEST_F(ring, sync_flag_keeps_a_blocking_atom_attached)
+{
+	struct reader r;
+	pthread_t t;
+	double t0;
+
+	reader_init(&r, self->p[0], SYSLET_SYNC);
+	ASSERT_EQ(0, pthread_create(&t, NULL, write_later, &self->p[1]));
+	t0 = now_ms();
+	/* read() blocks inside a SYNC atom: async_exec waits for the data. */
+	ASSERT_EQ((long)&r.atom, sys_async_exec(&r.atom, &self->ahu));
+	ASSERT_GE(now_ms() - t0, 150.0);
+	ASSERT_EQ(4, r.ret);
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, self->ahu.kernel_ring_idx);
+}
+
+TEST_F(ring, no_complete_posts_nothing)
+{
+	struct reader r;
+	int i;
+
+	reader_init(&r, self->p[0], SYSLET_NO_COMPLETE);
+	ASSERT_EQ(0, sys_async_exec(&r.atom, &self->ahu));
+	ASSERT_EQ(3, write(self->p[1], "abc", 3));
+	for (i = 0; i < 200 && __atomic_load_n(&r.ret, __ATOMIC_ACQUIRE) != 3; i++)
+		usleep(10 * 1000);
+	ASSERT_EQ(3, r.ret);
+	usleep(50 * 1000);
+	ASSERT_EQ(0, self->ahu.kernel_ring_idx);
+	ASSERT_EQ(NULL, self->ring[0]);
+}
+
+TEST_F(ring, many_chains_complete_exactly_once)
+{
+	enum { N = 48 };
+	struct syslet_uatom *a = calloc(N, sizeof(*a));
+	long *r = calloc(N, sizeof(*r));
+	int seen[N] = { 0 };
+	int i;
+
+	ASSERT_NE(NULL, a);
+	for (i = 0; i < N; i++) {
+		atom_set(&a[i], SYSLET_ASYNC, __NR_getppid, &r[i], NULL, NULL);
+		ASSERT_EQ(0, sys_async_exec(&a[i], &self->ahu));
+	}
+	for (i = 0; i < N; i++) {
+		struct syslet_uatom *done = reap(&self->ahu, self->ring, 64);
+
+		ASSERT_NE(NULL, done);
+		ASSERT_TRUE(done >= a && done < a + N);
+		seen[done - a]++;
+	}
+	for (i = 0; i < N; i++) {
+		EXPECT_EQ(1, seen[i]) TH_LOG("chain %d", i);
+		EXPECT_EQ(getppid(), r[i]);
+	}
+	usleep(50 * 1000);
+	ASSERT_EQ(N, self->ahu.kernel_ring_idx);
+	free(a);
+	free(r);
+}
+
+TEST(full_ring_is_never_overwritten)
+{
+	struct syslet_uatom *ring[1] = { NULL }, a[3];
+	struct async_head_user ahu = { .completion_ring = ring,
+				       .ring_size_bytes = sizeof(ring) };
+	long r[3];
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		atom_set(&a[i], SYSLET_ASYNC, __NR_getpid, &r[i], NULL, NULL);
+		ASSERT_EQ(0, sys_async_exec(&a[i], &ahu));
+	}
+	/* One slot: the first completion fills it, the others wait. */
+	for (i = 0; i < 3; i++) {
+		struct syslet_uatom *done;
+
+		ASSERT_EQ(1, sys_async_wait(1, i, &ahu));
+		done = ring[0];
+		ASSERT_NE(NULL, done);
+		usleep(30 * 1000);
+		/* Still the same entry: nobody overwrote it. */
+		ASSERT_EQ(done, ring[0]);
+		ASSERT_EQ(i + 1, ahu.kernel_ring_idx);
+		ring[0] = NULL;
+		ahu.user_ring_idx = i + 1;
+	}
+	usleep(30 * 1000);
+	ASSERT_EQ(3, ahu.kernel_ring_idx);
+}
+
+TEST_F(ring, thread_cap_makes_async_flag_eagain)
+{
+	long old = read_sysctl("syslet_max_threads");
+	struct reader r[2];
+	struct syslet_uatom a;
+	long ra;
+
+	ASSERT_GE(old, 1);
+	ASSERT_EQ(0, write_sysctl("syslet_max_threads", 2));
+	/* Two blocked chains hold both threads. */
+	reader_init(&r[0], self->p[0], 0);
+	reader_init(&r[1], self->p[0], 0);
+	ASSERT_EQ(0, sys_async_exec(&r[0].atom, &self->ahu));
+	ASSERT_EQ(0, sys_async_exec(&r[1].atom, &self->ahu));
+	/* A third chain runs inline: SYSLET_ASYNC cannot be honoured. */
+	atom_set(&a, SYSLET_ASYNC, __NR_getpid, &ra, NULL, NULL);
+	errno = 0;
+	ASSERT_EQ(-1, sys_async_exec(&a, &self->ahu));
+	ASSERT_EQ(EAGAIN, errno);
+	/* Non-blocking work still runs, inline. */
+	atom_set(&a, 0, __NR_getpid, &ra, NULL, NULL);
+	ASSERT_EQ((long)&a, sys_async_exec(&a, &self->ahu));
+	ASSERT_EQ(getpid(), ra);
+	ASSERT_EQ(2, async_threads());
+	/* One write per blocked reader (a read takes all there is). */
+	ASSERT_EQ(2, write(self->p[1], "12", 2));
+	ASSERT_NE(NULL, reap(&self->ahu, self->ring, 64));
+	ASSERT_EQ(2, write(self->p[1], "34", 2));
+	ASSERT_NE(NULL, reap(&self->ahu, self->ring, 64));
+	ASSERT_EQ(4, r[0].ret + r[1].ret);
+	ASSERT_EQ(0, write_sysctl("syslet_max_threads", old));
+}
+
+TEST(sysctls_refuse_out_of_range_values)
+{
+	ASSERT_EQ(-1, write_sysctl("syslet_max_threads", 0));
+	ASSERT_EQ(-1, write_sysctl("syslet_max_threads", 100000));
+	ASSERT_EQ(-1, write_sysctl("syslet_idle_msecs", 1));
+	ASSERT_GE(read_sysctl("syslet_max_threads"), 1);
+	ASSERT_GE(read_sysctl("syslet_idle_msecs"), 10);
+}
+
+TEST(idle_threads_are_reaped)
+{
+	long old = read_sysctl("syslet_idle_msecs");
+	struct syslet_uatom *ring[4] = { 0 }, a;
+	struct async_head_user ahu = { .completion_ring = ring,
+				       .ring_size_bytes = sizeof(ring) };
+	long r;
+	int i;
+
+	ASSERT_EQ(0, write_sysctl("syslet_idle_msecs", 200));
+	atom_set(&a, SYSLET_ASYNC, __NR_getpid, &r, NULL, NULL);
+	ASSERT_EQ(0, sys_async_exec(&a, &ahu));
+	ASSERT_EQ(1, sys_async_wait(1, 0, &ahu));
+	ASSERT_EQ(1, async_threads());
+	for (i = 0; i < 100 && async_threads() > 0; i++)
+		usleep(20 * 1000);
+	ASSERT_EQ(0, async_threads());
+	ASSERT_EQ(0, write_sysctl("syslet_idle_msecs", old));
+}
+
+/* A child with `n` chains blocked on a pipe nobody writes; `how` ends it. */
+static int child_with_blocked_chains(int n, int how)
+{
+	struct syslet_uatom *ring[64] = { 0 };
+	struct async_head_user ahu = { .completion_ring = ring,
+				       .ring_size_bytes = sizeof(ring) };
+	struct reader *r = calloc(n, sizeof(*r));
+	int p[2], i;
+
+	if (!r || pipe(p))
+		return 2;
+	for (i = 0; i < n; i++) {
+		reader_init(&r[i], p[0], 0);
+		if (sys_async_exec(&r[i].atom, &ahu) != 0)
+			return 3;
+	}
+	if (async_threads() != n)
+		return 4;
+	switch (how) {
+	case 0:
+		exit(0);		/* exit_group with work in flight */
+	case 1:
+		pause();		/* killed by the parent */
+		return 5;
+	default:
+		execl("/bin/true", "true", NULL);	/* exec with work in flight */
+		return 6;
+	}
+}
+
+TEST(teardown_with_work_in_flight_leaves_nothing)
+{
+	int round, how;
+
+	for (round = 0; round < 5; round++) {
+		for (how = 0; how < 3; how++) {
+			pid_t pid = fork();
+			int status;
+
+			ASSERT_GE(pid, 0);
+			if (pid == 0)
+				_exit(child_with_blocked_chains(8, how));
+			if (how == 1) {
+				usleep(200 * 1000);
+				ASSERT_EQ(0, kill(pid, SIGKILL));
+			}
+			ASSERT_EQ(pid, waitpid(pid, &status, 0));
+			if (how == 1) {
+				ASSERT_TRUE(WIFSIGNALED(status));
+				ASSERT_EQ(SIGKILL, WTERMSIG(status));
+			} else {
+				ASSERT_TRUE(WIFEXITED(status)) TH_LOG("how %d", how);
+				ASSERT_EQ(0, WEXITSTATUS(status)) TH_LOG("how %d", how);
+			}
+		}
+	}
+}
+
+TEST_HARNESS_MAIN
