@@ -36,7 +36,7 @@
 use crate::{
     abi::{flags, AsyncHead, Atom},
     chain::{self, Next},
-    invoke, pool,
+    invoke, pool, trace,
 };
 use core::mem::size_of;
 use kernel::{bindings, prelude::*, uaccess::UserSlice};
@@ -57,6 +57,8 @@ pub(crate) struct ChainEnd {
     pub(crate) last_flags: usize,
     /// `Ok` when it ended normally; the error otherwise.
     pub(crate) result: Result,
+    /// Atoms run.
+    pub(crate) atoms: u64,
 }
 
 pub(crate) fn fatal_signal_pending() -> bool {
@@ -66,7 +68,7 @@ pub(crate) fn fatal_signal_pending() -> bool {
 
 /// Runs the chain starting at `first` in the current task.
 pub(crate) fn run_chain(first: usize, runner: &impl Runner) -> ChainEnd {
-    let mut end = ChainEnd { last: first, last_flags: 0, result: Ok(()) };
+    let mut end = ChainEnd { last: first, last_flags: 0, result: Ok(()), atoms: 0 };
     let mut addr = first;
     loop {
         end.last = addr;
@@ -78,6 +80,7 @@ pub(crate) fn run_chain(first: usize, runner: &impl Runner) -> ChainEnd {
             }
         };
         end.last_flags = atom.flags;
+        let mut ran = false;
         let step = (|| -> Result<Next> {
             if atom.flags & flags::ASYNC != 0 {
                 runner.go_async()?;
@@ -91,11 +94,15 @@ pub(crate) fn run_chain(first: usize, runner: &impl Runner) -> ChainEnd {
                 runner.sync_atom(false);
             }
             let ret = ret?;
+            ran = true;
             if atom.ret_ptr != 0 {
                 UserSlice::new(atom.ret_ptr, size_of::<isize>()).writer().write(&ret)?;
             }
             chain::next(addr, &atom, ret)
         })();
+        if ran {
+            end.atoms += 1;
+        }
         match step {
             Ok(Next::End) => return end,
             Ok(Next::Atom(n)) => addr = n,
@@ -151,15 +158,21 @@ pub(crate) fn async_exec(first: usize, ahu: usize) -> Result<usize> {
         Some(_) => None,
         None => pool::Process::of_current()?.get_worker()?,
     };
+    trace::submit(first, ahu, worker.is_none());
     let end = match worker.map(|w| w.submit(first, ahu)).transpose()? {
         Some(pool::Submitted::Detached) => return Ok(0),
         Some(pool::Submitted::Finished(end)) => end,
         // No async thread to be had (all busy, or the one we got was
         // exiting), or seccomp: run inline.
         Some(pool::Submitted::Refused) | None => {
-            run_chain(first, &Inline { error: inline_error.unwrap_or(EAGAIN) })
+            let end = run_chain(first, &Inline { error: inline_error.unwrap_or(EAGAIN) });
+            if let Ok(p) = pool::Process::of_current() {
+                p.stats.chain_inline(end.atoms);
+            }
+            end
         }
     };
+    trace::complete(end.last, &end.result, false);
     end.result.map(|()| end.last)
 }
 

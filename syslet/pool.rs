@@ -46,6 +46,7 @@ use crate::{
     abi::{flags, AsyncHead, SLOT_SIZE},
     engine::{self, ChainEnd, Runner},
     ring,
+    trace::{self, AsyncReason},
 };
 use core::{
     ffi::{c_int, c_void},
@@ -80,6 +81,31 @@ fn current() -> *mut bindings::task_struct {
     unsafe { bindings::get_current() }
 }
 
+/// Counts one live object in a `/sys/kernel/debug/syslet/live_*` counter
+/// for as long as it exists.
+struct Live(*mut u64);
+
+impl Live {
+    fn new(counter: *mut u64) -> Live {
+        // SAFETY: `counter` is one of the u64s of syslet/debugfs.c, which
+        // live forever and are only ever updated atomically.
+        unsafe { AtomicU64::from_ptr(counter) }.fetch_add(1, Ordering::Relaxed);
+        Live(counter)
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        // SAFETY: as in `new`.
+        unsafe { AtomicU64::from_ptr(self.0) }.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: the pointer is to a global counter updated atomically.
+unsafe impl Send for Live {}
+// SAFETY: as above.
+unsafe impl Sync for Live {}
+
 /// The state of one process (thread group), hung off its `signal_struct`.
 #[pin_data]
 pub(crate) struct Process {
@@ -94,6 +120,25 @@ pub(crate) struct Process {
     posted: CondVar,
     /// Completions posted so far.
     post_count: AtomicU64,
+    /// Counters for /proc/<pid>/syslet.
+    pub(crate) stats: Stats,
+    _live: Live,
+}
+
+/// Per-process counters (relaxed: statistics, not synchronization).
+pub(crate) struct Stats {
+    atoms_inline: AtomicU64,
+    atoms_async_thread: AtomicU64,
+    chains: AtomicU64,
+    chains_async: AtomicU64,
+}
+
+impl Stats {
+    /// A chain ran inline in the caller.
+    pub(crate) fn chain_inline(&self, atoms: u64) {
+        self.chains.fetch_add(1, Ordering::Relaxed);
+        self.atoms_inline.fetch_add(atoms, Ordering::Relaxed);
+    }
 }
 
 struct ProcessInner {
@@ -115,6 +160,14 @@ impl Process {
             ring_lock <- new_mutex!((), "syslet::Process::ring_lock"),
             posted <- new_condvar!("syslet::Process::posted"),
             post_count: AtomicU64::new(0),
+            stats: Stats {
+                atoms_inline: AtomicU64::new(0),
+                atoms_async_thread: AtomicU64::new(0),
+                chains: AtomicU64::new(0),
+                chains_async: AtomicU64::new(0),
+            },
+            // SAFETY: the address of a C global.
+            _live: Live::new(unsafe { ptr::addr_of_mut!(bindings::syslet_live_processes) }),
         })
     }
 
@@ -267,6 +320,7 @@ struct Job {
     first: usize,
     ahu: usize,
     creds: Creds,
+    _live: Live,
 }
 
 /// A reference to the submitter's credentials as of submission.
@@ -291,6 +345,8 @@ unsafe impl Send for Creds {}
 
 struct Slot {
     job: Option<Job>,
+    /// First atom of the job handed over last (for tracing).
+    first: usize,
     /// Number of the last job handed over; jobs are numbered so that a
     /// submitter never mistakes a later job's state for its own.
     seq: u64,
@@ -327,6 +383,7 @@ pub(crate) struct Worker {
     state: AtomicU32,
     /// Inside a `SYSLET_SYNC` atom: blocking does not detach.
     in_sync_atom: AtomicBool,
+    _live: Live,
 }
 
 impl Worker {
@@ -335,13 +392,15 @@ impl Worker {
             pin_init!(Worker {
                 process,
                 slot <- new_spinlock!(
-                    Slot { job: None, seq: 0, detached: 0, done: 0, end: None, exiting: false },
+                    Slot { job: None, first: 0, seq: 0, detached: 0, done: 0, end: None, exiting: false },
                     "syslet::Worker::slot"
                 ),
                 job_posted <- new_condvar!("syslet::Worker::job_posted"),
                 chain_state <- new_condvar!("syslet::Worker::chain_state"),
                 state: AtomicU32::new(IDLE),
                 in_sync_atom: AtomicBool::new(false),
+                // SAFETY: the address of a C global.
+                _live: Live::new(unsafe { ptr::addr_of_mut!(bindings::syslet_live_workers) }),
             }),
             GFP_KERNEL_ACCOUNT,
         )?;
@@ -378,8 +437,15 @@ impl Worker {
             return Ok(Submitted::Refused);
         }
         slot.seq += 1;
+        slot.first = first;
         let me = slot.seq;
-        slot.job = Some(Job { first, ahu, creds });
+        slot.job = Some(Job {
+            first,
+            ahu,
+            creds,
+            // SAFETY: the address of a C global.
+            _live: Live::new(unsafe { ptr::addr_of_mut!(bindings::syslet_live_jobs) }),
+        });
         self.state.store(RUNNING, Ordering::Release);
         self.job_posted.notify_one();
         let end = loop {
@@ -394,6 +460,7 @@ impl Worker {
             {
                 // A signal for the submitter: let it go, the chain continues.
                 slot.detached = me;
+                trace::went_async(first, AsyncReason::Signal);
                 return Ok(Submitted::Detached);
             }
         };
@@ -410,10 +477,11 @@ impl Worker {
     }
 
     /// Detaches the running chain if it is still attached to its submitter.
-    fn detach(&self) {
+    fn detach(&self, reason: AsyncReason) {
         let mut slot = self.slot.lock();
         if self.state.compare_exchange(RUNNING, DETACHED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
             slot.detached = slot.seq;
+            trace::went_async(slot.first, reason);
             self.chain_state.notify_all();
         }
     }
@@ -463,6 +531,9 @@ impl Worker {
             // SAFETY: `job.creds` holds a reference for the whole chain.
             let old = unsafe { bindings::override_creds(job.creds.0) };
             let end = engine::run_chain(job.first, &WorkerRunner(self));
+            let stats = &self.process.stats;
+            stats.chains.fetch_add(1, Ordering::Relaxed);
+            stats.atoms_async_thread.fetch_add(end.atoms, Ordering::Relaxed);
             // SAFETY: restores what `override_creds` returned.
             unsafe { bindings::revert_creds(old) };
             // Deferred work queued on this thread (the final fput of a
@@ -479,9 +550,12 @@ impl Worker {
                     continue;
                 }
             }
-            if end.last_flags & flags::NO_COMPLETE == 0 && !engine::fatal_signal_pending() {
+            stats.chains_async.fetch_add(1, Ordering::Relaxed);
+            let post = end.last_flags & flags::NO_COMPLETE == 0 && !engine::fatal_signal_pending();
+            if post {
                 self.process.post(job.ahu, end.last);
             }
+            trace::complete(end.last, &end.result, post);
             drop(job);
             self.state.store(IDLE, Ordering::Release);
             if engine::fatal_signal_pending() || self.process.park(self.clone()).is_err() {
@@ -495,7 +569,7 @@ struct WorkerRunner<'a>(&'a Worker);
 
 impl Runner for WorkerRunner<'_> {
     fn go_async(&self) -> Result {
-        self.0.detach();
+        self.0.detach(AsyncReason::AsyncFlag);
         Ok(())
     }
 
@@ -541,8 +615,37 @@ pub extern "C" fn syslet_worker_sleeping(tsk: *mut bindings::task_struct) {
     // points to its live Worker (see `worker_main`).
     let w = unsafe { &*w };
     if w.state.load(Ordering::Acquire) == RUNNING && !w.in_sync_atom.load(Ordering::Acquire) {
-        w.detach();
+        w.detach(AsyncReason::Blocked);
     }
+}
+
+/// Fills `out` with the counters of the process whose `signal_struct` is
+/// `sig` (zeros if it never used the engine). For /proc/<pid>/syslet.
+#[no_mangle]
+pub extern "C" fn syslet_rs_stats(sig: *mut bindings::signal_struct, out: *mut bindings::syslet_stats) {
+    // SAFETY: proc holds a reference to a task whose signal_struct is
+    // `sig`; the field is written once, atomically (`Process::of_current`).
+    let field = unsafe { AtomicPtr::from_ptr(ptr::addr_of_mut!((*sig).syslet_process)) };
+    let p = field.load(Ordering::Acquire) as *const Process;
+    let mut st = bindings::syslet_stats::default();
+    if !p.is_null() {
+        // SAFETY: the field's reference keeps the Process alive as long as
+        // `sig` is.
+        let p = unsafe { &*p };
+        let (alive, peak) = {
+            let inner = p.inner.lock();
+            (inner.alive, inner.peak)
+        };
+        st.atoms_inline = p.stats.atoms_inline.load(Ordering::Relaxed);
+        st.atoms_async_thread = p.stats.atoms_async_thread.load(Ordering::Relaxed);
+        st.chains = p.stats.chains.load(Ordering::Relaxed);
+        st.chains_async = p.stats.chains_async.load(Ordering::Relaxed);
+        st.completions = p.post_count.load(Ordering::Relaxed);
+        st.threads_alive = alive as u64;
+        st.threads_peak = peak as u64;
+    }
+    // SAFETY: `out` points to the caller's struct.
+    unsafe { out.write(st) };
 }
 
 /// Releases a process's state with its `signal_struct`.

@@ -26,6 +26,12 @@ mod kunit_hooks {
     pub extern "C" fn syslet_kunit_ring_pending(kernel_idx: usize, user_idx: usize) -> usize {
         super::pending(kernel_idx, user_idx)
     }
+
+    /// `slot()` for the KUnit suite.
+    #[no_mangle]
+    pub extern "C" fn syslet_kunit_ring_slot(idx: usize, slots: usize) -> usize {
+        super::slot(idx, slots)
+    }
 }
 #[cfg(CONFIG_SYSLET_KUNIT_TEST)]
-pub use kunit_hooks::syslet_kunit_ring_pending;
+pub use kunit_hooks::{syslet_kunit_ring_pending, syslet_kunit_ring_slot};

@@ -23,6 +23,7 @@
 //! | [`policy`]   | the system calls an atom may not make                    |
 //! | [`pool`]     | async threads, the per-process state, posting to the ring|
 //! | [`ring`]     | completion ring index arithmetic                         |
+//! | [`trace`]    | tracepoints                                              |
 //!
 //! Every entry point runs in process context on behalf of the calling
 //! task, may sleep (user memory faults) and takes no lock.
@@ -36,17 +37,18 @@ mod invoke;
 mod policy;
 mod pool;
 mod ring;
+mod trace;
 mod umem;
 
 // The C ABI of the crate: what `include/linux/syslet.h` declares.
 pub use engine::{syslet_rs_async_exec, syslet_rs_async_wait};
-pub use pool::{syslet_free_process, syslet_worker_sleeping};
+pub use pool::{syslet_free_process, syslet_rs_stats, syslet_worker_sleeping};
 pub use umem::syslet_rs_umem_add;
 #[cfg(CONFIG_SYSLET_KUNIT_TEST)]
 pub use {
     chain::{syslet_kunit_next, syslet_kunit_stops},
     policy::syslet_kunit_refused,
-    ring::syslet_kunit_ring_pending,
+    ring::{syslet_kunit_ring_pending, syslet_kunit_ring_slot},
 };
 
 /// Prefix of this crate's `pr_*!` messages.

@@ -185,6 +185,17 @@ static void refusal_list(struct kunit *test)
 				       "nr %lu", allowed[i]);
 }
 
+static void ring_slot(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, syslet_kunit_ring_slot(0, 8), 0UL);
+	KUNIT_EXPECT_EQ(test, syslet_kunit_ring_slot(9, 8), 1UL);
+	KUNIT_EXPECT_EQ(test, syslet_kunit_ring_slot(ULONG_MAX, 8), 7UL);
+	/* A one-slot ring: every index lands in slot 0. */
+	KUNIT_EXPECT_EQ(test, syslet_kunit_ring_slot(12345, 1), 0UL);
+	/* Not a power of two: plain modulo. */
+	KUNIT_EXPECT_EQ(test, syslet_kunit_ring_slot(10, 3), 1UL);
+}
+
 static void ring_pending(struct kunit *test)
 {
 	KUNIT_EXPECT_EQ(test, syslet_kunit_ring_pending(0, 0), 0UL);
@@ -198,6 +209,7 @@ static struct kunit_case syslet_test_cases[] = {
 	KUNIT_CASE(stop_conditions),
 	KUNIT_CASE(next_atom),
 	KUNIT_CASE(refusal_list),
+	KUNIT_CASE(ring_slot),
 	KUNIT_CASE(ring_pending),
 	KUNIT_CASE(umem_add_zero_reads),
 	KUNIT_CASE(umem_add_adds_and_stores),

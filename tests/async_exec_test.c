@@ -381,8 +381,7 @@ TEST(endless_chain_ends_with_sigkill)
 	if (pid == 0) {
 		struct syslet_uatom a;
 		struct syslet_uatom *ring[1];
-		struct async_head_user ahu = { .completion_ring = ring,
-					       .ring_size_bytes = sizeof(ring) };
+		struct async_head_user ahu = RING_HEAD(ring);
 
 		atom_set(&a, 0, __NR_getppid, NULL, &a, NULL);
 		sys_async_exec(&a, &ahu);
@@ -422,8 +421,7 @@ TEST(seccomp_errno_applies_inside_a_chain)
 	if (pid == 0) {
 		struct syslet_uatom a[2];
 		struct syslet_uatom *ring[1];
-		struct async_head_user ahu = { .completion_ring = ring,
-					       .ring_size_bytes = sizeof(ring) };
+		struct async_head_user ahu = RING_HEAD(ring);
 		long r[2] = { 0, 0 };
 
 		if (deny_getppid(SECCOMP_RET_ERRNO | 77))
@@ -449,8 +447,7 @@ TEST(seccomp_kill_applies_inside_a_chain)
 	if (pid == 0) {
 		struct syslet_uatom a;
 		struct syslet_uatom *ring[1];
-		struct async_head_user ahu = { .completion_ring = ring,
-					       .ring_size_bytes = sizeof(ring) };
+		struct async_head_user ahu = RING_HEAD(ring);
 
 		if (deny_getppid(SECCOMP_RET_KILL_PROCESS))
 			_exit(10);

@@ -250,8 +250,7 @@ TEST_F(ring, many_chains_complete_exactly_once)
 TEST(full_ring_is_never_overwritten)
 {
 	struct syslet_uatom *ring[1] = { NULL }, a[3];
-	struct async_head_user ahu = { .completion_ring = ring,
-				       .ring_size_bytes = sizeof(ring) };
+	struct async_head_user ahu = RING_HEAD(ring);
 	long r[3];
 	int i;
 
@@ -323,8 +322,7 @@ TEST(idle_threads_are_reaped)
 {
 	long old = read_sysctl("syslet_idle_msecs");
 	struct syslet_uatom *ring[4] = { 0 }, a;
-	struct async_head_user ahu = { .completion_ring = ring,
-				       .ring_size_bytes = sizeof(ring) };
+	struct async_head_user ahu = RING_HEAD(ring);
 	long r;
 	int i;
 
@@ -343,8 +341,7 @@ TEST(idle_threads_are_reaped)
 static int child_with_blocked_chains(int n, int how)
 {
 	struct syslet_uatom *ring[64] = { 0 };
-	struct async_head_user ahu = { .completion_ring = ring,
-				       .ring_size_bytes = sizeof(ring) };
+	struct async_head_user ahu = RING_HEAD(ring);
 	struct reader *r = calloc(n, sizeof(*r));
 	int p[2], i;
 
@@ -369,9 +366,31 @@ static int child_with_blocked_chains(int n, int how)
 	}
 }
 
+/* A /sys/kernel/debug/syslet/live_* counter: objects alive system-wide. */
+static long live(const char *what)
+{
+	char path[96];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/syslet/live_%s", what);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
 TEST(teardown_with_work_in_flight_leaves_nothing)
 {
-	int round, how;
+	long processes = live("processes"), workers = live("workers"), jobs = live("jobs");
+	int round, how, i;
+
+	ASSERT_GE(processes, 0);
+	ASSERT_GE(workers, 0);
+	ASSERT_GE(jobs, 0);
 
 	for (round = 0; round < 5; round++) {
 		for (how = 0; how < 3; how++) {
@@ -383,6 +402,10 @@ TEST(teardown_with_work_in_flight_leaves_nothing)
 				_exit(child_with_blocked_chains(8, how));
 			if (how == 1) {
 				usleep(200 * 1000);
+				/* The counters see the child's chains in flight. */
+				ASSERT_GE(live("workers"), workers + 8);
+				ASSERT_GE(live("jobs"), jobs + 8);
+				ASSERT_GE(live("processes"), processes + 1);
 				ASSERT_EQ(0, kill(pid, SIGKILL));
 			}
 			ASSERT_EQ(pid, waitpid(pid, &status, 0));
@@ -395,6 +418,122 @@ TEST(teardown_with_work_in_flight_leaves_nothing)
 			}
 		}
 	}
+	/* 15 processes with 8 chains each are gone: so are their states,
+	 * threads and jobs (the last references drop in RCU callbacks). */
+	for (i = 0; i < 100 && (live("processes") != processes ||
+				live("workers") != workers || live("jobs") != jobs); i++)
+		usleep(20 * 1000);
+	ASSERT_EQ(processes, live("processes"));
+	ASSERT_EQ(workers, live("workers"));
+	ASSERT_EQ(jobs, live("jobs"));
+}
+
+/* One counter of /proc/self/syslet. */
+static long syslet_stat(const char *name)
+{
+	char key[64];
+	long v, found = -1;
+	FILE *f = fopen("/proc/self/syslet", "r");
+
+	if (!f)
+		return -2;
+	while (fscanf(f, "%63s %ld", key, &v) == 2)
+		if (!strcmp(key, name))
+			found = v;
+	fclose(f);
+	return found;
+}
+
+TEST(proc_counters_start_at_zero)
+{
+	ASSERT_EQ(0, syslet_stat("chains"));
+	ASSERT_EQ(0, syslet_stat("atoms_inline"));
+	ASSERT_EQ(0, syslet_stat("atoms_async_thread"));
+	ASSERT_EQ(0, syslet_stat("threads_alive"));
+	ASSERT_EQ(0, syslet_stat("threads_peak"));
+}
+
+TEST_F(ring, proc_counters_count_chains_atoms_and_threads)
+{
+	struct syslet_uatom a[3];
+	struct reader r;
+	long ret[3];
+
+	/* A three-atom chain that goes asynchronous at its last atom. */
+	atom_set(&a[0], 0, __NR_getpid, &ret[0], &a[1], NULL);
+	atom_set(&a[1], 0, __NR_getpid, &ret[1], &a[2], NULL);
+	atom_set(&a[2], SYSLET_ASYNC, __NR_getpid, &ret[2], NULL, NULL);
+	ASSERT_EQ(0, sys_async_exec(a, &self->ahu));
+	ASSERT_EQ(&a[2], reap(&self->ahu, self->ring, 64));
+	/* The thread parks right after posting; let it, so it is reused. */
+	usleep(100 * 1000);
+	/* And one blocked chain, still in flight, on the same thread. */
+	reader_init(&r, self->p[0], 0);
+	ASSERT_EQ(0, sys_async_exec(&r.atom, &self->ahu));
+	usleep(50 * 1000);
+	EXPECT_EQ(1, syslet_stat("chains"));	/* the blocked one is not done */
+	EXPECT_EQ(3, syslet_stat("atoms_async_thread"));
+	EXPECT_EQ(1, syslet_stat("chains_async"));
+	EXPECT_EQ(1, syslet_stat("completions"));
+	EXPECT_EQ(1, syslet_stat("threads_alive"));
+	EXPECT_EQ(1, syslet_stat("threads_peak"));
+	ASSERT_EQ(1, write(self->p[1], "x", 1));
+	ASSERT_EQ(&r.atom, reap(&self->ahu, self->ring, 64));
+	usleep(50 * 1000);
+	EXPECT_EQ(2, syslet_stat("chains"));
+	EXPECT_EQ(4, syslet_stat("atoms_async_thread"));
+	EXPECT_EQ(2, syslet_stat("completions"));
+}
+
+TEST(atoms_run_with_the_submitters_credentials)
+{
+	pid_t pid;
+	int status;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root to change credentials");
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		struct syslet_uatom *ring[4] = { 0 }, a[2];
+		struct async_head_user ahu = RING_HEAD(ring);
+		struct reader r;
+		unsigned long path, flags = O_RDONLY;
+		long ret[2] = { 0, 0 };
+		int p[2], fd;
+
+		/* A file only root may read. */
+		fd = open("/tmp/syslet-root-only", O_CREAT | O_WRONLY | O_TRUNC, 0600);
+		if (fd < 0 || pipe(p))
+			_exit(10);
+		close(fd);
+		/* As root: a chain that blocks, then asks for the euid. The async
+		 * thread is created now, by root. */
+		reader_init(&r, p[0], 0);
+		r.atom.next = &a[0];
+		atom_set(&a[0], 0, __NR_geteuid, &ret[0], NULL, NULL);
+		if (sys_async_exec(&r.atom, &ahu) != 0)
+			_exit(11);
+		/* This thread drops privileges; the chain keeps root's. */
+		if (syscall(__NR_setresuid, 1000, 1000, 1000))
+			_exit(12);
+		if (write(p[1], "x", 1) != 1 || sys_async_wait(1, 0, &ahu) != 1)
+			_exit(13);
+		if (ret[0] != 0)
+			_exit(14);
+		/* Now as uid 1000, on the same (root-made) thread: the atom
+		 * must not read root's file. */
+		path = (unsigned long)"/tmp/syslet-root-only";
+		atom_set(&a[1], SYSLET_ASYNC, __NR_open, &ret[1], NULL,
+			 ATOM_ARGS(&path, &flags));
+		if (sys_async_exec(&a[1], &ahu) != 0 || sys_async_wait(1, 1, &ahu) != 1)
+			_exit(15);
+		_exit(ret[1] == -EACCES ? 0 : 16);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	unlink("/tmp/syslet-root-only");
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
 }
 
 TEST_HARNESS_MAIN

@@ -27,6 +27,9 @@ static inline long sys_async_wait(unsigned long min_wait_events,
 	return syscall(__NR_async_wait, min_wait_events, user_ring_idx, ahu);
 }
 
+/* Initializer of a struct async_head_user over the array `ring`. */
+#define RING_HEAD(ring) { .completion_ring = (ring), .ring_size_bytes = sizeof(ring) }
+
 /*
  * Fills one atom. Arguments are pointers to unsigned longs (the v6 ABI
  * passes arguments by reference); pass fewer than six and the rest are

@@ -8,6 +8,7 @@
 #ifndef _LINUX_SYSLET_H
 #define _LINUX_SYSLET_H
 
+#include <linux/types.h>
 #include <uapi/linux/syslet.h>
 
 struct signal_struct;
@@ -30,6 +31,34 @@ long syslet_rs_async_wait(unsigned long min_wait_events,
 void syslet_worker_sleeping(struct task_struct *tsk);
 void syslet_free_process(struct signal_struct *sig);
 
+/* Per-process counters: /proc/<pid>/syslet (syslet/proc.c). */
+struct syslet_stats {
+	u64 atoms_inline;	/* atoms run by the calling task itself */
+	u64 atoms_async_thread;	/* atoms run by async threads */
+	u64 chains;		/* chains submitted */
+	u64 chains_async;	/* chains that went asynchronous */
+	u64 completions;	/* completions posted to rings */
+	u64 threads_alive;	/* async threads now */
+	u64 threads_peak;	/* most async threads at once */
+};
+void syslet_rs_stats(struct signal_struct *sig, struct syslet_stats *out);
+
+struct seq_file;
+struct pid_namespace;
+struct pid;
+int proc_pid_syslet(struct seq_file *m, struct pid_namespace *ns,
+		    struct pid *pid, struct task_struct *task);
+
+/* syslet/trace.c: tracepoints (include/trace/events/syslet.h) */
+void syslet_trace_submit(unsigned long atom, unsigned long ahu, bool inline_run);
+void syslet_trace_async(unsigned long atom, int reason);
+void syslet_trace_complete(unsigned long atom, int error, bool posted);
+
+/* syslet/debugfs.c: objects alive, updated atomically by Rust */
+extern u64 syslet_live_processes;
+extern u64 syslet_live_workers;
+extern u64 syslet_live_jobs;
+
 /* syslet/sysctl.c: /proc/sys/kernel/syslet_* */
 extern unsigned int sysctl_syslet_max_threads;
 extern unsigned int sysctl_syslet_idle_msecs;
@@ -46,6 +75,7 @@ long syslet_kunit_next(unsigned long addr, unsigned long flags,
 bool syslet_kunit_refused(unsigned long nr);
 unsigned long syslet_kunit_ring_pending(unsigned long kernel_idx,
 					unsigned long user_idx);
+unsigned long syslet_kunit_ring_slot(unsigned long idx, unsigned long slots);
 #endif
 
 #endif /* _LINUX_SYSLET_H */

@@ -24,8 +24,7 @@
 #define CHAIN 100
 
 static struct syslet_uatom *ring[4];
-static struct async_head_user ahu = { .completion_ring = ring,
-				      .ring_size_bytes = sizeof(ring) };
+static struct async_head_user ahu = RING_HEAD(ring);
 
 static double now_ns(void)
 {

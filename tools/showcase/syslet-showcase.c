@@ -59,8 +59,7 @@ static const char *err_name(int e)
 static int show_chain(void)
 {
 	struct syslet_uatom a[3], rd, *ring[4] = { 0 }, *end, *done;
-	struct async_head_user ahu = { .completion_ring = ring,
-				       .ring_size_bytes = sizeof(ring) };
+	struct async_head_user ahu = RING_HEAD(ring);
 	unsigned long counter = 5, minus_one = -1UL, *cp = &counter;
 	unsigned long fd, buf, len;
 	long ret[3] = { 0, 0, 0 }, rret = 0, w;

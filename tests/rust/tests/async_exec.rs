@@ -82,3 +82,29 @@ fn async_wait_counts_completions_past_the_user_index() {
     assert_eq!(async_wait(2, 1, &head), Ok(2));
     assert_eq!(async_wait(5, 0, &head), Err(Errno::EINVAL));
 }
+
+#[test]
+fn a_blocking_chain_goes_async_and_completes_in_the_ring() {
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    const NR_READ: u64 = 0;
+
+    let (rx, mut tx) = std::os::unix::net::UnixStream::pair().expect("socketpair");
+    let mut ring = [ptr::null::<Atom>(); 4];
+    let mut head = AsyncHead::new(&mut ring);
+    let mut buf = [0u8; 16];
+    let (fd, bufp, len) = (rx.as_raw_fd() as u64, buf.as_mut_ptr() as u64, buf.len() as u64);
+    let mut ret = -1i64;
+    let atom = Atom::new(NR_READ, &[&fd, &bufp, &len], &mut ret);
+    // SAFETY: the atom, its arguments, `buf`, `ret` and the ring outlive
+    // the chain: it completes before they go out of scope (async_wait).
+    let end = unsafe { async_exec(&atom, &mut head) };
+    assert_eq!(end, Ok(ptr::null()), "nothing to read: the chain went asynchronous");
+    tx.write_all(b"ping").expect("write");
+    assert_eq!(async_wait(1, 0, &head), Ok(1));
+    // SAFETY: the kernel wrote slot 0 before publishing kernel_ring_idx.
+    let done = unsafe { ptr::read_volatile(&ring[0]) };
+    assert_eq!(done, &atom as *const Atom);
+    assert_eq!(ret, 4);
+    assert_eq!(&buf[..4], b"ping");
+}
