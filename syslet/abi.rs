@@ -98,18 +98,34 @@ pub(crate) struct AsyncHead {
 impl AsyncHead {
     /// Reads the head at `addr` and checks the ring's geometry.
     ///
-    /// Errors: `EFAULT` if it cannot be read; `EINVAL` if `ring_size_bytes`
-    /// is zero or not a whole number of slots.
+    /// Errors: `EFAULT` if it cannot be read, or if the ring wraps the
+    /// address space; `EINVAL` if `ring_size_bytes` is zero or not a whole
+    /// number of slots.
     pub(crate) fn read(addr: usize) -> Result<AsyncHead> {
         let w: [usize; 8] = UserSlice::new(addr, HEAD_SIZE).reader().read()?;
         let (ring, size) = (w[2], w[3]);
         if size == 0 || size % SLOT_SIZE != 0 {
             return Err(EINVAL);
         }
+        ring.checked_add(size).ok_or(EFAULT)?;
         Ok(AsyncHead {
             kernel_ring_idx: w[0],
             completion_ring: ring,
             slots: size / SLOT_SIZE,
         })
+    }
+
+    /// User address of the slot the kernel fills next.
+    pub(crate) fn next_slot(&self) -> usize {
+        // Cannot overflow: `read` checked `completion_ring + size`.
+        self.completion_ring + crate::ring::slot(self.kernel_ring_idx, self.slots) * SLOT_SIZE
+    }
+
+    /// Checks that the slot the kernel fills next can be read, so that a
+    /// bad ring pointer fails at submission with `EFAULT` rather than
+    /// losing a completion later.
+    pub(crate) fn check_ring(&self) -> Result {
+        UserSlice::new(self.next_slot(), SLOT_SIZE).reader().read::<usize>()?;
+        Ok(())
     }
 }

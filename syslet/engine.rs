@@ -141,12 +141,12 @@ fn under_seccomp() -> bool {
 ///
 /// Returns the user address of the atom the chain ended at, or 0 when it
 /// went asynchronous. Errors (synchronous chains only): `EFAULT` for an
-/// unreadable head, atom or argument or an unwritable `ret_ptr` (atoms
-/// before it have run); `EINVAL` for bad flags or ring geometry;
+/// unreadable head, ring slot, atom or argument or an unwritable `ret_ptr`
+/// (atoms before it have run); `EINVAL` for bad flags or ring geometry;
 /// `EAGAIN`/`EOPNOTSUPP` for `SYSLET_ASYNC` when the chain must run
 /// inline; `EINTR` when a fatal signal ends the chain.
 pub(crate) fn async_exec(first: usize, ahu: usize) -> Result<usize> {
-    AsyncHead::read(ahu)?;
+    AsyncHead::read(ahu)?.check_ring()?;
     // Bad first atoms fail here, before any thread is involved.
     Atom::read(first)?;
     let inline_error = if under_seccomp() {

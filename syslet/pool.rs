@@ -45,7 +45,6 @@
 use crate::{
     abi::{flags, AsyncHead, SLOT_SIZE},
     engine::{self, ChainEnd, Runner},
-    ring,
     trace::{self, AsyncReason},
 };
 use core::{
@@ -254,41 +253,40 @@ impl Process {
         self.inner.lock().alive -= 1;
     }
 
-    /// Posts `atom` as a completion to the ring of `ahu`. A full ring (the
-    /// slot to fill is not NULL) is waited on, killably, until user space
-    /// frees it: a completion is never dropped or written twice. A fault
-    /// on the head or the ring loses the completion (counted).
-    fn post(&self, ahu: usize, atom: usize) {
+    /// Posts `atom` as a completion to the ring of `ahu`; returns whether
+    /// it did. A full ring (the slot to fill is not NULL) is waited on,
+    /// killably, until user space frees it: a completion is never dropped
+    /// or written twice. A fault on the head or the ring, or a fatal
+    /// signal while the ring is full, loses the completion (the
+    /// `syslet_complete` tracepoint then says `returned`, not `posted`).
+    fn post(&self, ahu: usize, atom: usize) -> bool {
         loop {
             let guard = self.ring_lock.lock();
-            let Ok(head) = AsyncHead::read(ahu) else { return };
-            let slot = ring::slot(head.kernel_ring_idx, head.slots)
-                .checked_mul(SLOT_SIZE)
-                .and_then(|o| head.completion_ring.checked_add(o));
-            let Some(slot) = slot else { return };
+            let Ok(head) = AsyncHead::read(ahu) else { return false };
+            let slot = head.next_slot();
             let Ok(cur) = UserSlice::new(slot, SLOT_SIZE).reader().read::<usize>() else {
-                return;
+                return false;
             };
             if cur == 0 {
                 let next = head.kernel_ring_idx.wrapping_add(1);
                 // The slot is written before the index that publishes it;
                 // x86 keeps stores in order, the barrier documents it.
                 if UserSlice::new(slot, SLOT_SIZE).writer().write(&atom).is_err() {
-                    return;
+                    return false;
                 }
                 core::sync::atomic::fence(Ordering::Release);
                 if UserSlice::new(ahu, SLOT_SIZE).writer().write(&next).is_err() {
-                    return;
+                    return false;
                 }
                 drop(guard);
                 self.post_count.fetch_add(1, Ordering::AcqRel);
                 let _inner = self.inner.lock();
                 self.posted.notify_all();
-                return;
+                return true;
             }
             drop(guard);
             if engine::fatal_signal_pending() {
-                return;
+                return false;
             }
             // Full: wait for user space to clear the slot.
             // SAFETY: process context, no lock held.
@@ -551,11 +549,10 @@ impl Worker {
                 }
             }
             stats.chains_async.fetch_add(1, Ordering::Relaxed);
-            let post = end.last_flags & flags::NO_COMPLETE == 0 && !engine::fatal_signal_pending();
-            if post {
-                self.process.post(job.ahu, end.last);
-            }
-            trace::complete(end.last, &end.result, post);
+            let posted = end.last_flags & flags::NO_COMPLETE == 0
+                && !engine::fatal_signal_pending()
+                && self.process.post(job.ahu, end.last);
+            trace::complete(end.last, &end.result, posted);
             drop(job);
             self.state.store(IDLE, Ordering::Release);
             if engine::fatal_signal_pending() || self.process.park(self.clone()).is_err() {

@@ -245,6 +245,29 @@ TEST_F(chain, bad_head_pointer_is_efault)
 	ASSERT_NE(getpid(), self->ret[0]);
 }
 
+TEST_F(chain, bad_ring_pointer_is_efault)
+{
+	atom_set(&self->a[0], 0, __NR_getpid, &self->ret[0], NULL, NULL);
+	self->ahu.completion_ring = NULL;
+	errno = 0;
+	ASSERT_EQ(-1, sys_async_exec(&self->a[0], &self->ahu));
+	ASSERT_EQ(EFAULT, errno);
+	self->ahu.completion_ring = (void *)0xffffffff81000000UL;
+	errno = 0;
+	ASSERT_EQ(-1, sys_async_exec(&self->a[0], &self->ahu));
+	ASSERT_EQ(EFAULT, errno);
+	/* A ring that would wrap the address space. */
+	self->ahu.completion_ring = (void *)(-16UL);
+	self->ahu.ring_size_bytes = 64;
+	errno = 0;
+	ASSERT_EQ(-1, sys_async_exec(&self->a[0], &self->ahu));
+	ASSERT_EQ(EFAULT, errno);
+	/* The chain did not start. */
+	ASSERT_NE(getpid(), self->ret[0]);
+	self->ahu.completion_ring = self->ring;
+	self->ahu.ring_size_bytes = sizeof(self->ring);
+}
+
 TEST_F(chain, bad_ret_ptr_is_efault)
 {
 	atom_set(&self->a[0], 0, __NR_getpid, (long *)8, &self->a[1], NULL);
