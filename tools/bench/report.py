@@ -10,7 +10,8 @@ import sys
 
 # The variant every other variant of a benchmark is compared with.
 BASELINES = {"syscall": "getppid", "getppid1": "direct", "pread10": "direct",
-             "atoms": "direct"}
+             "atoms": "direct", "nop": "getppid", "statx": "direct",
+             "blocking": "async_exec_completion"}
 
 
 def main(src, dst):
@@ -22,12 +23,12 @@ def main(src, dst):
         if BASELINES.get(r["benchmark"]) == r["variant"]:
             base[(r["benchmark"], r["metric"])] = r["value"]
     out = list(records)
-    print(f"{'benchmark':<12} {'variant':<16} {'metric':<12} {'value':>12} {'unit':<5} {'ratio':>7}")
+    print(f"{'benchmark':<12} {'variant':<22} {'metric':<12} {'value':>12} {'unit':<5} {'ratio':>7}")
     for r in records:
         b = base.get((r["benchmark"], r["metric"]))
         ratio = r["value"] / b if b else None
-        print(f"{r['benchmark']:<12} {r['variant']:<16} {r['metric']:<12} {r['value']:>12.1f} "
-              f"{r['unit']:<5} {'' if ratio is None else f'{ratio:6.2f}x':>7}")
+        print(f"{r['benchmark']:<12} {r['variant']:<22} {r['metric']:<12} {r['value']:>12.1f} "
+              f"{r['unit']:<5} {'' if ratio is None else f'{ratio:.3g}x':>7}")
         if ratio is not None and r["variant"] != BASELINES[r["benchmark"]]:
             out.append({"benchmark": r["benchmark"], "variant": r["variant"],
                         "metric": f"{r['metric']}_vs_{BASELINES[r['benchmark']]}",
