@@ -313,12 +313,36 @@ impl Process {
     }
 }
 
-/// A chain handed to a worker.
+/// What a worker runs.
+pub(crate) enum Work {
+    /// A syslet chain: its first atom and its ring.
+    Chain {
+        /// User address of the first atom.
+        first: usize,
+        /// User address of the `async_head_user`.
+        ahu: usize,
+    },
+    /// An fs/aio.c read or write (`aio/`); always detached.
+    #[cfg(CONFIG_SYSLET_AIO)]
+    Aio(crate::aio::AioRw),
+}
+
+/// Work handed to a worker, with the submitter's credentials.
 struct Job {
-    first: usize,
-    ahu: usize,
+    work: Work,
     creds: Creds,
     _live: Live,
+}
+
+impl Job {
+    fn new(work: Work) -> Job {
+        Job {
+            work,
+            creds: Creds::of_current(),
+            // SAFETY: the address of a C global.
+            _live: Live::new(unsafe { ptr::addr_of_mut!(bindings::syslet_live_jobs) }),
+        }
+    }
 }
 
 /// A reference to the submitter's credentials as of submission.
@@ -429,21 +453,16 @@ impl Worker {
     /// Runs the chain at `first` on this worker and waits until it is
     /// detached or finished. Parks the worker again when it finished.
     pub(crate) fn submit(self: Arc<Self>, first: usize, ahu: usize) -> Result<Submitted> {
-        let creds = Creds::of_current();
+        let job = Job::new(Work::Chain { first, ahu });
         let mut slot = self.slot.lock();
         if slot.exiting {
+            drop(slot);
             return Ok(Submitted::Refused);
         }
         slot.seq += 1;
         slot.first = first;
         let me = slot.seq;
-        slot.job = Some(Job {
-            first,
-            ahu,
-            creds,
-            // SAFETY: the address of a C global.
-            _live: Live::new(unsafe { ptr::addr_of_mut!(bindings::syslet_live_jobs) }),
-        });
+        slot.job = Some(job);
         self.state.store(RUNNING, Ordering::Release);
         self.job_posted.notify_one();
         let end = loop {
@@ -474,6 +493,24 @@ impl Worker {
         Ok(Submitted::Finished(end))
     }
 
+    /// Hands `work` over without waiting: it runs detached. Gives the work
+    /// back if the worker is exiting.
+    #[cfg(CONFIG_SYSLET_AIO)]
+    pub(crate) fn submit_detached(self: Arc<Self>, work: Work) -> core::result::Result<(), Work> {
+        let job = Job::new(work);
+        let mut slot = self.slot.lock();
+        if slot.exiting {
+            drop(slot);
+            return Err(job.work);
+        }
+        slot.seq += 1;
+        slot.detached = slot.seq;
+        slot.job = Some(job);
+        self.state.store(DETACHED, Ordering::Release);
+        self.job_posted.notify_one();
+        Ok(())
+    }
+
     /// Detaches the running chain if it is still attached to its submitter.
     fn detach(&self, reason: AsyncReason) {
         let mut slot = self.slot.lock();
@@ -484,15 +521,17 @@ impl Worker {
         }
     }
 
-    /// Waits for a job; `None` when the thread must exit.
+    /// Waits for a job; `None` when the thread must exit. A job handed
+    /// over before `exiting` was set is always returned (and run): work is
+    /// never dropped on the floor.
     fn next_job(&self) -> Option<Job> {
         loop {
             let mut slot = self.slot.lock();
-            if slot.exiting {
-                return None;
-            }
             if let Some(job) = slot.job.take() {
                 return Some(job);
+            }
+            if slot.exiting {
+                return None;
             }
             // SAFETY: a sysctl variable (see `sysctl`).
             let idle_ms = sysctl(unsafe { ptr::addr_of!(bindings::sysctl_syslet_idle_msecs) });
@@ -503,7 +542,6 @@ impl Worker {
                     // Idle too long: exit, unless a submitter just took us.
                     if self.process.unpark(self) {
                         self.slot.lock().exiting = true;
-                        return None;
                     }
                 }
                 CondVarTimeoutResult::Signal { .. } => {
@@ -516,7 +554,6 @@ impl Worker {
                     if unsafe { bindings::get_signal(&mut ksig) } {
                         self.process.unpark(self);
                         self.slot.lock().exiting = true;
-                        return None;
                     }
                 }
             }
@@ -526,39 +563,57 @@ impl Worker {
     /// The thread's life: run jobs until told to exit.
     fn serve(self: &Arc<Self>) {
         while let Some(job) = self.next_job() {
-            // SAFETY: `job.creds` holds a reference for the whole chain.
+            // SAFETY: `job.creds` holds a reference for the whole job.
             let old = unsafe { bindings::override_creds(job.creds.0) };
-            let end = engine::run_chain(job.first, &WorkerRunner(self));
-            let stats = &self.process.stats;
-            stats.chains.fetch_add(1, Ordering::Relaxed);
-            stats.atoms_async_thread.fetch_add(end.atoms, Ordering::Relaxed);
+            let handed_back = match job.work {
+                Work::Chain { first, ahu } => self.run_chain(first, ahu),
+                #[cfg(CONFIG_SYSLET_AIO)]
+                Work::Aio(rw) => {
+                    rw.run();
+                    false
+                }
+            };
             // SAFETY: restores what `override_creds` returned.
             unsafe { bindings::revert_creds(old) };
             // Deferred work queued on this thread (the final fput of a
             // file an atom closed, ...) runs now, not at thread exit.
             // SAFETY: process context, no lock held.
             unsafe { bindings::task_work_run() };
-            {
-                let mut slot = self.slot.lock();
-                if self.state.compare_exchange(RUNNING, DONE, Ordering::AcqRel, Ordering::Acquire).is_ok() {
-                    // The submitter takes the end and parks us.
-                    slot.end = Some(end);
-                    slot.done = slot.seq;
-                    self.chain_state.notify_all();
-                    continue;
-                }
+            drop(job.creds);
+            if handed_back {
+                // The submitter takes the chain's end and parks us.
+                continue;
             }
-            stats.chains_async.fetch_add(1, Ordering::Relaxed);
-            let posted = end.last_flags & flags::NO_COMPLETE == 0
-                && !engine::fatal_signal_pending()
-                && self.process.post(job.ahu, end.last);
-            trace::complete(end.last, &end.result, posted);
-            drop(job);
             self.state.store(IDLE, Ordering::Release);
             if engine::fatal_signal_pending() || self.process.park(self.clone()).is_err() {
                 self.slot.lock().exiting = true;
             }
         }
+    }
+
+    /// Runs a chain; hands its end to the submitter if still attached
+    /// (returns true: the submitter then parks the worker), posts its
+    /// completion otherwise.
+    fn run_chain(&self, first: usize, ahu: usize) -> bool {
+        let end = engine::run_chain(first, &WorkerRunner(self));
+        let stats = &self.process.stats;
+        stats.chains.fetch_add(1, Ordering::Relaxed);
+        stats.atoms_async_thread.fetch_add(end.atoms, Ordering::Relaxed);
+        {
+            let mut slot = self.slot.lock();
+            if self.state.compare_exchange(RUNNING, DONE, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                slot.end = Some(end);
+                slot.done = slot.seq;
+                self.chain_state.notify_all();
+                return true;
+            }
+        }
+        stats.chains_async.fetch_add(1, Ordering::Relaxed);
+        let posted = end.last_flags & flags::NO_COMPLETE == 0
+            && !engine::fatal_signal_pending()
+            && self.process.post(ahu, end.last);
+        trace::complete(end.last, &end.result, posted);
+        false
     }
 }
 

@@ -3,8 +3,12 @@
  * System call shims of the syslet subsystem. Each one forwards its
  * arguments to the Rust implementation declared in <linux/syslet.h>.
  */
+#include <linux/fs.h>
 #include <linux/syscalls.h>
 #include <linux/syslet.h>
+
+/* aio/aio.rs hard-codes what bindgen cannot evaluate. */
+static_assert(IOCB_NOWAIT == 0x8);
 
 SYSCALL_DEFINE2(async_exec, void __user *, atom, void __user *, ahu)
 {

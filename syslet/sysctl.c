@@ -5,6 +5,8 @@
  *   /proc/sys/kernel/syslet_max_threads  async threads per process (1..4096)
  *   /proc/sys/kernel/syslet_idle_msecs   an idle async thread exits after
  *                                        this long (10..3600000 ms)
+ *   /proc/sys/kernel/syslet_aio          1: fs/aio.c reads and writes run
+ *                                        on async threads; 0: stock path
  */
 #include <linux/init.h>
 #include <linux/syslet.h>
@@ -12,6 +14,9 @@
 
 unsigned int sysctl_syslet_max_threads = 64;
 unsigned int sysctl_syslet_idle_msecs = 5000;
+#ifdef CONFIG_SYSLET_AIO
+unsigned int sysctl_syslet_aio = 1;
+#endif
 
 static unsigned int max_threads_limit = 4096;
 static unsigned int idle_msecs_min = 10;
@@ -36,6 +41,17 @@ static struct ctl_table syslet_sysctls[] = {
 		.extra1		= &idle_msecs_min,
 		.extra2		= &idle_msecs_max,
 	},
+#ifdef CONFIG_SYSLET_AIO
+	{
+		.procname	= "syslet_aio",
+		.data		= &sysctl_syslet_aio,
+		.maxlen		= sizeof(unsigned int),
+		.mode		= 0644,
+		.proc_handler	= proc_douintvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= SYSCTL_ONE,
+	},
+#endif
 };
 
 static int __init syslet_sysctl_init(void)

@@ -24,6 +24,7 @@
 //! | [`pool`]     | async threads, the per-process state, posting to the ring|
 //! | [`ring`]     | completion ring index arithmetic                         |
 //! | [`trace`]    | tracepoints                                              |
+//! | `aio` (`../aio/aio.rs`) | fs/aio.c reads and writes on async threads    |
 //!
 //! Every entry point runs in process context on behalf of the calling
 //! task, may sleep (user memory faults) and takes no lock.
@@ -31,6 +32,9 @@
 use kernel::prelude::*;
 
 mod abi;
+#[cfg(CONFIG_SYSLET_AIO)]
+#[path = "../aio/aio.rs"]
+mod aio;
 mod chain;
 mod engine;
 mod invoke;
@@ -41,6 +45,8 @@ mod trace;
 mod umem;
 
 // The C ABI of the crate: what `include/linux/syslet.h` declares.
+#[cfg(CONFIG_SYSLET_AIO)]
+pub use aio::syslet_aio_rw;
 pub use engine::{syslet_rs_async_exec, syslet_rs_async_wait};
 pub use pool::{syslet_free_process, syslet_rs_stats, syslet_worker_sleeping};
 pub use umem::syslet_rs_umem_add;

@@ -67,6 +67,20 @@ static inline void syslet_worker_sleeping(struct task_struct *tsk) { }
 static inline void syslet_free_process(struct signal_struct *sig) { }
 #endif
 
+struct kiocb;
+struct iov_iter;
+#ifdef CONFIG_SYSLET_AIO
+/* aio/aio.rs: fs/aio.c offers each read/write; true if it took it. */
+bool syslet_aio_rw(struct kiocb *req, struct iov_iter *iter, bool write);
+extern unsigned int sysctl_syslet_aio;
+#else
+static inline bool syslet_aio_rw(struct kiocb *req, struct iov_iter *iter,
+				 bool write)
+{
+	return false;
+}
+#endif
+
 #ifdef CONFIG_SYSLET_KUNIT_TEST
 /* Pure logic, exported for the KUnit suite (syslet/syslet_kunit.c). */
 bool syslet_kunit_stops(unsigned long flags, long ret);

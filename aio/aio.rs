@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Generic AIO on the syslet engine: fs/aio.c's reads and writes run on
+//! async threads.
+//!
+//! C header: [`include/linux/syslet.h`](srctree/include/linux/syslet.h).
+//!
+//! fs/aio.c keeps its ring, its accounting, its completion path and every
+//! check of `io_submit()`; only the *execution* of a buffered
+//! `IOCB_CMD_PREAD`, `PWRITE`, `PREADV` and `PWRITEV` moves. Where stock
+//! Linux calls `->read_iter()`/`->write_iter()` inside `io_submit()`
+//! (synchronously, for buffered I/O), `aio_read()`/`aio_write()` first
+//! offer the request to [`syslet_aio_rw`]. When it takes it, the request's
+//! iterator is copied, the request is handed to an async thread of the
+//! process, and `io_submit()` goes on to the next iocb at once. The async
+//! thread makes the same `->read_iter()`/`->write_iter()` call with the
+//! submitter's credentials and completes the request exactly as
+//! `aio_rw_done()` would (`-EIOCBQUEUED`: the file system completes it;
+//! restart codes become `-EINTR`; anything else through `ki_complete`,
+//! which posts the io_event to the aio ring).
+//!
+//! Not taken (the stock path runs): `kernel.syslet_aio = 0`; files other
+//! than regular files and block devices (pipes, sockets, character
+//! devices: their I/O may never end, and `io_destroy()` waits for every
+//! request in flight); `O_DIRECT`
+//! (`IOCB_DIRECT`, already asynchronous in the block layer);
+//! `RWF_NOWAIT` (must answer `-EAGAIN` at once, as stock does); no async
+//! thread to be had (`syslet_max_threads` busy); no memory for the copy.
+//! `IOCB_CMD_FSYNC`/`FDSYNC` keep aio's own workqueue punt and `POLL` its
+//! wait queue.
+
+use crate::pool::{Process, Work};
+use core::{ffi::c_void, ptr};
+use kernel::{bindings, prelude::*};
+
+/// Restart codes (include/linux/errno.h), never returned to user space.
+const ERESTARTSYS: isize = 512;
+const ERESTARTNOINTR: isize = 513;
+const ERESTARTNOHAND: isize = 514;
+const ERESTART_RESTARTBLOCK: isize = 516;
+const EIOCBQUEUED: isize = 529;
+/// `IOCB_NOWAIT`, which is `RWF_NOWAIT` (bindgen cannot evaluate the
+/// cast; syslet/syscalls.c asserts the value at build time).
+const IOCB_NOWAIT: u32 = 0x8;
+
+/// An aio read or write handed to an async thread.
+pub(crate) struct AioRw {
+    req: *mut bindings::kiocb,
+    iter: bindings::iov_iter,
+    /// The copied iovec array (null for a single-buffer iterator).
+    iov: *const c_void,
+    write: bool,
+}
+
+// SAFETY: the request and the copied iovec are owned by this object until
+// `run` completes the request; fs/aio.c keeps the request alive until then.
+unsafe impl Send for AioRw {}
+
+impl AioRw {
+    /// Performs the I/O on the current (async) thread and completes the
+    /// request.
+    pub(crate) fn run(mut self) {
+        // SAFETY: `req` is a live aio request whose file has the method
+        // (checked by aio_read/aio_write before offering it); `iter` is
+        // our own copy.
+        let ret = unsafe {
+            let fops = (*(*self.req).ki_filp).f_op;
+            let call = if self.write { (*fops).write_iter } else { (*fops).read_iter };
+            match call {
+                Some(f) => f(self.req, &mut self.iter),
+                None => -(bindings::EINVAL as isize),
+            }
+        };
+        // SAFETY: `iov` came from `dup_iter` (or is null).
+        unsafe { bindings::kfree(self.iov) };
+        self.iov = ptr::null();
+        let ret = match -ret {
+            EIOCBQUEUED => return,
+            ERESTARTSYS | ERESTARTNOINTR | ERESTARTNOHAND | ERESTART_RESTARTBLOCK => {
+                -(bindings::EINTR as isize)
+            }
+            _ => ret,
+        };
+        // SAFETY: completes the request once, as aio_rw_done() would.
+        unsafe {
+            if let Some(complete) = (*self.req).ki_complete {
+                complete(self.req, ret as _);
+            }
+        }
+    }
+}
+
+impl Drop for AioRw {
+    fn drop(&mut self) {
+        // SAFETY: frees the copy if `run` did not (work given back).
+        unsafe { bindings::kfree(self.iov) };
+    }
+}
+
+fn enabled() -> bool {
+    // SAFETY: a sysctl variable of syslet/sysctl.c, read racily on purpose.
+    unsafe { ptr::read_volatile(ptr::addr_of!(bindings::sysctl_syslet_aio)) != 0 }
+}
+
+/// Offered every read and write by fs/aio.c, in `io_submit()`, in place of
+/// calling `->read_iter()`/`->write_iter()`. Returns true when it took
+/// the request (an async thread will complete it), false to let fs/aio.c
+/// run it as stock Linux does.
+///
+/// # Safety
+///
+/// Only fs/aio.c calls it, with a prepared request and its iterator
+/// (which lives on the caller's stack: it is copied here).
+#[no_mangle]
+pub unsafe extern "C" fn syslet_aio_rw(req: *mut bindings::kiocb, iter: *mut bindings::iov_iter, write: bool) -> bool {
+    // SAFETY: `req` is valid (see # Safety).
+    let flags = unsafe { (*req).ki_flags } as u32;
+    if !enabled() || flags & (bindings::IOCB_DIRECT | IOCB_NOWAIT) != 0 {
+        return false;
+    }
+    // Only regular files and block devices, whose I/O ends by itself: a
+    // read of an empty pipe or socket handed to a thread could keep
+    // io_destroy() waiting forever, where stock Linux blocks io_submit().
+    // SAFETY: the request's file and inode are valid.
+    let mode = unsafe { (*(*(*req).ki_filp).f_inode).i_mode } as u32;
+    let fmt = mode & bindings::S_IFMT;
+    if fmt != bindings::S_IFREG && fmt != bindings::S_IFBLK {
+        return false;
+    }
+    let Ok(process) = Process::of_current() else { return false };
+    let Ok(Some(worker)) = process.get_worker() else { return false };
+    // SAFETY: `iter` is valid; the copy is ours. A single-buffer iterator
+    // holds its buffer inline; others point to an iovec array that lives
+    // on the submitter's stack, which `dup_iter` copies.
+    let (copy, iov) = unsafe {
+        let mut copy: bindings::iov_iter = core::ptr::read(iter);
+        if (*iter).iter_type == bindings::iter_type_ITER_UBUF as u8 {
+            (copy, ptr::null())
+        } else {
+            let iov = bindings::dup_iter(&mut copy, iter, bindings::GFP_KERNEL);
+            if iov.is_null() {
+                return false;
+            }
+            (copy, iov)
+        }
+    };
+    let work = Work::Aio(AioRw { req, iter: copy, iov, write });
+    match worker.submit_detached(work) {
+        Ok(()) => true,
+        // The thread was exiting: drop the copy, run it the stock way.
+        Err(_) => false,
+    }
+}

@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Generic AIO on the syslet engine, through unmodified libaio calls:
+ * buffered reads and writes submitted with io_submit() run on async
+ * threads (kernel.syslet_aio=1), so io_submit() does not wait for the
+ * device; results, eventfd notification, RWF_NOWAIT, the sysctl switch,
+ * io_destroy and exit with I/O in flight. /dev/nullb0 completes every
+ * I/O after 5 ms (make test boots with --nullblk 5000000).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <libaio.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <linux/fs.h>
+
+#include "kselftest_harness.h"
+
+#define NULLB "/dev/nullb0"
+#define NREQ 16
+#define STRIDE (1 << 20)	/* 1 MiB apart: no read-ahead shares a page */
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int set_syslet_aio(int on)
+{
+	FILE *f = fopen("/proc/sys/kernel/syslet_aio", "w");
+	int ok;
+
+	if (!f)
+		return -1;
+	ok = fprintf(f, "%d\n", on) > 0;
+	return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+static void drop_caches(void)
+{
+	FILE *f = fopen("/proc/sys/vm/drop_caches", "w");
+
+	if (f) {
+		fputs("3\n", f);
+		fclose(f);
+	}
+}
+
+/* Writes a known byte into each of the NREQ blocks of the device. */
+static int fill_device(void)
+{
+	char *buf;
+	int fd, i, ok = 1;
+
+	fd = open(NULLB, O_WRONLY | O_DIRECT);
+	if (fd < 0 || posix_memalign((void **)&buf, 4096, 4096))
+		return -1;
+	for (i = 0; i < NREQ; i++) {
+		memset(buf, 'a' + i, 4096);
+		ok &= pwrite(fd, buf, 4096, (off_t)i * STRIDE) == 4096;
+	}
+	free(buf);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* Submits NREQ cold buffered 4 KiB reads; returns io_submit's duration in
+ * ms and checks every event. */
+static double read_device(struct __test_metadata *_metadata, int syslet)
+{
+	static char bufs[NREQ][4096];
+	struct iocb cbs[NREQ], *cbp[NREQ];
+	struct io_event ev[NREQ];
+	io_context_t ctx = 0;
+	double t0, t_submit;
+	int fd, i, seen = 0;
+
+	EXPECT_EQ(0, set_syslet_aio(syslet));
+	drop_caches();
+	fd = open(NULLB, O_RDONLY);
+	EXPECT_GE(fd, 0);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
+	EXPECT_EQ(0, io_setup(NREQ, &ctx));
+	for (i = 0; i < NREQ; i++) {
+		io_prep_pread(&cbs[i], fd, bufs[i], 4096, (long long)i * STRIDE);
+		cbs[i].data = (void *)(long)i;
+		cbp[i] = &cbs[i];
+		memset(bufs[i], 0, 4096);
+	}
+	t0 = now_ms();
+	EXPECT_EQ(NREQ, io_submit(ctx, NREQ, cbp));
+	t_submit = now_ms() - t0;
+	while (seen < NREQ) {
+		int n = io_getevents(ctx, 1, NREQ, ev, NULL);
+
+		EXPECT_GT(n, 0);
+		if (n <= 0)
+			break;
+		for (i = 0; i < n; i++) {
+			long k = (long)ev[i].data;
+
+			EXPECT_EQ(4096, (long)ev[i].res);
+			EXPECT_EQ('a' + k, bufs[k][0]);
+			EXPECT_EQ('a' + k, bufs[k][4095]);
+		}
+		seen += n;
+	}
+	io_destroy(ctx);
+	close(fd);
+	return t_submit;
+}
+
+TEST(buffered_reads_do_not_block_io_submit)
+{
+	double stock, syslet;
+
+	if (access(NULLB, R_OK))
+		SKIP(return, "no " NULLB " (boot with tools/vm --nullblk)");
+	ASSERT_EQ(0, fill_device());
+	stock = read_device(_metadata, 0);
+	syslet = read_device(_metadata, 1);
+	ASSERT_EQ(0, set_syslet_aio(1));
+	TH_LOG("io_submit of %d cold 4 KiB reads (5 ms device): stock %.1f ms, syslet %.1f ms",
+	       NREQ, stock, syslet);
+	/* Stock runs them one by one inside io_submit: >= 16 x 5 ms. */
+	ASSERT_GE(stock, NREQ * 5.0 * 0.9);
+	ASSERT_LT(syslet, stock / 2);
+}
+
+TEST(buffered_file_io_round_trip)
+{
+	enum { N = 64, SZ = 16384 };
+	char path[] = "/tmp/aio-test-XXXXXX";
+	struct iocb cbs[N], *cbp[N];
+	struct io_event ev[N];
+	io_context_t ctx = 0;
+	char *buf = malloc(N * SZ), *back = malloc(N * SZ);
+	int fd, i, got;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, set_syslet_aio(1));
+	fd = mkstemp(path);
+	ASSERT_GE(fd, 0);
+	unlink(path);
+	for (i = 0; i < N * SZ; i++)
+		buf[i] = (char)(i * 7 + i / SZ);
+	ASSERT_EQ(0, io_setup(N, &ctx));
+	for (i = 0; i < N; i++) {
+		io_prep_pwrite(&cbs[i], fd, buf + i * SZ, SZ, (long long)i * SZ);
+		cbp[i] = &cbs[i];
+	}
+	ASSERT_EQ(N, io_submit(ctx, N, cbp));
+	for (got = 0; got < N;) {
+		int n = io_getevents(ctx, 1, N, ev, NULL), k;
+
+		ASSERT_GT(n, 0);
+		for (k = 0; k < n; k++)
+			ASSERT_EQ(SZ, (long)ev[k].res);
+		got += n;
+	}
+	for (i = 0; i < N; i++) {
+		io_prep_pread(&cbs[i], fd, back + i * SZ, SZ, (long long)i * SZ);
+		cbp[i] = &cbs[i];
+	}
+	ASSERT_EQ(N, io_submit(ctx, N, cbp));
+	for (got = 0; got < N;) {
+		int n = io_getevents(ctx, 1, N, ev, NULL), k;
+
+		ASSERT_GT(n, 0);
+		for (k = 0; k < n; k++)
+			ASSERT_EQ(SZ, (long)ev[k].res);
+		got += n;
+	}
+	ASSERT_EQ(0, memcmp(buf, back, N * SZ));
+	io_destroy(ctx);
+	close(fd);
+	free(buf);
+	free(back);
+}
+
+TEST(eventfd_is_signalled)
+{
+	char path[] = "/tmp/aio-efd-XXXXXX", b[64];
+	struct iocb cb, *cbp = &cb;
+	struct io_event ev;
+	io_context_t ctx = 0;
+	uint64_t count = 0;
+	int fd, efd;
+
+	ASSERT_EQ(0, set_syslet_aio(1));
+	fd = mkstemp(path);
+	ASSERT_GE(fd, 0);
+	unlink(path);
+	ASSERT_EQ(5, write(fd, "hello", 5));
+	efd = eventfd(0, 0);
+	ASSERT_GE(efd, 0);
+	ASSERT_EQ(0, io_setup(4, &ctx));
+	io_prep_pread(&cb, fd, b, sizeof(b), 0);
+	io_set_eventfd(&cb, efd);
+	ASSERT_EQ(1, io_submit(ctx, 1, &cbp));
+	/* Blocks until the completion signals the eventfd. */
+	ASSERT_EQ(8, read(efd, &count, 8));
+	ASSERT_EQ(1, count);
+	ASSERT_EQ(1, io_getevents(ctx, 1, 1, &ev, NULL));
+	ASSERT_EQ(5, (long)ev.res);
+	ASSERT_EQ(0, memcmp(b, "hello", 5));
+	io_destroy(ctx);
+	close(efd);
+	close(fd);
+}
+
+TEST(rwf_nowait_is_answered_at_once)
+{
+	struct iocb cb, *cbp = &cb;
+	struct io_event ev;
+	io_context_t ctx = 0;
+	char b[16];
+	int p[2];
+
+	ASSERT_EQ(0, set_syslet_aio(1));
+	ASSERT_EQ(0, pipe(p));
+	ASSERT_EQ(0, io_setup(4, &ctx));
+	/* An empty pipe with RWF_NOWAIT: -EAGAIN, not a blocked request. */
+	io_prep_pread(&cb, p[0], b, sizeof(b), 0);
+	cb.aio_rw_flags = RWF_NOWAIT;
+	ASSERT_EQ(1, io_submit(ctx, 1, &cbp));
+	ASSERT_EQ(1, io_getevents(ctx, 1, 1, &ev, NULL));
+	ASSERT_EQ(-EAGAIN, (long)ev.res);
+	io_destroy(ctx);
+	close(p[0]);
+	close(p[1]);
+}
+
+TEST(sysctl_switches_paths_and_refuses_bad_values)
+{
+	FILE *f = fopen("/proc/sys/kernel/syslet_aio", "w");
+
+	ASSERT_NE(NULL, f);
+	/* Only 0 and 1. */
+	fprintf(f, "2\n");
+	ASSERT_NE(0, fclose(f));
+	ASSERT_EQ(0, set_syslet_aio(0));
+	ASSERT_EQ(0, set_syslet_aio(1));
+}
+
+TEST(exit_and_io_destroy_with_io_in_flight)
+{
+	int round;
+
+	if (access(NULLB, R_OK))
+		SKIP(return, "no " NULLB);
+	ASSERT_EQ(0, set_syslet_aio(1));
+	for (round = 0; round < 4; round++) {
+		pid_t pid = fork();
+		int status;
+
+		ASSERT_GE(pid, 0);
+		if (pid == 0) {
+			static char bufs[NREQ][4096];
+			struct iocb cbs[NREQ], *cbp[NREQ];
+			io_context_t ctx = 0;
+			int fd = open(NULLB, O_RDONLY), i;
+
+			drop_caches();
+			if (fd < 0 || io_setup(NREQ, &ctx))
+				_exit(2);
+			for (i = 0; i < NREQ; i++) {
+				io_prep_pread(&cbs[i], fd, bufs[i], 4096,
+					      (long long)(i + round * NREQ) * STRIDE);
+				cbp[i] = &cbs[i];
+			}
+			if (io_submit(ctx, NREQ, cbp) != NREQ)
+				_exit(3);
+			/* Odd rounds tear the context down, even ones just exit. */
+			if (round & 1)
+				io_destroy(ctx);
+			_exit(0);
+		}
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		ASSERT_TRUE(WIFEXITED(status));
+		ASSERT_EQ(0, WEXITSTATUS(status));
+	}
+}
+
+TEST_HARNESS_MAIN
