@@ -31,7 +31,7 @@
 
 use crate::pool::{Process, Work};
 use core::{ffi::c_void, ptr};
-use kernel::{bindings, prelude::*};
+use kernel::{bindings, prelude::*, task::Task, types::ARef};
 
 /// Restart codes (include/linux/errno.h), never returned to user space.
 const ERESTARTSYS: isize = 512;
@@ -50,6 +50,9 @@ pub(crate) struct AioRw {
     /// The copied iovec array (null for a single-buffer iterator).
     iov: *const c_void,
     write: bool,
+    /// The task that called io_submit(): it gets the SIGXFSZ of a write
+    /// past RLIMIT_FSIZE, as with a synchronous write.
+    submitter: ARef<Task>,
 }
 
 // SAFETY: the request and the copied iovec are owned by this object until
@@ -74,6 +77,15 @@ impl AioRw {
         // SAFETY: `iov` came from `dup_iter` (or is null).
         unsafe { bindings::kfree(self.iov) };
         self.iov = ptr::null();
+        // generic_write_checks() sent SIGXFSZ to *this* thread, where it
+        // stays blocked: the submitter gets it instead, once, as a
+        // synchronous write would have sent it.
+        if self.write && ret == -(bindings::EFBIG as isize) {
+            // `Task` is a transparent wrapper of `task_struct`.
+            let task = &*self.submitter as *const Task as *mut bindings::task_struct;
+            // SAFETY: `task` is kept alive by the counted reference.
+            unsafe { bindings::send_sig(bindings::SIGXFSZ as i32, task, 0) };
+        }
         let ret = match -ret {
             EIOCBQUEUED => return,
             ERESTARTSYS | ERESTARTNOINTR | ERESTARTNOHAND | ERESTART_RESTARTBLOCK => {
@@ -144,7 +156,10 @@ pub unsafe extern "C" fn syslet_aio_rw(req: *mut bindings::kiocb, iter: *mut bin
             (copy, iov)
         }
     };
-    let work = Work::Aio(AioRw { req, iter: copy, iov, write });
+    // SAFETY: `current` is valid, and `Task` is a transparent wrapper of
+    // `task_struct`; `ARef::from` takes a counted reference.
+    let submitter = ARef::from(unsafe { &*(bindings::get_current() as *const Task) });
+    let work = Work::Aio(AioRw { req, iter: copy, iov, write, submitter });
     match worker.submit_detached(work) {
         Ok(()) => true,
         // The thread was exiting: drop the copy, run it the stock way.
