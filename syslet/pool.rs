@@ -426,6 +426,17 @@ impl Worker {
             }),
             GFP_KERNEL_ACCOUNT,
         )?;
+        // Async threads share the submitter's io_context (CLONE_IO), so an
+        // I/O scheduler sees one stream per submitter, not one per thread
+        // (the cfq problem of 2007). A task gets its io_context lazily, on
+        // its first I/O; CLONE_IO of a task without one shares nothing, so
+        // make it now (class NONE, level 0: what a missing one means).
+        // SAFETY: `current` is valid; only `current` sets its own field.
+        if unsafe { (*current()).io_context.is_null() } {
+            // SAFETY: as above. Best effort: without memory the thread
+            // gets its own io_context later, as io-wq workers would.
+            let _ = unsafe { bindings::set_task_ioprio(current(), 0) };
+        }
         let thread_ref = Arc::into_raw(w.clone()) as *mut c_void;
         // SAFETY: clones the current task as an io thread running
         // `worker_main(thread_ref)`; the thread starts only at

@@ -8,6 +8,7 @@
  * I/O after 5 ms (make test boots with --nullblk 5000000).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libaio.h>
@@ -16,6 +17,7 @@
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <linux/fs.h>
@@ -387,6 +389,75 @@ TEST(io_cancel_of_a_read_is_einval_as_stock)
 	ASSERT_EQ(-EINVAL, r);
 	ASSERT_EQ(1, io_getevents(ctx, 1, 1, &ev, NULL));
 	ASSERT_EQ(0, (long)ev.res);
+	io_destroy(ctx);
+	close(fd);
+}
+
+TEST(aio_max_nr_still_limits_io_setup)
+{
+	io_context_t ctx = 0;
+	long max = 0;
+	FILE *f = fopen("/proc/sys/fs/aio-max-nr", "r");
+
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(1, fscanf(f, "%ld", &max));
+	fclose(f);
+	/* More events than the system allows: -EAGAIN, as stock. */
+	ASSERT_EQ(-EAGAIN, io_setup(max + 1, &ctx));
+}
+
+/* Thread ids of this process's async threads (named "syslet"). */
+static int async_thread_ids(pid_t *ids, int max)
+{
+	char path[300], comm[32];
+	struct dirent *d;
+	int n = 0;
+	DIR *dir = opendir("/proc/self/task");
+
+	while (dir && (d = readdir(dir)) && n < max) {
+		FILE *f;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", d->d_name);
+		f = fopen(path, "r");
+		if (f && fgets(comm, sizeof(comm), f) && !strncmp(comm, "syslet", 6))
+			ids[n++] = atoi(d->d_name);
+		if (f)
+			fclose(f);
+	}
+	if (dir)
+		closedir(dir);
+	return n;
+}
+
+TEST(async_threads_share_the_submitters_io_context)
+{
+	char path[] = "/tmp/aio-ioctx-XXXXXX", b[64];
+	struct iocb cb, *cbp = &cb;
+	struct io_event ev;
+	io_context_t ctx = 0;
+	pid_t ids[64];
+	int fd, n, i;
+	/* IOPRIO_CLASS_BE (2) level 3; ioprio lives in the io_context. */
+	int prio = (2 << 13) | 3;
+
+	ASSERT_EQ(0, set_syslet_aio(1));
+	fd = mkstemp(path);
+	ASSERT_GE(fd, 0);
+	unlink(path);
+	ASSERT_EQ(0, io_setup(4, &ctx));
+	io_prep_pread(&cb, fd, b, sizeof(b), 0);
+	ASSERT_EQ(1, io_submit(ctx, 1, &cbp));
+	ASSERT_EQ(1, io_getevents(ctx, 1, 1, &ev, NULL));
+	n = async_thread_ids(ids, 64);
+	ASSERT_GE(n, 1);
+	/* Set the submitter's priority after the threads exist: they see it,
+	 * so they use the same io_context, and an I/O scheduler (bfq,
+	 * mq-deadline) sees one stream, not one per thread. */
+	ASSERT_EQ(0, syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, prio));
+	for (i = 0; i < n; i++)
+		EXPECT_EQ(prio, syscall(SYS_ioprio_get, 1, ids[i])) TH_LOG("tid %d", ids[i]);
 	io_destroy(ctx);
 	close(fd);
 }
