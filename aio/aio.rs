@@ -33,11 +33,7 @@ use crate::pool::{Process, Work};
 use core::{ffi::c_void, ptr};
 use kernel::{bindings, prelude::*, task::Task, types::ARef};
 
-/// Restart codes (include/linux/errno.h), never returned to user space.
-const ERESTARTSYS: isize = 512;
-const ERESTARTNOINTR: isize = 513;
-const ERESTARTNOHAND: isize = 514;
-const ERESTART_RESTARTBLOCK: isize = 516;
+/// The file system will complete the request itself (include/linux/errno.h).
 const EIOCBQUEUED: isize = 529;
 /// `IOCB_NOWAIT`, which is `RWF_NOWAIT` (bindgen cannot evaluate the
 /// cast; syslet/syscalls.c asserts the value at build time).
@@ -86,13 +82,10 @@ impl AioRw {
             // SAFETY: `task` is kept alive by the counted reference.
             unsafe { bindings::send_sig(bindings::SIGXFSZ as i32, task, 0) };
         }
-        let ret = match -ret {
-            EIOCBQUEUED => return,
-            ERESTARTSYS | ERESTARTNOINTR | ERESTARTNOHAND | ERESTART_RESTARTBLOCK => {
-                -(bindings::EINTR as isize)
-            }
-            _ => ret,
-        };
+        if ret == -EIOCBQUEUED {
+            return;
+        }
+        let ret = crate::restart_to_eintr(ret);
         // SAFETY: completes the request once, as aio_rw_done() would.
         unsafe {
             if let Some(complete) = (*self.req).ki_complete {

@@ -149,15 +149,10 @@ pub(crate) fn async_exec(first: usize, ahu: usize) -> Result<usize> {
     AsyncHead::read(ahu)?.check_ring()?;
     // Bad first atoms fail here, before any thread is involved.
     Atom::read(first)?;
-    let inline_error = if under_seccomp() {
-        Some(crate::eopnotsupp())
-    } else {
-        None
-    };
-    let worker = match inline_error {
-        Some(_) => None,
-        None => pool::Process::of_current()?.get_worker()?,
-    };
+    // Under seccomp the chain runs inline, where the filter applies to
+    // each atom exactly as to a direct call.
+    let seccomp = under_seccomp();
+    let worker = if seccomp { None } else { pool::Process::of_current()?.get_worker()? };
     trace::submit(first, ahu, worker.is_none());
     let end = match worker.map(|w| w.submit(first, ahu)).transpose()? {
         Some(pool::Submitted::Detached) => return Ok(0),
@@ -165,7 +160,8 @@ pub(crate) fn async_exec(first: usize, ahu: usize) -> Result<usize> {
         // No async thread to be had (all busy, or the one we got was
         // exiting), or seccomp: run inline.
         Some(pool::Submitted::Refused) | None => {
-            let end = run_chain(first, &Inline { error: inline_error.unwrap_or(EAGAIN) });
+            let error = if seccomp { crate::eopnotsupp() } else { EAGAIN };
+            let end = run_chain(first, &Inline { error });
             if let Ok(p) = pool::Process::of_current() {
                 p.stats.chain_inline(end.atoms);
             }

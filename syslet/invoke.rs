@@ -12,12 +12,6 @@
 use crate::{abi::Atom, policy};
 use kernel::{bindings, prelude::*, uaccess::UserSlice};
 
-/// Linux-internal restart codes (include/linux/errno.h).
-const ERESTARTSYS: isize = 512;
-const ERESTARTNOINTR: isize = 513;
-const ERESTARTNOHAND: isize = 514;
-const ERESTART_RESTARTBLOCK: isize = 516;
-
 /// `AUDIT_ARCH_X86_64` (EM_X86_64 | 64-bit | little endian), what seccomp
 /// filters see as `seccomp_data.arch` for native calls.
 const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
@@ -62,12 +56,7 @@ pub(crate) fn run(atom: &Atom) -> Result<isize> {
     // `nr` is below `NR_LIMIT`; calls that use the real user frame
     // (`current_pt_regs()`) or change the thread are refused above.
     let ret = unsafe { bindings::x64_sys_call(&regs, atom.nr as u32) } as isize;
-    Ok(match -ret {
-        ERESTARTSYS | ERESTARTNOINTR | ERESTARTNOHAND | ERESTART_RESTARTBLOCK => {
-            errno(bindings::EINTR)
-        }
-        _ => ret,
-    })
+    Ok(crate::restart_to_eintr(ret))
 }
 
 /// Applies the current task's seccomp policy to system call `nr` as the

@@ -65,6 +65,23 @@ fn eopnotsupp() -> Error {
     Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32))
 }
 
+/// What a system call result becomes when it cannot go back through the
+/// system call exit path: the kernel-internal restart codes
+/// (include/linux/errno.h), which that path would turn into a restart or
+/// `-EINTR`, become `-EINTR` (as fs/aio.c's aio_rw_done() does).
+fn restart_to_eintr(ret: isize) -> isize {
+    const ERESTARTSYS: isize = 512;
+    const ERESTARTNOINTR: isize = 513;
+    const ERESTARTNOHAND: isize = 514;
+    const ERESTART_RESTARTBLOCK: isize = 516;
+    match -ret {
+        ERESTARTSYS | ERESTARTNOINTR | ERESTARTNOHAND | ERESTART_RESTARTBLOCK => {
+            -(kernel::bindings::EINTR as isize)
+        }
+        _ => ret,
+    }
+}
+
 /// Turns a [`Result`] into the `long` a system call returns: the value on
 /// success, a negative errno on failure.
 fn to_syscall_ret(res: Result<isize>) -> isize {
