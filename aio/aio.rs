@@ -95,6 +95,18 @@ impl AioRw {
     }
 }
 
+impl AioRw {
+    /// Ends the request without doing the I/O: the process is dying.
+    pub(crate) fn end_dying(self) {
+        // SAFETY: completes the request once (`run` is not called).
+        unsafe {
+            if let Some(complete) = (*self.req).ki_complete {
+                complete(self.req, -(bindings::EINTR as isize) as _);
+            }
+        }
+    }
+}
+
 impl Drop for AioRw {
     fn drop(&mut self) {
         // SAFETY: frees the copy if `run` did not (work given back).
@@ -132,8 +144,12 @@ pub unsafe extern "C" fn syslet_aio_rw(req: *mut bindings::kiocb, iter: *mut bin
     if fmt != bindings::S_IFREG && fmt != bindings::S_IFBLK {
         return false;
     }
-    let Ok(process) = Process::of_current() else { return false };
-    let Ok(Some(worker)) = process.get_worker() else { return false };
+    // A task under seccomp gets no async thread (a thread cloned from it
+    // would carry its filter to other submitters' chains).
+    // SAFETY: `current` reads its own seccomp mode.
+    if unsafe { (*bindings::get_current()).seccomp.mode } != 0 {
+        return false;
+    }
     // SAFETY: `iter` is valid; the copy is ours. A single-buffer iterator
     // holds its buffer inline; others point to an iovec array that lives
     // on the submitter's stack, which `dup_iter` copies.
@@ -152,7 +168,11 @@ pub unsafe extern "C" fn syslet_aio_rw(req: *mut bindings::kiocb, iter: *mut bin
     // SAFETY: `current` is valid, and `Task` is a transparent wrapper of
     // `task_struct`; `ARef::from` takes a counted reference.
     let submitter = ARef::from(unsafe { &*(bindings::get_current() as *const Task) });
+    // Copied before a worker is taken: a worker taken and then not given
+    // work would be lost to the pool.
     let work = Work::Aio(AioRw { req, iter: copy, iov, write, submitter });
+    let Ok(process) = Process::of_current() else { return false };
+    let Ok(Some(worker)) = process.get_worker() else { return false };
     match worker.submit_detached(work) {
         Ok(()) => true,
         // The thread was exiting: drop the copy, run it the stock way.

@@ -47,6 +47,10 @@ pub(crate) trait Runner {
     fn go_async(&self) -> Result;
     /// An atom flagged `SYSLET_SYNC` starts (`true`) or ends (`false`).
     fn sync_atom(&self, running: bool);
+    /// Whether the chain must end now: the task is dying.
+    fn dying(&self) -> bool {
+        fatal_signal_pending()
+    }
 }
 
 /// How a chain ended.
@@ -72,6 +76,10 @@ pub(crate) fn run_chain(first: usize, runner: &impl Runner) -> ChainEnd {
     let mut addr = first;
     loop {
         end.last = addr;
+        if runner.dying() {
+            end.result = Err(EINTR);
+            return end;
+        }
         let atom = match Atom::read(addr) {
             Ok(a) => a,
             Err(e) => {
@@ -111,7 +119,7 @@ pub(crate) fn run_chain(first: usize, runner: &impl Runner) -> ChainEnd {
                 return end;
             }
         }
-        if fatal_signal_pending() {
+        if runner.dying() {
             end.result = Err(EINTR);
             return end;
         }
@@ -152,7 +160,13 @@ pub(crate) fn async_exec(first: usize, ahu: usize) -> Result<usize> {
     // Under seccomp the chain runs inline, where the filter applies to
     // each atom exactly as to a direct call.
     let seccomp = under_seccomp();
-    let worker = if seccomp { None } else { pool::Process::of_current()?.get_worker()? };
+    // No async thread to be had (the cap, or creating one failed:
+    // RLIMIT_NPROC, memory): the chain runs inline.
+    let worker = if seccomp {
+        None
+    } else {
+        pool::Process::of_current().and_then(|p| p.get_worker()).unwrap_or(None)
+    };
     trace::submit(first, ahu, worker.is_none());
     let end = match worker.map(|w| w.submit(first, ahu)).transpose()? {
         Some(pool::Submitted::Detached) => return Ok(0),

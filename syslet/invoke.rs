@@ -39,7 +39,10 @@ pub(crate) fn run(atom: &Atom) -> Result<isize> {
         }
         *arg = UserSlice::new(ptr, core::mem::size_of::<usize>()).reader().read()?;
     }
-    if let Some(denied) = seccomp_check(atom.nr, &args) {
+    if policy::refused_call(atom.nr, &args) {
+        return Ok(errno(bindings::EOPNOTSUPP));
+    }
+    if let Some(denied) = seccomp_check(atom.nr, &args)? {
         return Ok(denied);
     }
     // SAFETY: `pt_regs` is plain data; all-zero is a valid value.
@@ -59,19 +62,25 @@ pub(crate) fn run(atom: &Atom) -> Result<isize> {
     Ok(crate::restart_to_eintr(ret))
 }
 
+/// `SECCOMP_MODE_DEAD`: a KILL verdict was given; the task is dying.
+const SECCOMP_MODE_DEAD: i32 = 3;
+
 /// Applies the current task's seccomp policy to system call `nr` as the
 /// system call entry would. Returns `None` to run the call, or the result
 /// to store instead (`SECCOMP_RET_ERRNO`'s errno, a user notifier's
 /// answer, `-ENOSYS` for `SECCOMP_RET_TRAP` and `SECCOMP_RET_TRACE`).
-/// `SECCOMP_RET_KILL_*` and strict mode kill exactly as a direct call would:
-/// this function then does not return.
-fn seccomp_check(nr: usize, args: &[usize; 6]) -> Option<isize> {
+/// A KILL verdict either exits the thread at once (strict mode,
+/// `KILL_THREAD` with other threads left) or marks the task dead and
+/// queues a fatal SIGSYS (`KILL_PROCESS`): the chain then ends with
+/// `EINTR`, and the process dies on its way back to user space, as it
+/// would have after a direct call.
+fn seccomp_check(nr: usize, args: &[usize; 6]) -> Result<Option<isize>> {
     // SAFETY: `current` is a valid task; its seccomp mode is only changed
     // by itself (or by TSYNC, which cannot race with a task in a syscall
     // in a way that matters: a racing filter applies from the next atom).
     let mode = unsafe { (*bindings::get_current()).seccomp.mode };
     if mode == 0 {
-        return None;
+        return Ok(None);
     }
     let sd = bindings::seccomp_data {
         nr: nr as i32,
@@ -93,10 +102,9 @@ fn seccomp_check(nr: usize, args: &[usize; 6]) -> Option<isize> {
         let skipped_ret = (*regs).ax as isize;
         (*regs).ax = saved_ax;
         (*regs).orig_ax = saved_orig_ax;
-        if verdict < 0 {
-            Some(skipped_ret)
-        } else {
-            None
+        if (*bindings::get_current()).seccomp.mode == SECCOMP_MODE_DEAD {
+            return Err(EINTR);
         }
+        Ok(if verdict < 0 { Some(skipped_ret) } else { None })
     }
 }

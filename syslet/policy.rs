@@ -56,6 +56,9 @@ const REFUSED: &[(usize, &str)] = &[
     (322, "execveat: replaces the program"),
     (334, "rseq: the calling thread's restartable sequences"),
     (335, "uretprobe: the calling thread's register frame"),
+    (425, "io_uring_setup: io_uring state is per task (its io-wq workers would be the async thread's)"),
+    (426, "io_uring_enter: io_uring state is per task"),
+    (427, "io_uring_register: io_uring state is per task"),
     (435, "clone3: creates a task"),
     (600, "async_exec: no nesting"),
     (601, "async_wait: no nesting"),
@@ -65,9 +68,22 @@ const REFUSED: &[(usize, &str)] = &[
 /// carry bit 30); they answer `-ENOSYS` without reaching the table.
 pub(crate) const NR_LIMIT: usize = 1024;
 
+/// `futex` (202) operations on priority-inheritance futexes: an async
+/// thread cannot take part in priority inheritance (the rt-mutex paths
+/// skip the scheduler hook and assert they never run on io threads).
+const NR_FUTEX: usize = 202;
+const FUTEX_CMD_MASK: usize = 0x7f; // ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME)
+const FUTEX_PI_OPS: [usize; 6] = [6, 7, 8, 11, 12, 13]; // LOCK_PI .. LOCK_PI2
+
 /// Whether system call `nr` may not run inside a chain.
 pub(crate) fn refused(nr: usize) -> bool {
     REFUSED.iter().any(|&(n, _)| n == nr)
+}
+
+/// Whether system call `nr` with arguments `args` may not run inside a
+/// chain: [`refused`], plus the PI operations of `futex`.
+pub(crate) fn refused_call(nr: usize, args: &[usize; 6]) -> bool {
+    refused(nr) || (nr == NR_FUTEX && FUTEX_PI_OPS.contains(&(args[1] & FUTEX_CMD_MASK)))
 }
 
 /// KUnit entry point.

@@ -222,16 +222,25 @@ impl Process {
         Worker::spawn(self.clone()).map(Some).inspect_err(|_| self.inner.lock().alive -= 1)
     }
 
-    /// Puts `w` back among the idle workers. Fails only for lack of memory.
+    /// Puts `w` back among the idle workers, unless its thread is gone.
+    /// Fails only for lack of memory.
     fn park(&self, w: Arc<Worker>) -> Result {
         let mut inner = self.inner.lock();
+        // Checked under `inner`, which the exiting thread takes after
+        // setting `gone` (see `worker_main`): a gone worker is never added.
+        if w.gone.load(Ordering::Acquire) {
+            drop(inner);
+            drop(w);
+            return Ok(());
+        }
         if let Some(place) = inner.idle.iter_mut().find(|p| p.is_none()) {
             *place = Some(w);
             return Ok(());
         }
         // Under a spinlock: no sleeping allocation.
-        inner.idle.push(Some(w), GFP_ATOMIC)?;
-        Ok(())
+        let res = inner.idle.push(Some(w), GFP_ATOMIC);
+        drop(inner);
+        res.map_err(|_| ENOMEM)
     }
 
     /// Takes `w` out of the idle workers; false if it was not parked
@@ -259,7 +268,7 @@ impl Process {
     /// or written twice. A fault on the head or the ring, or a fatal
     /// signal while the ring is full, loses the completion (the
     /// `syslet_complete` tracepoint then says `returned`, not `posted`).
-    fn post(&self, ahu: usize, atom: usize) -> bool {
+    fn post(&self, ahu: usize, atom: usize, w: &Worker) -> bool {
         loop {
             let guard = self.ring_lock.lock();
             let Ok(head) = AsyncHead::read(ahu) else { return false };
@@ -285,7 +294,7 @@ impl Process {
                 return true;
             }
             drop(guard);
-            if engine::fatal_signal_pending() {
+            if w.is_dying() {
                 return false;
             }
             // Full: wait for user space to clear the slot.
@@ -405,6 +414,12 @@ pub(crate) struct Worker {
     state: AtomicU32,
     /// Inside a `SYSLET_SYNC` atom: blocking does not detach.
     in_sync_atom: AtomicBool,
+    /// `get_signal()` took a fatal signal: SIGKILL is no longer pending
+    /// (nor can it be sent again), so this flag is what says the process
+    /// is dying. Work handed over after that is ended, not run.
+    dying: AtomicBool,
+    /// The thread has left `serve()`: `park` must not add the worker back.
+    gone: AtomicBool,
     _live: Live,
 }
 
@@ -421,6 +436,8 @@ impl Worker {
                 chain_state <- new_condvar!("syslet::Worker::chain_state"),
                 state: AtomicU32::new(IDLE),
                 in_sync_atom: AtomicBool::new(false),
+                dying: AtomicBool::new(false),
+                gone: AtomicBool::new(false),
                 // SAFETY: the address of a C global.
                 _live: Live::new(unsafe { ptr::addr_of_mut!(bindings::syslet_live_workers) }),
             }),
@@ -522,6 +539,11 @@ impl Worker {
         Ok(())
     }
 
+    /// Whether the process is dying (see `dying`).
+    fn is_dying(&self) -> bool {
+        self.dying.load(Ordering::Acquire) || engine::fatal_signal_pending()
+    }
+
     /// Detaches the running chain if it is still attached to its submitter.
     fn detach(&self, reason: AsyncReason) {
         let mut slot = self.slot.lock();
@@ -563,6 +585,7 @@ impl Worker {
                     // true means a fatal one, which io threads handle by
                     // exiting themselves.
                     if unsafe { bindings::get_signal(&mut ksig) } {
+                        self.dying.store(true, Ordering::Release);
                         self.process.unpark(self);
                         self.slot.lock().exiting = true;
                     }
@@ -580,7 +603,11 @@ impl Worker {
                 Work::Chain { first, ahu } => self.run_chain(first, ahu),
                 #[cfg(CONFIG_SYSLET_AIO)]
                 Work::Aio(rw) => {
-                    rw.run();
+                    if self.is_dying() {
+                        rw.end_dying();
+                    } else {
+                        rw.run();
+                    }
                     false
                 }
             };
@@ -596,7 +623,7 @@ impl Worker {
                 continue;
             }
             self.state.store(IDLE, Ordering::Release);
-            if engine::fatal_signal_pending() || self.process.park(self.clone()).is_err() {
+            if self.is_dying() || self.process.park(self.clone()).is_err() {
                 self.slot.lock().exiting = true;
             }
         }
@@ -621,8 +648,8 @@ impl Worker {
         }
         stats.chains_async.fetch_add(1, Ordering::Relaxed);
         let posted = end.last_flags & flags::NO_COMPLETE == 0
-            && !engine::fatal_signal_pending()
-            && self.process.post(ahu, end.last);
+            && !self.is_dying()
+            && self.process.post(ahu, end.last, self);
         trace::complete(end.last, &end.result, posted);
         false
     }
@@ -639,6 +666,10 @@ impl Runner for WorkerRunner<'_> {
     fn sync_atom(&self, running: bool) {
         self.0.in_sync_atom.store(running, Ordering::Release);
     }
+
+    fn dying(&self) -> bool {
+        self.0.is_dying()
+    }
 }
 
 /// Body of an async thread.
@@ -653,6 +684,10 @@ unsafe extern "C" fn worker_main(arg: *mut c_void) -> c_int {
     // SAFETY: names the current thread; the string is NUL-terminated.
     unsafe { bindings::__set_task_comm(current(), c_str!("syslet").as_char_ptr(), false) };
     me.serve();
+    // After `gone`, `park` refuses the worker; then take it out of the
+    // idle list in case a park came first.
+    me.gone.store(true, Ordering::Release);
+    me.process.unpark(&me);
     me.process.thread_exited();
     // SAFETY: the scheduler hook must not see the Worker once it is gone.
     unsafe { (*current()).worker_private = ptr::null_mut() };

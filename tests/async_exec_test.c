@@ -210,6 +210,7 @@ TEST_F(chain, refused_calls_give_eopnotsupp_and_do_not_run)
 		__NR_setgroups, __NR_capset, __NR_arch_prctl, __NR_prctl,
 		__NR_seccomp, __NR_unshare, __NR_rt_sigprocmask,
 		__NR_set_tid_address, __NR_async_exec, __NR_async_wait,
+		__NR_io_uring_setup, __NR_io_uring_enter, __NR_io_uring_register,
 	};
 	unsigned long zero = 0;
 
@@ -223,6 +224,25 @@ TEST_F(chain, refused_calls_give_eopnotsupp_and_do_not_run)
 	errno = 0;
 	ASSERT_EQ(-1, waitpid(-1, NULL, WNOHANG));
 	ASSERT_EQ(ECHILD, errno);
+}
+
+TEST_F(chain, pi_futex_operations_are_refused)
+{
+	/* FUTEX_LOCK_PI | FUTEX_PRIVATE_FLAG on a free futex word: refused
+	 * before it could run; a plain FUTEX_WAKE runs. */
+	unsigned long word = 0, uaddr = (unsigned long)&word, op, zero = 0, one = 1;
+
+	op = 6 | 128;
+	atom_set(&self->a[0], 0, __NR_futex, &self->ret[0], NULL,
+		 ATOM_ARGS(&uaddr, &op, &zero, &zero));
+	ASSERT_EQ((long)&self->a[0], sys_async_exec(&self->a[0], &self->ahu));
+	ASSERT_EQ(-EOPNOTSUPP, self->ret[0]);
+	ASSERT_EQ(0, word);
+	op = 1 | 128;	/* FUTEX_WAKE_PRIVATE */
+	atom_set(&self->a[0], 0, __NR_futex, &self->ret[0], NULL,
+		 ATOM_ARGS(&uaddr, &op, &one));
+	ASSERT_EQ((long)&self->a[0], sys_async_exec(&self->a[0], &self->ahu));
+	ASSERT_EQ(0, self->ret[0]);
 }
 
 TEST_F(chain, bad_atom_pointer_is_efault)
@@ -468,13 +488,16 @@ TEST(seccomp_kill_applies_inside_a_chain)
 
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
-		struct syslet_uatom a;
+		struct syslet_uatom a, b;
 		struct syslet_uatom *ring[1];
 		struct async_head_user ahu = RING_HEAD(ring);
 
 		if (deny_getppid(SECCOMP_RET_KILL_PROCESS))
 			_exit(10);
-		atom_set(&a, 0, __NR_getppid, NULL, NULL, NULL);
+		/* The chain must end at the killed atom: running the next one
+		 * would meet a dead seccomp state (a kernel WARNING). */
+		atom_set(&a, 0, __NR_getppid, NULL, &b, NULL);
+		atom_set(&b, 0, __NR_getpid, NULL, NULL, NULL);
 		sys_async_exec(&a, &ahu);
 		_exit(11);	/* must not get here */
 	}
