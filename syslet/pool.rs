@@ -414,6 +414,10 @@ pub(crate) struct Worker {
     state: AtomicU32,
     /// Inside a `SYSLET_SYNC` atom: blocking does not detach.
     in_sync_atom: AtomicBool,
+    /// The thread is running a job it took. Sleeping outside one (about
+    /// to wait for the job, or in task work after the last one) must not
+    /// detach a chain the submitter has just handed over.
+    in_job: AtomicBool,
     /// `get_signal()` took a fatal signal: SIGKILL is no longer pending
     /// (nor can it be sent again), so this flag is what says the process
     /// is dying. Work handed over after that is ended, not run.
@@ -436,6 +440,7 @@ impl Worker {
                 chain_state <- new_condvar!("syslet::Worker::chain_state"),
                 state: AtomicU32::new(IDLE),
                 in_sync_atom: AtomicBool::new(false),
+                in_job: AtomicBool::new(false),
                 dying: AtomicBool::new(false),
                 gone: AtomicBool::new(false),
                 // SAFETY: the address of a C global.
@@ -561,6 +566,7 @@ impl Worker {
         loop {
             let mut slot = self.slot.lock();
             if let Some(job) = slot.job.take() {
+                self.in_job.store(true, Ordering::Release);
                 return Some(job);
             }
             if slot.exiting {
@@ -611,6 +617,7 @@ impl Worker {
                     false
                 }
             };
+            self.in_job.store(false, Ordering::Release);
             // SAFETY: restores what `override_creds` returned.
             unsafe { bindings::revert_creds(old) };
             // Deferred work queued on this thread (the final fput of a
@@ -712,7 +719,10 @@ pub extern "C" fn syslet_worker_sleeping(tsk: *mut bindings::task_struct) {
     // SAFETY: a non-null `worker_private` of a PF_SYSLET_WORKER thread
     // points to its live Worker (see `worker_main`).
     let w = unsafe { &*w };
-    if w.state.load(Ordering::Acquire) == RUNNING && !w.in_sync_atom.load(Ordering::Acquire) {
+    if w.state.load(Ordering::Acquire) == RUNNING
+        && w.in_job.load(Ordering::Acquire)
+        && !w.in_sync_atom.load(Ordering::Acquire)
+    {
         w.detach(AsyncReason::Blocked);
     }
 }
