@@ -23,6 +23,7 @@
 #include <linux/fs.h>
 
 #include "kselftest_harness.h"
+#include "syslet_test.h"
 
 #define NULLB "/dev/nullb0"
 #define NREQ 16
@@ -38,13 +39,7 @@ static double now_ms(void)
 
 static int set_syslet_aio(int on)
 {
-	FILE *f = fopen("/proc/sys/kernel/syslet_aio", "w");
-	int ok;
-
-	if (!f)
-		return -1;
-	ok = fprintf(f, "%d\n", on) > 0;
-	return fclose(f) == 0 && ok ? 0 : -1;
+	return write_number("/proc/sys/kernel/syslet_aio", on);
 }
 
 static void drop_caches(void)
@@ -55,6 +50,17 @@ static void drop_caches(void)
 		fputs("3\n", f);
 		fclose(f);
 	}
+}
+
+/* An unlinked temporary file, open for reading and writing. */
+static int temp_file(void)
+{
+	char path[] = "/tmp/aio-test-XXXXXX";
+	int fd = mkstemp(path);
+
+	if (fd >= 0)
+		unlink(path);
+	return fd;
 }
 
 /* Writes a known byte into each of the NREQ blocks of the device. */
@@ -138,21 +144,37 @@ TEST(buffered_reads_do_not_block_io_submit)
 	ASSERT_LT(syslet, stock / 2);
 }
 
+/* Submits `n` iocbs and waits for their `n` events, each with result
+ * `res`. */
+static void submit_all(struct __test_metadata *_metadata, io_context_t ctx, int n,
+		       struct iocb **cbp, long res)
+{
+	struct io_event ev[64];
+	int got = 0;
+
+	ASSERT_EQ(n, io_submit(ctx, n, cbp));
+	while (got < n) {
+		int k, m = io_getevents(ctx, 1, n - got > 64 ? 64 : n - got, ev, NULL);
+
+		ASSERT_GT(m, 0);
+		for (k = 0; k < m; k++)
+			ASSERT_EQ(res, (long)ev[k].res);
+		got += m;
+	}
+}
+
 TEST(buffered_file_io_round_trip)
 {
 	enum { N = 64, SZ = 16384 };
-	char path[] = "/tmp/aio-test-XXXXXX";
 	struct iocb cbs[N], *cbp[N];
-	struct io_event ev[N];
 	io_context_t ctx = 0;
 	char *buf = malloc(N * SZ), *back = malloc(N * SZ);
-	int fd, i, got;
+	int fd, i;
 
 	ASSERT_NE(NULL, buf);
 	ASSERT_EQ(0, set_syslet_aio(1));
-	fd = mkstemp(path);
+	fd = temp_file();
 	ASSERT_GE(fd, 0);
-	unlink(path);
 	for (i = 0; i < N * SZ; i++)
 		buf[i] = (char)(i * 7 + i / SZ);
 	ASSERT_EQ(0, io_setup(N, &ctx));
@@ -160,28 +182,10 @@ TEST(buffered_file_io_round_trip)
 		io_prep_pwrite(&cbs[i], fd, buf + i * SZ, SZ, (long long)i * SZ);
 		cbp[i] = &cbs[i];
 	}
-	ASSERT_EQ(N, io_submit(ctx, N, cbp));
-	for (got = 0; got < N;) {
-		int n = io_getevents(ctx, 1, N, ev, NULL), k;
-
-		ASSERT_GT(n, 0);
-		for (k = 0; k < n; k++)
-			ASSERT_EQ(SZ, (long)ev[k].res);
-		got += n;
-	}
-	for (i = 0; i < N; i++) {
+	submit_all(_metadata, ctx, N, cbp, SZ);
+	for (i = 0; i < N; i++)
 		io_prep_pread(&cbs[i], fd, back + i * SZ, SZ, (long long)i * SZ);
-		cbp[i] = &cbs[i];
-	}
-	ASSERT_EQ(N, io_submit(ctx, N, cbp));
-	for (got = 0; got < N;) {
-		int n = io_getevents(ctx, 1, N, ev, NULL), k;
-
-		ASSERT_GT(n, 0);
-		for (k = 0; k < n; k++)
-			ASSERT_EQ(SZ, (long)ev[k].res);
-		got += n;
-	}
+	submit_all(_metadata, ctx, N, cbp, SZ);
 	ASSERT_EQ(0, memcmp(buf, back, N * SZ));
 	io_destroy(ctx);
 	close(fd);
@@ -191,7 +195,7 @@ TEST(buffered_file_io_round_trip)
 
 TEST(eventfd_is_signalled)
 {
-	char path[] = "/tmp/aio-efd-XXXXXX", b[64];
+	char b[64];
 	struct iocb cb, *cbp = &cb;
 	struct io_event ev;
 	io_context_t ctx = 0;
@@ -199,9 +203,8 @@ TEST(eventfd_is_signalled)
 	int fd, efd;
 
 	ASSERT_EQ(0, set_syslet_aio(1));
-	fd = mkstemp(path);
+	fd = temp_file();
 	ASSERT_GE(fd, 0);
-	unlink(path);
 	ASSERT_EQ(5, write(fd, "hello", 5));
 	efd = eventfd(0, 0);
 	ASSERT_GE(efd, 0);
@@ -304,7 +307,7 @@ static void on_xfsz(int sig)
 TEST(write_past_rlimit_fsize_is_efbig_with_one_sigxfsz)
 {
 	struct rlimit rl = { 8192, 8192 };
-	char path[] = "/tmp/aio-fsize-XXXXXX", b[4096];
+	char b[4096];
 	struct iocb cbs[2], *cbp[2] = { &cbs[0], &cbs[1] };
 	struct io_event ev[2];
 	io_context_t ctx = 0;
@@ -312,9 +315,8 @@ TEST(write_past_rlimit_fsize_is_efbig_with_one_sigxfsz)
 
 	ASSERT_EQ(0, set_syslet_aio(1));
 	signal(SIGXFSZ, on_xfsz);
-	fd = mkstemp(path);
+	fd = temp_file();
 	ASSERT_GE(fd, 0);
-	unlink(path);
 	ASSERT_EQ(0, setrlimit(RLIMIT_FSIZE, &rl));
 	memset(b, 'z', sizeof(b));
 	ASSERT_EQ(0, io_setup(4, &ctx));
@@ -340,7 +342,7 @@ TEST(write_past_rlimit_fsize_is_efbig_with_one_sigxfsz)
 
 TEST(getevents_min_nr_and_timeout)
 {
-	char path[] = "/tmp/aio-min-XXXXXX", b[2][64];
+	char b[2][64];
 	struct iocb cbs[2], *cbp[2] = { &cbs[0], &cbs[1] };
 	struct io_event ev[4];
 	struct timespec ts = { 0, 50 * 1000 * 1000 };
@@ -349,9 +351,8 @@ TEST(getevents_min_nr_and_timeout)
 	int fd, got;
 
 	ASSERT_EQ(0, set_syslet_aio(1));
-	fd = mkstemp(path);
+	fd = temp_file();
 	ASSERT_GE(fd, 0);
-	unlink(path);
 	ASSERT_EQ(4, write(fd, "abcd", 4));
 	ASSERT_EQ(0, io_setup(4, &ctx));
 	io_prep_pread(&cbs[0], fd, b[0], 64, 0);
@@ -370,16 +371,15 @@ TEST(getevents_min_nr_and_timeout)
 
 TEST(io_cancel_of_a_read_is_einval_as_stock)
 {
-	char path[] = "/tmp/aio-cancel-XXXXXX", b[64];
+	char b[64];
 	struct iocb cb, *cbp = &cb;
 	struct io_event ev;
 	io_context_t ctx = 0;
 	int fd, r;
 
 	ASSERT_EQ(0, set_syslet_aio(1));
-	fd = mkstemp(path);
+	fd = temp_file();
 	ASSERT_GE(fd, 0);
-	unlink(path);
 	ASSERT_EQ(0, io_setup(4, &ctx));
 	io_prep_pread(&cb, fd, b, sizeof(b), 0);
 	ASSERT_EQ(1, io_submit(ctx, 1, &cbp));
@@ -433,7 +433,7 @@ static int async_thread_ids(pid_t *ids, int max)
 
 TEST(async_threads_share_the_submitters_io_context)
 {
-	char path[] = "/tmp/aio-ioctx-XXXXXX", b[64];
+	char b[64];
 	struct iocb cb, *cbp = &cb;
 	struct io_event ev;
 	io_context_t ctx = 0;
@@ -443,9 +443,8 @@ TEST(async_threads_share_the_submitters_io_context)
 	int prio = (2 << 13) | 3;
 
 	ASSERT_EQ(0, set_syslet_aio(1));
-	fd = mkstemp(path);
+	fd = temp_file();
 	ASSERT_GE(fd, 0);
-	unlink(path);
 	ASSERT_EQ(0, io_setup(4, &ctx));
 	io_prep_pread(&cb, fd, b, sizeof(b), 0);
 	ASSERT_EQ(1, io_submit(ctx, 1, &cbp));

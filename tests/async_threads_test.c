@@ -57,31 +57,17 @@ static int async_threads(void)
 static int write_sysctl(const char *name, unsigned int v)
 {
 	char path[96];
-	FILE *f;
-	int ok;
 
 	snprintf(path, sizeof(path), "/proc/sys/kernel/%s", name);
-	f = fopen(path, "w");
-	if (!f)
-		return -1;
-	ok = fprintf(f, "%u\n", v) > 0;
-	return fclose(f) == 0 && ok ? 0 : -1;
+	return write_number(path, v);
 }
 
 static long read_sysctl(const char *name)
 {
 	char path[96];
-	long v = -1;
-	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/sys/kernel/%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
+	return read_number(path);
 }
 
 /* A chain of one read(fd, buf, len) atom. */
@@ -370,17 +356,9 @@ static int child_with_blocked_chains(int n, int how)
 static long live(const char *what)
 {
 	char path[96];
-	long v = -1;
-	FILE *f;
 
 	snprintf(path, sizeof(path), "/sys/kernel/debug/syslet/live_%s", what);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
+	return read_number(path);
 }
 
 TEST(teardown_with_work_in_flight_leaves_nothing)

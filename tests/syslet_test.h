@@ -7,6 +7,7 @@
 #ifndef SYSLET_TEST_H
 #define SYSLET_TEST_H
 
+#include <stdio.h>
 #include <unistd.h>
 #include <sys/syscall.h>
 #include <linux/syslet.h>
@@ -25,6 +26,32 @@ static inline long sys_async_wait(unsigned long min_wait_events,
 				  unsigned long user_ring_idx, void *ahu)
 {
 	return syscall(__NR_async_wait, min_wait_events, user_ring_idx, ahu);
+}
+
+/* The number in a /proc or /sys file, or -1. */
+static inline long read_number(const char *path)
+{
+	long v = -1;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/* Writes a number to a /proc or /sys file; 0 or -1. */
+static inline int write_number(const char *path, long v)
+{
+	FILE *f = fopen(path, "w");
+	int ok;
+
+	if (!f)
+		return -1;
+	ok = fprintf(f, "%ld\n", v) > 0;
+	return fclose(f) == 0 && ok ? 0 : -1;
 }
 
 /* Initializer of a struct async_head_user over the array `ring`. */
