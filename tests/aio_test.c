@@ -462,6 +462,52 @@ TEST(async_threads_share_the_submitters_io_context)
 }
 
 /*
+ * Data written through syslet aio and fsync'ed must survive a reboot:
+ * 256 blocks of 4 KiB at 3 GiB into the scratch disk, each holding a tag
+ * fresh for this run, then IOCB_CMD_FSYNC. The tag goes to the run
+ * directory; make test boots the guest a second time and tools/reboot-
+ * check.c reads the blocks back (its result is counted like a test).
+ */
+#define REBOOT_OFFSET (3ULL << 30)
+#define REBOOT_BLOCKS 256
+
+TEST(fsynced_writes_for_the_next_boot)
+{
+	static char blocks[REBOOT_BLOCKS][4096] __attribute__((aligned(4096)));
+	struct iocb cbs[REBOOT_BLOCKS], *cbp[REBOOT_BLOCKS], fs, *fsp = &fs;
+	struct io_event ev;
+	io_context_t ctx = 0;
+	unsigned long tag;
+	char tagline[64];
+	int fd, i;
+
+	if (access("/dev/vda", W_OK) || access("/mnt/run/results", W_OK))
+		SKIP(return, "no scratch disk or no run directory");
+	ASSERT_EQ(0, set_syslet_aio(1));
+	tag = (unsigned long)time(NULL) * 2654435761UL ^ (unsigned long)getpid();
+	fd = open("/dev/vda", O_RDWR);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, io_setup(REBOOT_BLOCKS + 1, &ctx));
+	for (i = 0; i < REBOOT_BLOCKS; i++) {
+		snprintf(blocks[i], sizeof(blocks[i]), "syslet-reboot %lu %d", tag, i);
+		io_prep_pwrite(&cbs[i], fd, blocks[i], 4096, REBOOT_OFFSET + (long long)i * 4096);
+		cbp[i] = &cbs[i];
+	}
+	submit_all(_metadata, ctx, REBOOT_BLOCKS, cbp, 4096);
+	io_prep_fsync(&fs, fd);
+	ASSERT_EQ(1, io_submit(ctx, 1, &fsp));
+	ASSERT_EQ(1, io_getevents(ctx, 1, 1, &ev, NULL));
+	ASSERT_EQ(0, (long)ev.res);
+	snprintf(tagline, sizeof(tagline), "%lu\n", tag);
+	i = open("/mnt/run/results/reboot.tag", O_CREAT | O_WRONLY | O_TRUNC, 0644);
+	ASSERT_GE(i, 0);
+	ASSERT_EQ((ssize_t)strlen(tagline), write(i, tagline, strlen(tagline)));
+	close(i);
+	io_destroy(ctx);
+	close(fd);
+}
+
+/*
  * fio writes with crc32c headers and reads everything back: buffered
  * (through the syslet path), and two concurrent O_DIRECT writers. 256 MiB
  * each here (the debug kernel under TCG); make bench does 1 GiB.
