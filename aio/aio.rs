@@ -26,8 +26,9 @@
 //! (`IOCB_DIRECT`, already asynchronous in the block layer);
 //! `RWF_NOWAIT` (must answer `-EAGAIN` at once, as stock does); no async
 //! thread to be had (`syslet_max_threads` busy); no memory for the copy.
-//! `IOCB_CMD_FSYNC`/`FDSYNC` keep aio's own workqueue punt and `POLL` its
-//! wait queue.
+//! `IOCB_CMD_FSYNC`/`FDSYNC` were already punted by fs/aio.c, to the
+//! system workqueue: [`syslet_aio_work`] runs their work item on an async
+//! thread of the process instead. `POLL` keeps its wait-queue path.
 
 use crate::pool::{Process, Work};
 use core::{ffi::c_void, ptr};
@@ -93,6 +94,48 @@ impl AioRw {
             }
         }
     }
+}
+
+/// A `work_struct` whose function runs on an async thread instead of a
+/// kworker (fs/aio.c's fsync requests).
+pub(crate) struct WorkItem(*mut bindings::work_struct);
+
+// SAFETY: fs/aio.c hands the work item over for good; only `run` uses it.
+unsafe impl Send for WorkItem {}
+
+impl WorkItem {
+    /// Calls the work function, as a workqueue would.
+    pub(crate) fn run(self) {
+        // SAFETY: an initialized work item (INIT_WORK) owned by us now.
+        unsafe {
+            if let Some(func) = (*self.0).func {
+                func(self.0);
+            }
+        }
+    }
+}
+
+/// Offered fs/aio.c's fsync/fdatasync work items, in `io_submit()`, in
+/// place of `schedule_work()`. Returns true when an async thread of the
+/// process took it (and will run it), false to let fs/aio.c queue it on
+/// the system workqueue as stock Linux does.
+///
+/// # Safety
+///
+/// Only fs/aio.c calls it, with an initialized work item that is not
+/// queued anywhere.
+#[no_mangle]
+pub unsafe extern "C" fn syslet_aio_work(work: *mut bindings::work_struct) -> bool {
+    if !enabled() {
+        return false;
+    }
+    // SAFETY: `current` reads its own seccomp mode (see syslet_aio_rw).
+    if unsafe { (*bindings::get_current()).seccomp.mode } != 0 {
+        return false;
+    }
+    let Ok(process) = Process::of_current() else { return false };
+    let Ok(Some(worker)) = process.get_worker() else { return false };
+    worker.submit_detached(Work::Callback(WorkItem(work))).is_ok()
 }
 
 impl AioRw {

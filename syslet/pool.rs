@@ -334,6 +334,11 @@ pub(crate) enum Work {
     /// An fs/aio.c read or write (`aio/`); always detached.
     #[cfg(CONFIG_SYSLET_AIO)]
     Aio(crate::aio::AioRw),
+    /// A work item (fs/aio.c's fsync): its function runs on the thread;
+    /// always detached, and always run, even when the process is dying
+    /// (it completes a request fs/aio.c waits for).
+    #[cfg(CONFIG_SYSLET_AIO)]
+    Callback(crate::aio::WorkItem),
 }
 
 /// Work handed to a worker, with the submitter's credentials.
@@ -614,6 +619,11 @@ impl Worker {
                     } else {
                         rw.run();
                     }
+                    false
+                }
+                #[cfg(CONFIG_SYSLET_AIO)]
+                Work::Callback(item) => {
+                    item.run();
                     false
                 }
             };

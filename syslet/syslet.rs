@@ -46,7 +46,7 @@ mod umem;
 
 // The C ABI of the crate: what `include/linux/syslet.h` declares.
 #[cfg(CONFIG_SYSLET_AIO)]
-pub use aio::syslet_aio_rw;
+pub use aio::{syslet_aio_rw, syslet_aio_work};
 pub use engine::{syslet_rs_async_exec, syslet_rs_async_wait};
 pub use pool::{syslet_free_process, syslet_rs_stats, syslet_worker_sleeping};
 pub use umem::syslet_rs_umem_add;

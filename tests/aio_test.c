@@ -461,6 +461,42 @@ TEST(async_threads_share_the_submitters_io_context)
 	close(fd);
 }
 
+TEST(fsync_runs_on_an_async_thread)
+{
+	struct iocb cb, *cbp = &cb;
+	struct io_event ev;
+	io_context_t ctx = 0;
+	pid_t ids[8];
+	int fd, on;
+
+	for (on = 0; on <= 1; on++) {
+		pid_t pid = fork();
+		int status;
+
+		ASSERT_GE(pid, 0);
+		if (pid == 0) {
+			/* A fresh process: no async thread yet. */
+			if (set_syslet_aio(on))
+				_exit(10);
+			fd = temp_file();
+			if (fd < 0 || write(fd, "x", 1) != 1 || io_setup(4, &ctx))
+				_exit(11);
+			io_prep_fsync(&cb, fd);
+			if (io_submit(ctx, 1, &cbp) != 1 || io_getevents(ctx, 1, 1, &ev, NULL) != 1)
+				_exit(12);
+			if (ev.res != 0)
+				_exit(13);
+			/* syslet path: the fsync ran on an async thread of ours;
+			 * stock: on a kworker, and we have none. */
+			_exit(async_thread_ids(ids, 8) == (on ? 1 : 0) ? 0 : 14);
+		}
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		ASSERT_TRUE(WIFEXITED(status));
+		EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("syslet_aio=%d", on);
+	}
+	ASSERT_EQ(0, set_syslet_aio(1));
+}
+
 /*
  * Data written through syslet aio and fsync'ed must survive a reboot:
  * 256 blocks of 4 KiB at 3 GiB into the scratch disk, each holding a tag

@@ -69,13 +69,20 @@ static inline void syslet_free_process(struct signal_struct *sig) { }
 
 struct kiocb;
 struct iov_iter;
+struct work_struct;
 #ifdef CONFIG_SYSLET_AIO
 /* aio/aio.rs: fs/aio.c offers each read/write; true if it took it. */
 bool syslet_aio_rw(struct kiocb *req, struct iov_iter *iter, bool write);
+/* aio/aio.rs: fs/aio.c offers each fsync work item; true if it took it. */
+bool syslet_aio_work(struct work_struct *work);
 extern unsigned int sysctl_syslet_aio;
 #else
 static inline bool syslet_aio_rw(struct kiocb *req, struct iov_iter *iter,
 				 bool write)
+{
+	return false;
+}
+static inline bool syslet_aio_work(struct work_struct *work)
 {
 	return false;
 }
