@@ -12,7 +12,8 @@ import sys
 BASELINES = {"syscall": "getppid", "getppid1": "direct", "pread10": "direct",
              "atoms": "direct", "nop": "getppid", "statx": "direct",
              "blocking": "async_exec_completion", "fio_randread": "stock_libaio",
-             "fio_seqread": "stock_libaio", "fio_randwrite": "stock_libaio"}
+             "fio_seqread": "stock_libaio", "fio_randwrite": "stock_libaio",
+             "fio_randread_virtio": "stock_libaio"}
 
 
 def main(src, dst):
