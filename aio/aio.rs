@@ -24,8 +24,10 @@
 //! devices: their I/O may never end, and `io_destroy()` waits for every
 //! request in flight); `O_DIRECT`
 //! (`IOCB_DIRECT`, already asynchronous in the block layer);
-//! `RWF_NOWAIT` (must answer `-EAGAIN` at once, as stock does); no async
-//! thread to be had (`syslet_max_threads` busy); no memory for the copy.
+//! `RWF_NOWAIT` (must answer `-EAGAIN` at once, as stock does); a task
+//! under seccomp (an async thread cloned from it would carry its filter);
+//! no async thread to be had (`syslet_max_threads` busy); no memory for
+//! the copy.
 //! `IOCB_CMD_FSYNC`/`FDSYNC` were already punted by fs/aio.c, to the
 //! system workqueue: [`syslet_aio_work`] runs their work item on an async
 //! thread of the process instead. `POLL` keeps its wait-queue path.
@@ -126,11 +128,7 @@ impl WorkItem {
 /// queued anywhere.
 #[no_mangle]
 pub unsafe extern "C" fn syslet_aio_work(work: *mut bindings::work_struct) -> bool {
-    if !enabled() {
-        return false;
-    }
-    // SAFETY: `current` reads its own seccomp mode (see syslet_aio_rw).
-    if unsafe { (*bindings::get_current()).seccomp.mode } != 0 {
+    if !offered() {
         return false;
     }
     let Ok(process) = Process::of_current() else { return false };
@@ -157,9 +155,12 @@ impl Drop for AioRw {
     }
 }
 
-fn enabled() -> bool {
+/// Whether aio work may go to async threads at all: the switch is on,
+/// and the task is not under seccomp (see `engine::under_seccomp`).
+fn offered() -> bool {
     // SAFETY: a sysctl variable of syslet/sysctl.c, read racily on purpose.
-    unsafe { ptr::read_volatile(ptr::addr_of!(bindings::sysctl_syslet_aio)) != 0 }
+    let on = unsafe { ptr::read_volatile(ptr::addr_of!(bindings::sysctl_syslet_aio)) != 0 };
+    on && !crate::engine::under_seccomp()
 }
 
 /// Offered every read and write by fs/aio.c, in `io_submit()`, in place of
@@ -175,7 +176,7 @@ fn enabled() -> bool {
 pub unsafe extern "C" fn syslet_aio_rw(req: *mut bindings::kiocb, iter: *mut bindings::iov_iter, write: bool) -> bool {
     // SAFETY: `req` is valid (see # Safety).
     let flags = unsafe { (*req).ki_flags } as u32;
-    if !enabled() || flags & (bindings::IOCB_DIRECT | IOCB_NOWAIT) != 0 {
+    if !offered() || flags & (bindings::IOCB_DIRECT | IOCB_NOWAIT) != 0 {
         return false;
     }
     // Only regular files and block devices, whose I/O ends by itself: a
@@ -185,12 +186,6 @@ pub unsafe extern "C" fn syslet_aio_rw(req: *mut bindings::kiocb, iter: *mut bin
     let mode = unsafe { (*(*(*req).ki_filp).f_inode).i_mode } as u32;
     let fmt = mode & bindings::S_IFMT;
     if fmt != bindings::S_IFREG && fmt != bindings::S_IFBLK {
-        return false;
-    }
-    // A task under seccomp gets no async thread (a thread cloned from it
-    // would carry its filter to other submitters' chains).
-    // SAFETY: `current` reads its own seccomp mode.
-    if unsafe { (*bindings::get_current()).seccomp.mode } != 0 {
         return false;
     }
     // SAFETY: `iter` is valid; the copy is ours. A single-buffer iterator

@@ -140,7 +140,10 @@ impl Runner for Inline {
     fn sync_atom(&self, _running: bool) {}
 }
 
-fn under_seccomp() -> bool {
+/// Whether the current task is under seccomp: it then gets no async
+/// thread (a thread cloned from it would carry its filter to other
+/// submitters' work), and its chains run inline.
+pub(crate) fn under_seccomp() -> bool {
     // SAFETY: `current` is a valid task and reads its own seccomp mode.
     unsafe { (*bindings::get_current()).seccomp.mode != 0 }
 }

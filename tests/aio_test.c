@@ -406,31 +406,6 @@ TEST(aio_max_nr_still_limits_io_setup)
 	ASSERT_EQ(-EAGAIN, io_setup(max + 1, &ctx));
 }
 
-/* Thread ids of this process's async threads (named "syslet"). */
-static int async_thread_ids(pid_t *ids, int max)
-{
-	char path[300], comm[32];
-	struct dirent *d;
-	int n = 0;
-	DIR *dir = opendir("/proc/self/task");
-
-	while (dir && (d = readdir(dir)) && n < max) {
-		FILE *f;
-
-		if (d->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", d->d_name);
-		f = fopen(path, "r");
-		if (f && fgets(comm, sizeof(comm), f) && !strncmp(comm, "syslet", 6))
-			ids[n++] = atoi(d->d_name);
-		if (f)
-			fclose(f);
-	}
-	if (dir)
-		closedir(dir);
-	return n;
-}
-
 TEST(async_threads_share_the_submitters_io_context)
 {
 	char b[64];

@@ -27,31 +27,10 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* Threads of this process named "syslet" (async threads). */
+/* Async threads of this process. */
 static int async_threads(void)
 {
-	char path[300], comm[32];
-	struct dirent *d;
-	int n = 0;
-	DIR *dir = opendir("/proc/self/task");
-
-	if (!dir)
-		return -1;
-	while ((d = readdir(dir))) {
-		FILE *f;
-
-		if (d->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", d->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(comm, sizeof(comm), f) && !strncmp(comm, "syslet", 6))
-			n++;
-		fclose(f);
-	}
-	closedir(dir);
-	return n;
+	return async_thread_ids(NULL, 0);
 }
 
 static int write_sysctl(const char *name, unsigned int v)

@@ -7,7 +7,10 @@
 #ifndef SYSLET_TEST_H
 #define SYSLET_TEST_H
 
+#include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/syscall.h>
 #include <linux/syslet.h>
@@ -52,6 +55,40 @@ static inline int write_number(const char *path, long v)
 		return -1;
 	ok = fprintf(f, "%ld\n", v) > 0;
 	return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/*
+ * The async threads of this process (threads named "syslet"): their
+ * count, -1 if /proc/self/task cannot be read. With `ids`, also their
+ * thread ids, at most `max` of them.
+ */
+static inline int async_thread_ids(pid_t *ids, int max)
+{
+	char path[300], comm[32];
+	struct dirent *d;
+	int n = 0;
+	DIR *dir = opendir("/proc/self/task");
+
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir)) && (!ids || n < max)) {
+		FILE *f;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f) && !strncmp(comm, "syslet", 6)) {
+			if (ids)
+				ids[n] = atoi(d->d_name);
+			n++;
+		}
+		fclose(f);
+	}
+	closedir(dir);
+	return n;
 }
 
 /* Initializer of a struct async_head_user over the array `ring`. */
