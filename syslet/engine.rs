@@ -15,10 +15,13 @@
 //!   is *detached*. `async_exec()` returns NULL; the async thread finishes
 //!   the chain and posts its last atom to the completion ring.
 //!
-//! This is the "simple model" of the design: a thread switch per chain.
-//! The zero-switch inline path (the caller runs the chain itself and only
-//! hands its user context over when an atom blocks) is the cachemiss work
-//! of issue 4, and slots in here.
+//! That is the "simple model": a thread switch per chain. It is the
+//! fallback. The normal path is the cachemiss handoff
+//! ([`handoff`](crate::handoff)): the caller runs the chain itself, and
+//! only when an atom blocks does a spare thread take over its user
+//! context and return NULL, while the caller finishes the chain and
+//! posts it. The simple model runs the chains of callers whose context
+//! cannot move ([`handoff::can_hand_off`]).
 //!
 //! A chain runs inline in the caller, never going asynchronous, when the
 //! caller is under seccomp filtering (the filter then applies as to a
@@ -36,7 +39,7 @@
 use crate::{
     abi::{flags, AsyncHead, Atom},
     chain::{self, Next},
-    invoke, pool, trace,
+    handoff, invoke, pool, trace,
 };
 use core::mem::size_of;
 use kernel::{bindings, prelude::*, uaccess::UserSlice};
@@ -47,6 +50,11 @@ pub(crate) trait Runner {
     fn go_async(&self) -> Result;
     /// An atom flagged `SYSLET_SYNC` starts (`true`) or ends (`false`).
     fn sync_atom(&self, running: bool);
+    /// An atom's system call is about to run (`sync`: it is flagged
+    /// `SYSLET_SYNC`).
+    fn arm(&self, _sync: bool) {}
+    /// The system call [`Runner::arm`] announced returned.
+    fn disarm(&self) {}
     /// Whether the chain must end now: the task is dying.
     fn dying(&self) -> bool {
         fatal_signal_pending()
@@ -97,7 +105,9 @@ pub(crate) fn run_chain(first: usize, runner: &impl Runner) -> ChainEnd {
             if sync {
                 runner.sync_atom(true);
             }
+            runner.arm(sync);
             let ret = invoke::run(&atom);
+            runner.disarm();
             if sync {
                 runner.sync_atom(false);
             }
@@ -163,9 +173,15 @@ pub(crate) fn async_exec(first: usize, ahu: usize) -> Result<usize> {
     // Under seccomp the chain runs inline, where the filter applies to
     // each atom exactly as to a direct call.
     let seccomp = under_seccomp();
+    // Inside a threadlet the chain runs inline too: blocking moves the
+    // threadlet's head, not this call.
+    let nested = handoff::armed();
+    if !seccomp && !nested && handoff::can_hand_off() {
+        return handoff::exec(pool::Process::of_current()?, first, ahu);
+    }
     // No async thread to be had (the cap, or creating one failed:
     // RLIMIT_NPROC, memory): the chain runs inline.
-    let worker = if seccomp {
+    let worker = if seccomp || nested {
         None
     } else {
         pool::Process::of_current().and_then(|p| p.get_worker()).unwrap_or(None)

@@ -62,6 +62,8 @@ const REFUSED: &[(usize, &str)] = &[
     (435, "clone3: creates a task"),
     (600, "async_exec: no nesting"),
     (601, "async_wait: no nesting"),
+    (603, "threadlet_on: the calling thread's user context"),
+    (604, "threadlet_off: the calling thread's user context"),
 ];
 
 /// Numbers at or above this are not x86-64 system calls (x32 numbers

@@ -50,7 +50,7 @@ use crate::{
 use core::{
     ffi::{c_int, c_void},
     ptr,
-    sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering},
+    sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering},
 };
 use kernel::{
     bindings, c_str, new_condvar, new_mutex, new_spinlock,
@@ -64,28 +64,28 @@ const RUNNING: u32 = 1;
 const DETACHED: u32 = 2;
 const DONE: u32 = 3;
 
-fn sysctl(v: *const u32) -> u32 {
+pub(crate) fn sysctl(v: *const u32) -> u32 {
     // SAFETY: `v` is one of the sysctl variables of syslet/sysctl.c, which
     // live forever; a racy read of an aligned u32 is fine for a tunable.
     unsafe { ptr::read_volatile(v) }
 }
 
-fn msecs_to_jiffies(ms: u32) -> usize {
+pub(crate) fn msecs_to_jiffies(ms: u32) -> usize {
     // SAFETY: a pure conversion.
     unsafe { bindings::__msecs_to_jiffies(ms) as usize }
 }
 
-fn current() -> *mut bindings::task_struct {
+pub(crate) fn current() -> *mut bindings::task_struct {
     // SAFETY: always valid in process context.
     unsafe { bindings::get_current() }
 }
 
 /// Counts one live object in a `/sys/kernel/debug/syslet/live_*` counter
 /// for as long as it exists.
-struct Live(*mut u64);
+pub(crate) struct Live(*mut u64);
 
 impl Live {
-    fn new(counter: *mut u64) -> Live {
+    pub(crate) fn new(counter: *mut u64) -> Live {
         // SAFETY: `counter` is one of the u64s of syslet/debugfs.c, which
         // live forever and are only ever updated atomically.
         unsafe { AtomicU64::from_ptr(counter) }.fetch_add(1, Ordering::Relaxed);
@@ -108,9 +108,13 @@ unsafe impl Sync for Live {}
 /// The state of one process (thread group), hung off its `signal_struct`.
 #[pin_data]
 pub(crate) struct Process {
-    /// Idle workers and thread counts.
+    /// Idle workers, parked spare threads and thread counts.
     #[pin]
-    inner: SpinLock<ProcessInner>,
+    pub(crate) inner: SpinLock<ProcessInner>,
+    /// Spare threads in `ProcessInner::spares` (read without the lock).
+    pub(crate) idle_spares: AtomicUsize,
+    /// The credentials the parked spares were made with.
+    pub(crate) spare_cred: AtomicPtr<c_void>,
     /// Serializes posting to the completion rings of this process.
     #[pin]
     ring_lock: Mutex<()>,
@@ -130,9 +134,21 @@ pub(crate) struct Stats {
     atoms_async_thread: AtomicU64,
     chains: AtomicU64,
     chains_async: AtomicU64,
+    handoffs: AtomicU64,
 }
 
 impl Stats {
+    /// A chain ran in the caller and went asynchronous by a handoff.
+    pub(crate) fn chain_handed_off(&self, atoms: u64) {
+        self.chain_inline(atoms);
+        self.chains_async.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A user context moved to a spare thread.
+    pub(crate) fn handoff(&self) {
+        self.handoffs.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// A chain ran inline in the caller.
     pub(crate) fn chain_inline(&self, atoms: u64) {
         self.chains.fetch_add(1, Ordering::Relaxed);
@@ -140,9 +156,13 @@ impl Stats {
     }
 }
 
-struct ProcessInner {
+pub(crate) struct ProcessInner {
     /// Parked workers; `None` is a free place (KVec cannot remove).
     idle: KVec<Option<Arc<Worker>>>,
+    /// Parked spare threads of the handoff, the same way.
+    pub(crate) spares: KVec<Option<Arc<crate::handoff::Spare>>>,
+    /// Spare threads alive.
+    pub(crate) spares_alive: usize,
     /// Async threads alive.
     alive: usize,
     /// Most async threads alive at once.
@@ -153,9 +173,11 @@ impl Process {
     fn new() -> impl PinInit<Self> {
         pin_init!(Self {
             inner <- new_spinlock!(
-                ProcessInner { idle: KVec::new(), alive: 0, peak: 0 },
+                ProcessInner { idle: KVec::new(), spares: KVec::new(), spares_alive: 0, alive: 0, peak: 0 },
                 "syslet::Process::inner"
             ),
+            idle_spares: AtomicUsize::new(0),
+            spare_cred: AtomicPtr::new(ptr::null_mut()),
             ring_lock <- new_mutex!((), "syslet::Process::ring_lock"),
             posted <- new_condvar!("syslet::Process::posted"),
             post_count: AtomicU64::new(0),
@@ -164,9 +186,9 @@ impl Process {
                 atoms_async_thread: AtomicU64::new(0),
                 chains: AtomicU64::new(0),
                 chains_async: AtomicU64::new(0),
+                handoffs: AtomicU64::new(0),
             },
-            // SAFETY: the address of a C global.
-            _live: Live::new(unsafe { ptr::addr_of_mut!(bindings::syslet_live_processes) }),
+            _live: Live::new(ptr::addr_of_mut!(bindings::syslet_live_processes)),
         })
     }
 
@@ -211,8 +233,7 @@ impl Process {
                     return Ok(Some(w));
                 }
             }
-            // SAFETY: a sysctl variable (see `sysctl`).
-            let max = sysctl(unsafe { ptr::addr_of!(bindings::sysctl_syslet_max_threads) });
+            let max = sysctl(ptr::addr_of!(bindings::sysctl_syslet_max_threads));
             if inner.alive >= max as usize {
                 return Ok(None);
             }
@@ -268,7 +289,7 @@ impl Process {
     /// or written twice. A fault on the head or the ring, or a fatal
     /// signal while the ring is full, loses the completion (the
     /// `syslet_complete` tracepoint then says `returned`, not `posted`).
-    fn post(&self, ahu: usize, atom: usize, w: &Worker) -> bool {
+    pub(crate) fn post(&self, ahu: usize, atom: usize, dying: &dyn Fn() -> bool) -> bool {
         loop {
             let guard = self.ring_lock.lock();
             let Ok(head) = AsyncHead::read(ahu) else { return false };
@@ -294,7 +315,7 @@ impl Process {
                 return true;
             }
             drop(guard);
-            if w.is_dying() {
+            if dying() {
                 return false;
             }
             // Full: wait for user space to clear the slot.
@@ -353,8 +374,7 @@ impl Job {
         Job {
             work,
             creds: Creds::of_current(),
-            // SAFETY: the address of a C global.
-            _live: Live::new(unsafe { ptr::addr_of_mut!(bindings::syslet_live_jobs) }),
+            _live: Live::new(ptr::addr_of_mut!(bindings::syslet_live_jobs)),
         }
     }
 }
@@ -448,8 +468,7 @@ impl Worker {
                 in_job: AtomicBool::new(false),
                 dying: AtomicBool::new(false),
                 gone: AtomicBool::new(false),
-                // SAFETY: the address of a C global.
-                _live: Live::new(unsafe { ptr::addr_of_mut!(bindings::syslet_live_workers) }),
+                _live: Live::new(ptr::addr_of_mut!(bindings::syslet_live_workers)),
             }),
             GFP_KERNEL_ACCOUNT,
         )?;
@@ -577,8 +596,7 @@ impl Worker {
             if slot.exiting {
                 return None;
             }
-            // SAFETY: a sysctl variable (see `sysctl`).
-            let idle_ms = sysctl(unsafe { ptr::addr_of!(bindings::sysctl_syslet_idle_msecs) });
+            let idle_ms = sysctl(ptr::addr_of!(bindings::sysctl_syslet_idle_msecs));
             match self.job_posted.wait_interruptible_timeout(&mut slot, msecs_to_jiffies(idle_ms) as _) {
                 CondVarTimeoutResult::Woken { .. } => {}
                 CondVarTimeoutResult::Timeout => {
@@ -666,7 +684,7 @@ impl Worker {
         stats.chains_async.fetch_add(1, Ordering::Relaxed);
         let posted = end.last_flags & flags::NO_COMPLETE == 0
             && !self.is_dying()
-            && self.process.post(ahu, end.last, self);
+            && self.process.post(ahu, end.last, &|| self.is_dying());
         trace::complete(end.last, &end.result, posted);
         false
     }
@@ -750,9 +768,9 @@ pub extern "C" fn syslet_rs_stats(sig: *mut bindings::signal_struct, out: *mut b
         // SAFETY: the field's reference keeps the Process alive as long as
         // `sig` is.
         let p = unsafe { &*p };
-        let (alive, peak) = {
+        let (alive, peak, spares) = {
             let inner = p.inner.lock();
-            (inner.alive, inner.peak)
+            (inner.alive, inner.peak, inner.spares_alive)
         };
         st.atoms_inline = p.stats.atoms_inline.load(Ordering::Relaxed);
         st.atoms_async_thread = p.stats.atoms_async_thread.load(Ordering::Relaxed);
@@ -761,6 +779,8 @@ pub extern "C" fn syslet_rs_stats(sig: *mut bindings::signal_struct, out: *mut b
         st.completions = p.post_count.load(Ordering::Relaxed);
         st.threads_alive = alive as u64;
         st.threads_peak = peak as u64;
+        st.handoffs = p.stats.handoffs.load(Ordering::Relaxed);
+        st.spares_alive = spares as u64;
     }
     // SAFETY: `out` points to the caller's struct.
     unsafe { out.write(st) };

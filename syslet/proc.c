@@ -15,8 +15,9 @@ int proc_pid_syslet(struct seq_file *m, struct pid_namespace *ns,
 	syslet_rs_stats(task->signal, &st);
 	seq_printf(m, "atoms_inline %llu\natoms_async_thread %llu\nchains %llu\n"
 		   "chains_async %llu\ncompletions %llu\nthreads_alive %llu\n"
-		   "threads_peak %llu\n", st.atoms_inline, st.atoms_async_thread,
-		   st.chains, st.chains_async, st.completions, st.threads_alive,
-		   st.threads_peak);
+		   "threads_peak %llu\nhandoffs %llu\nspares_alive %llu\n",
+		   st.atoms_inline, st.atoms_async_thread, st.chains,
+		   st.chains_async, st.completions, st.threads_alive,
+		   st.threads_peak, st.handoffs, st.spares_alive);
 	return 0;
 }

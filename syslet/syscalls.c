@@ -26,3 +26,13 @@ SYSCALL_DEFINE2(umem_add, unsigned long __user *, uptr, unsigned long, inc)
 {
 	return syslet_rs_umem_add((unsigned long)uptr, inc);
 }
+
+SYSCALL_DEFINE1(threadlet_on, unsigned long, flags)
+{
+	return syslet_rs_threadlet_on(flags);
+}
+
+SYSCALL_DEFINE0(threadlet_off)
+{
+	return syslet_rs_threadlet_off();
+}

@@ -7,6 +7,11 @@
  *                                        this long (10..3600000 ms)
  *   /proc/sys/kernel/syslet_aio          1: fs/aio.c reads and writes run
  *                                        on async threads; 0: stock path
+ *   /proc/sys/kernel/syslet_handoff      1: chains and threadlets run in
+ *                                        the caller, which hands its user
+ *                                        context over if it blocks; 0:
+ *                                        chains run on async threads and
+ *                                        threadlets never go asynchronous
  */
 #include <linux/init.h>
 #include <linux/syslet.h>
@@ -14,6 +19,7 @@
 
 unsigned int sysctl_syslet_max_threads = 64;
 unsigned int sysctl_syslet_idle_msecs = 5000;
+unsigned int sysctl_syslet_handoff = 1;
 #ifdef CONFIG_SYSLET_AIO
 unsigned int sysctl_syslet_aio = 1;
 #endif
@@ -40,6 +46,15 @@ static struct ctl_table syslet_sysctls[] = {
 		.proc_handler	= proc_douintvec_minmax,
 		.extra1		= &idle_msecs_min,
 		.extra2		= &idle_msecs_max,
+	},
+	{
+		.procname	= "syslet_handoff",
+		.data		= &sysctl_syslet_handoff,
+		.maxlen		= sizeof(unsigned int),
+		.mode		= 0644,
+		.proc_handler	= proc_douintvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= SYSCTL_ONE,
 	},
 #ifdef CONFIG_SYSLET_AIO
 	{

@@ -17,6 +17,8 @@
 //! |--------------|----------------------------------------------------------|
 //! | [`umem`]     | `umem_add()`: add to a word of user memory (chain loops) |
 //! | [`engine`]   | `async_exec()`, `async_wait()`: running a chain          |
+//! | [`handoff`]  | the cachemiss handoff: spare threads, the sleep hook     |
+//! | [`threadlet`]| `threadlet_on()`, `threadlet_off()`                      |
 //! | [`abi`]      | the uapi structures, decoded from user memory            |
 //! | [`chain`]    | stop conditions, the next atom                           |
 //! | [`invoke`]   | one atom: arguments, refusal, seccomp, the call itself   |
@@ -37,10 +39,12 @@ mod abi;
 mod aio;
 mod chain;
 mod engine;
+mod handoff;
 mod invoke;
 mod policy;
 mod pool;
 mod ring;
+mod threadlet;
 mod trace;
 mod umem;
 
@@ -48,6 +52,8 @@ mod umem;
 #[cfg(CONFIG_SYSLET_AIO)]
 pub use aio::{syslet_aio_rw, syslet_aio_work};
 pub use engine::{syslet_rs_async_exec, syslet_rs_async_wait};
+pub use handoff::{syslet_rs_task_exit, syslet_task_sleeping};
+pub use threadlet::{syslet_rs_threadlet_off, syslet_rs_threadlet_on};
 pub use pool::{syslet_free_process, syslet_rs_stats, syslet_worker_sleeping};
 pub use umem::syslet_rs_umem_add;
 #[cfg(CONFIG_SYSLET_KUNIT_TEST)]

@@ -4,6 +4,11 @@
  * caller gets NULL at once, the completion arrives in the ring exactly
  * once. SYSLET_ASYNC, SYSLET_SYNC, SYSLET_NO_COMPLETE, a full ring, the
  * thread cap and idle reaping, and teardown with work in flight.
+ *
+ * These are the engine's async-thread model, which runs the chains of
+ * tasks that cannot hand their context over (syslet/handoff.rs): the
+ * program turns the cachemiss handoff off (kernel.syslet_handoff=0) for
+ * its run. tests/cachemiss_test.c covers the handoff.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -47,6 +52,22 @@ static long read_sysctl(const char *name)
 
 	snprintf(path, sizeof(path), "/proc/sys/kernel/%s", name);
 	return read_number(path);
+}
+
+/* The harness runs each test in a child: only the main process restores. */
+static pid_t main_pid;
+
+__attribute__((constructor)) static void async_thread_model(void)
+{
+	main_pid = getpid();
+	if (write_sysctl("syslet_handoff", 0))
+		perror("syslet_handoff");
+}
+
+__attribute__((destructor)) static void handoff_model(void)
+{
+	if (getpid() == main_pid)
+		write_sysctl("syslet_handoff", 1);
 }
 
 /* A chain of one read(fd, buf, len) atom. */
@@ -279,6 +300,8 @@ TEST(sysctls_refuse_out_of_range_values)
 	ASSERT_EQ(-1, write_sysctl("syslet_max_threads", 0));
 	ASSERT_EQ(-1, write_sysctl("syslet_max_threads", 100000));
 	ASSERT_EQ(-1, write_sysctl("syslet_idle_msecs", 1));
+	ASSERT_EQ(-1, write_sysctl("syslet_handoff", 2));
+	ASSERT_EQ(0, read_sysctl("syslet_handoff"));
 	ASSERT_GE(read_sysctl("syslet_max_threads"), 1);
 	ASSERT_GE(read_sysctl("syslet_idle_msecs"), 10);
 }

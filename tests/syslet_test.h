@@ -31,6 +31,21 @@ static inline long sys_async_wait(unsigned long min_wait_events,
 	return syscall(__NR_async_wait, min_wait_events, user_ring_idx, ahu);
 }
 
+/*
+ * threadlet_on() returns a second time, in another thread, if anything
+ * blocks before threadlet_off(): between the two raw calls do no I/O and
+ * nothing else that may sleep (tools/threadlet/threadlet.h does it right).
+ */
+static inline long sys_threadlet_on(unsigned long flags)
+{
+	return syscall(__NR_threadlet_on, flags);
+}
+
+static inline long sys_threadlet_off(void)
+{
+	return syscall(__NR_threadlet_off);
+}
+
 /* The number in a /proc or /sys file, or -1. */
 static inline long read_number(const char *path)
 {

@@ -31,6 +31,28 @@ long syslet_rs_async_wait(unsigned long min_wait_events,
 void syslet_worker_sleeping(struct task_struct *tsk);
 void syslet_free_process(struct signal_struct *sig);
 
+/*
+ * The cachemiss handoff. syslet/handoff.rs: syslet_task_sleeping() is
+ * called by sched_submit_work() for a PF_SYSLET_HANDOFF task about to
+ * sleep (worker_private then points to its armed record); it must not
+ * sleep or allocate. syslet/threadlet.rs: the threadlet system calls.
+ * syslet/handoff.c: the arch and task glue, and the do_exit() hook.
+ */
+void syslet_task_sleeping(struct task_struct *tsk);
+void syslet_rs_task_exit(struct task_struct *tsk);
+long syslet_rs_threadlet_on(unsigned long flags);
+long syslet_rs_threadlet_off(void);
+void syslet_task_exit(struct task_struct *tsk);
+struct pt_regs;
+size_t syslet_context_size(void);
+bool syslet_handoff_supported(void);
+bool syslet_context_save(void *ctx, const struct pt_regs *regs,
+			 struct task_struct *to);
+void syslet_context_restore(void *ctx);
+void syslet_context_drop(void *ctx);
+void syslet_block_signals(void);
+int syslet_spawn_spare(int (*fn)(void *), void *arg);
+
 /* Per-process counters: /proc/<pid>/syslet (syslet/proc.c). */
 struct syslet_stats {
 	u64 atoms_inline;	/* atoms run by the calling task itself */
@@ -40,6 +62,8 @@ struct syslet_stats {
 	u64 completions;	/* completions posted to rings */
 	u64 threads_alive;	/* async threads now */
 	u64 threads_peak;	/* most async threads at once */
+	u64 handoffs;		/* user contexts moved to a spare thread */
+	u64 spares_alive;	/* spare threads now (parked or taking over) */
 };
 void syslet_rs_stats(struct signal_struct *sig, struct syslet_stats *out);
 
@@ -58,13 +82,17 @@ void syslet_trace_complete(unsigned long atom, int error, bool posted);
 extern u64 syslet_live_processes;
 extern u64 syslet_live_workers;
 extern u64 syslet_live_jobs;
+extern u64 syslet_live_spares;
 
 /* syslet/sysctl.c: /proc/sys/kernel/syslet_* */
 extern unsigned int sysctl_syslet_max_threads;
 extern unsigned int sysctl_syslet_idle_msecs;
+extern unsigned int sysctl_syslet_handoff;
 #else
 static inline void syslet_worker_sleeping(struct task_struct *tsk) { }
 static inline void syslet_free_process(struct signal_struct *sig) { }
+static inline void syslet_task_sleeping(struct task_struct *tsk) { }
+static inline void syslet_task_exit(struct task_struct *tsk) { }
 #endif
 
 struct kiocb;

@@ -12,7 +12,9 @@
  *   600  async_exec(atom, ahu)
  *   601  async_wait(min_wait_events, user_ring_idx, ahu)
  *   602  umem_add(uptr, inc)
- *   603..615 reserved (async_thread, threadlets, fd space)
+ *   603  threadlet_on(flags)
+ *   604  threadlet_off()
+ *   605..615 reserved (fd space)
  *
  * The guards let a program include this header together with a libc whose
  * <sys/syscall.h> already knows the numbers.
@@ -29,6 +31,31 @@
 #ifndef __NR_umem_add
 #define __NR_umem_add		602
 #endif
+#ifndef __NR_threadlet_on
+#define __NR_threadlet_on	603
+#endif
+#ifndef __NR_threadlet_off
+#define __NR_threadlet_off	604
+#endif
+
+/*
+ * Threadlets (Documentation/syslets.md, "Threadlets"): a user function
+ * run inline on a user stack; if it blocks, a spare thread of the process
+ * takes over the caller's user context at the return of threadlet_on()
+ * and the function goes on in its own thread.
+ *
+ * threadlet_on(flags): flags must be 0. Remembers the caller's user
+ * context. Returns THREADLET_INLINE; returns a second time, with
+ * THREADLET_WENT_ASYNC, in the spare thread that took the context over
+ * when the function blocked. Errors: -EINVAL (flags), -EBUSY (already on).
+ *
+ * threadlet_off(): ends the threadlet. Returns THREADLET_INLINE when the
+ * function never blocked (the caller goes on); in a threadlet that went
+ * asynchronous it does not return: the thread becomes a spare thread of
+ * the process. Errors: -EINVAL (no threadlet on).
+ */
+#define THREADLET_WENT_ASYNC	0
+#define THREADLET_INLINE	1
 
 /*
  * struct syslet_uatom: one system call of a chain ("atom"), the v3-v6

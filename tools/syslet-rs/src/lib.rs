@@ -17,9 +17,11 @@
 mod abi;
 pub mod nr;
 mod raw;
+pub mod threadlet;
 
 pub use abi::{flags, AsyncHead, Atom};
 pub use raw::Errno;
+pub use threadlet::{threadlet_exec, Threadlet};
 
 /// `umem_add(uptr, inc)`: adds `inc` to `*word` in the kernel and returns
 /// the new value (`inc == 0` only reads). Wraps modulo 2^64.

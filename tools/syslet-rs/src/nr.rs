@@ -9,6 +9,10 @@ pub const ASYNC_EXEC: usize = 600;
 pub const ASYNC_WAIT: usize = 601;
 /// `umem_add(uptr, inc)`.
 pub const UMEM_ADD: usize = 602;
+/// `threadlet_on(flags)`: returns twice; see [`crate::threadlet_exec`].
+pub const THREADLET_ON: usize = 603;
+/// `threadlet_off()`.
+pub const THREADLET_OFF: usize = 604;
 
 #[cfg(test)]
 mod tests {
@@ -27,11 +31,19 @@ mod tests {
         assert_eq!(header_nr("async_exec"), Some(super::ASYNC_EXEC));
         assert_eq!(header_nr("async_wait"), Some(super::ASYNC_WAIT));
         assert_eq!(header_nr("umem_add"), Some(super::UMEM_ADD));
+        assert_eq!(header_nr("threadlet_on"), Some(super::THREADLET_ON));
+        assert_eq!(header_nr("threadlet_off"), Some(super::THREADLET_OFF));
     }
 
     #[test]
     fn numbers_are_clear_of_mainline_and_x32() {
-        for nr in [super::ASYNC_EXEC, super::ASYNC_WAIT, super::UMEM_ADD] {
+        for nr in [
+            super::ASYNC_EXEC,
+            super::ASYNC_WAIT,
+            super::UMEM_ADD,
+            super::THREADLET_ON,
+            super::THREADLET_OFF,
+        ] {
             assert!((600..=615).contains(&nr), "{nr} outside the subsystem's block");
         }
     }

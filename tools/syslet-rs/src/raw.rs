@@ -11,6 +11,8 @@ pub struct Errno(pub i32);
 impl Errno {
     /// Bad address.
     pub const EFAULT: Errno = Errno(14);
+    /// Device or resource busy.
+    pub const EBUSY: Errno = Errno(16);
     /// Invalid argument.
     pub const EINVAL: Errno = Errno(22);
     /// Function not implemented.
@@ -21,6 +23,7 @@ impl fmt::Debug for Errno {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Errno::EFAULT => write!(f, "EFAULT"),
+            Errno::EBUSY => write!(f, "EBUSY"),
             Errno::EINVAL => write!(f, "EINVAL"),
             Errno::ENOSYS => write!(f, "ENOSYS"),
             Errno(n) => write!(f, "Errno({n})"),

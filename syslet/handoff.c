@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Arch and task glue of the cachemiss handoff. The design, the state
+ * machine and every decision (when to hand over, to which spare thread,
+ * what to fall back to) live in syslet/handoff.rs; this file only moves
+ * state that C reaches through inline functions and macros: the user
+ * register frame, the FPU/extended state, the FS/GS bases and PKRU
+ * (x86-64), the signal queues and mask under siglock, the per-thread
+ * user pointers (robust futexes, rseq, clear_child_tid, sigaltstack),
+ * and the TID of a thread that is not the group leader, moved with
+ * exchange_tids() under tasklist_lock as exec's de_thread() does.
+ *
+ * One syslet_context is owned by each spare thread. The task that blocks
+ * fills it from the scheduler hook (syslet_context_save(): no sleeping,
+ * no allocation); the spare applies it to itself, in its own context,
+ * before it returns to user space (syslet_context_restore()).
+ */
+#include <linux/compat.h>
+#include <linux/pid.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/sched/task_stack.h>
+#include <linux/rseq.h>
+#include <linux/syslet.h>
+#include <asm/fpu/api.h>
+#include <asm/fpu/types.h>
+#include <asm/fsgsbase.h>
+#include <asm/pkru.h>
+#include <asm/prctl.h>
+#include <asm/proto.h>
+
+struct syslet_context {
+	struct task_struct *from;	/* the task the context came from */
+	struct pt_regs regs;
+	unsigned long fsbase, gsbase;
+	u32 pkru;
+	sigset_t blocked;
+	int __user *set_child_tid, *clear_child_tid;
+	struct robust_list_head __user *robust_list;
+#ifdef CONFIG_COMPAT
+	struct compat_robust_list_head __user *compat_robust_list;
+#endif
+#ifdef CONFIG_RSEQ
+	struct rseq __user *rseq;
+	u32 rseq_len, rseq_sig;
+#endif
+	unsigned long sas_ss_sp;
+	size_t sas_ss_size;
+	unsigned int sas_ss_flags;
+	u8 fpu[];			/* fpu_kernel_cfg.default_size bytes */
+};
+
+size_t syslet_context_size(void)
+{
+	return sizeof(struct syslet_context) + fpu_kernel_cfg.default_size;
+}
+
+static bool default_fpstate(struct task_struct *t)
+{
+	struct fpu *fpu = &t->thread.fpu;
+
+	return fpu->fpstate == &fpu->__fpstate &&
+	       fpu->fpstate->size == fpu_kernel_cfg.default_size;
+}
+
+/*
+ * Whether current's user context is one this file can carry: a 64-bit
+ * task with null FS/GS selectors, the default FPU buffer (no AMX-style
+ * dynamic features) and no user shadow stack.
+ */
+bool syslet_handoff_supported(void)
+{
+	unsigned short fsi, gsi;
+
+	if (test_thread_flag(TIF_ADDR32) || in_ia32_syscall())
+		return false;
+	savesegment(fs, fsi);
+	savesegment(gs, gsi);
+	if (fsi || gsi || !default_fpstate(current))
+		return false;
+#ifdef CONFIG_X86_USER_SHADOW_STACK
+	if (current->thread.features & ARCH_SHSTK_SHSTK)
+		return false;
+#endif
+	return true;
+}
+
+/*
+ * Called by current from the scheduler hook: stores the user context
+ * whose register frame is @regs in @ctx for @to. Refuses (false, nothing
+ * changed) if @to could not run it as current would (credentials,
+ * seccomp) or a signal is pending (it belongs to this context and is
+ * delivered when current returns). On success current has no user
+ * context left: every signal is blocked, so none is routed to it, and
+ * its per-thread user pointers are now @ctx's.
+ */
+bool syslet_context_save(void *buf, const struct pt_regs *regs,
+			 struct task_struct *to)
+{
+	struct syslet_context *ctx = buf;
+	struct task_struct *t = current;
+
+	if (to->cred != t->cred || to->real_cred != t->real_cred ||
+	    !syslet_handoff_supported() || !default_fpstate(to))
+		return false;
+#ifdef CONFIG_SECCOMP
+	if (to->seccomp.mode != t->seccomp.mode)
+		return false;
+#endif
+#ifdef CONFIG_SECCOMP_FILTER
+	if (to->seccomp.filter != t->seccomp.filter)
+		return false;
+#endif
+	spin_lock_irq(&t->sighand->siglock);
+	if (signal_pending(t)) {
+		spin_unlock_irq(&t->sighand->siglock);
+		return false;
+	}
+	ctx->blocked = t->blocked;
+	sigfillset(&t->blocked);
+	sigdelsetmask(&t->blocked, sigmask(SIGKILL) | sigmask(SIGSTOP));
+	spin_unlock_irq(&t->sighand->siglock);
+
+	fpu_sync_fpstate(&t->thread.fpu);
+	memcpy(ctx->fpu, &t->thread.fpu.fpstate->regs, fpu_kernel_cfg.default_size);
+	ctx->regs = *regs;
+	ctx->fsbase = x86_fsbase_read_task(t);
+	ctx->gsbase = x86_gsbase_read_task(t);
+	ctx->pkru = read_pkru();
+
+	ctx->set_child_tid = t->set_child_tid;
+	ctx->clear_child_tid = t->clear_child_tid;
+	ctx->robust_list = t->robust_list;
+	t->set_child_tid = t->clear_child_tid = NULL;
+	t->robust_list = NULL;
+#ifdef CONFIG_COMPAT
+	ctx->compat_robust_list = t->compat_robust_list;
+	t->compat_robust_list = NULL;
+#endif
+#ifdef CONFIG_RSEQ
+	ctx->rseq = t->rseq;
+	ctx->rseq_len = t->rseq_len;
+	ctx->rseq_sig = t->rseq_sig;
+	t->rseq = NULL;
+	t->rseq_len = 0;
+#endif
+	ctx->sas_ss_sp = t->sas_ss_sp;
+	ctx->sas_ss_size = t->sas_ss_size;
+	ctx->sas_ss_flags = t->sas_ss_flags;
+	sas_ss_reset(t);
+	get_task_struct(t);
+	ctx->from = t;
+	return true;
+}
+
+/*
+ * Called by the spare thread that took @buf over, in its own context:
+ * it becomes the thread the context came from. Its own stale private
+ * signals are dropped; the ones queued for the TID it takes are moved
+ * to it; then its mask is the context's (which routes pending
+ * process-wide signals to it).
+ */
+void syslet_context_restore(void *buf)
+{
+	struct syslet_context *ctx = buf;
+	struct task_struct *t = current, *from = ctx->from;
+	struct fpu *fpu = &t->thread.fpu;
+
+	*task_pt_regs(t) = ctx->regs;
+	fpregs_lock();
+	memcpy(&fpu->fpstate->regs, ctx->fpu, fpu_kernel_cfg.default_size);
+	/* The registers hold none of this: reload on the way out. */
+	set_thread_flag(TIF_NEED_FPU_LOAD);
+	fpu->last_cpu = -1;
+	fpregs_unlock();
+	do_arch_prctl_64(t, ARCH_SET_FS, ctx->fsbase);
+	do_arch_prctl_64(t, ARCH_SET_GS, ctx->gsbase);
+	write_pkru(ctx->pkru);
+
+	t->set_child_tid = ctx->set_child_tid;
+	t->clear_child_tid = ctx->clear_child_tid;
+	t->robust_list = ctx->robust_list;
+#ifdef CONFIG_COMPAT
+	t->compat_robust_list = ctx->compat_robust_list;
+#endif
+#ifdef CONFIG_RSEQ
+	t->rseq = ctx->rseq;
+	t->rseq_len = ctx->rseq_len;
+	t->rseq_sig = ctx->rseq_sig;
+	rseq_set_notify_resume(t);
+#endif
+	t->sas_ss_sp = ctx->sas_ss_sp;
+	t->sas_ss_size = ctx->sas_ss_size;
+	t->sas_ss_flags = ctx->sas_ss_flags;
+	if (task_nice(t) != task_nice(from))
+		set_user_nice(t, task_nice(from));
+
+	/*
+	 * The group leader keeps its TID: wait(), waitid() and job control
+	 * find and report a process by its leader's TID.
+	 */
+	write_lock_irq(&tasklist_lock);
+	if (pid_alive(from) && !(from->flags & PF_EXITING) &&
+	    !(t->flags & PF_EXITING) && !thread_group_leader(from) &&
+	    !thread_group_leader(t))
+		exchange_tids(t, from);
+	write_unlock_irq(&tasklist_lock);
+
+	spin_lock_irq(&t->sighand->siglock);
+	if (!__fatal_signal_pending(t)) {
+		flush_sigqueue(&t->pending);
+		list_splice_tail_init(&from->pending.list, &t->pending.list);
+		t->pending.signal = from->pending.signal;
+		sigemptyset(&from->pending.signal);
+	}
+	spin_unlock_irq(&t->sighand->siglock);
+	set_current_blocked(&ctx->blocked);
+	ctx->from = NULL;
+	put_task_struct(from);
+}
+
+/* A saved context that will not be applied (the spare is exiting). */
+void syslet_context_drop(void *buf)
+{
+	struct syslet_context *ctx = buf;
+
+	if (ctx->from)
+		put_task_struct(ctx->from);
+	ctx->from = NULL;
+}
+
+/* Blocks every signal of current (a spare thread parks with none). */
+void syslet_block_signals(void)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	set_current_blocked(&all);
+}
+
+/*
+ * Starts a spare thread: a user thread of current's process that begins
+ * in the kernel in @fn and returns to user space, through ret_from_fork,
+ * with whatever register frame @fn left it.
+ */
+int syslet_spawn_spare(int (*fn)(void *), void *arg)
+{
+	pid_t pid = user_mode_thread(fn, arg, CLONE_FS | CLONE_FILES |
+				     CLONE_SIGHAND | CLONE_THREAD |
+				     CLONE_SYSVSEM | CLONE_IO);
+
+	return pid < 0 ? pid : 0;
+}
+
+/* do_exit() hook, after PF_EXITING is set: a threadlet left on. */
+void syslet_task_exit(struct task_struct *tsk)
+{
+	if (tsk->flags & PF_SYSLET_HANDOFF)
+		syslet_rs_task_exit(tsk);
+}

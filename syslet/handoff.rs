@@ -1,0 +1,679 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The cachemiss handoff: no thread switch unless a call really blocks.
+//!
+//! C glue: [`syslet/handoff.c`](srctree/syslets/syslet/handoff.c) (the
+//! register frame, FPU, FS/GS, signals, TIDs); hooks in
+//! `sched_submit_work()` and `do_exit()` (patches/0004).
+//!
+//! # The idea
+//!
+//! `async_exec()` runs the chain in the calling task T. While an atom's
+//! system call runs, T is *armed*: `PF_SYSLET_HANDOFF` is set and
+//! `worker_private` points to an [`Armed`] record on T's stack. If the call
+//! sleeps, `sched_submit_work()` calls [`syslet_task_sleeping`], which
+//! hands T's user context (the register frame of its `async_exec()` call,
+//! FPU state, FS/GS bases, signal mask and the per-thread user pointers)
+//! to a *spare thread* S and wakes it. S returns to user space as if
+//! `async_exec()` had returned NULL; T sleeps on, finishes the chain,
+//! posts its completion to the ring and becomes a spare thread itself. A
+//! chain that never blocks costs the system calls and nothing else.
+//!
+//! Threadlets use the same move with a register frame saved by
+//! `threadlet_on()` ([`crate::threadlet`]).
+//!
+//! # Spare threads
+//!
+//! A spare is a user thread of the process (CLONE_VM|FS|FILES|SIGHAND|
+//! THREAD|SYSVSEM|IO) parked in the kernel with every signal blocked.
+//! New ones start in [`spare_main`] (`user_mode_thread()`: they begin in
+//! the kernel and leave through `ret_from_fork` with the frame they were
+//! given); a task whose context was taken parks inside its own system call
+//! (`async_exec()` or `threadlet_off()`), which then returns 0 to the
+//! context it is given. Spares are made before a chain runs (the hook
+//! never forks), at most `syslet_max_threads` per process, and exit after
+//! `syslet_idle_msecs` idle, except the thread group leader, which parks
+//! until the process ends (a leader that exits early would leave a zombie
+//! behind the live process).
+//!
+//! # Thread ids
+//!
+//! The TID follows the user context (`exchange_tids()`, as exec does): the
+//! caller's `gettid()` does not change across a handoff, so
+//! `pthread_kill()`, PI and robust futexes (whose words hold TIDs) and
+//! `clear_child_tid` keep working; T goes on under S's old TID. The one
+//! exception is the thread group leader: `wait()`, `waitid()` and job
+//! control find and report a process by its leader's TID, so the leader
+//! keeps it, and a main thread whose context moved continues under the
+//! spare's TID (the 2007 v7 behaviour): its `gettid()` changes, and what
+//! is addressed to the old TID (`tgkill()`, a PI futex it held) reaches the
+//! parked leader instead. `getpid()` never changes.
+//!
+//! # When there is no handoff
+//!
+//! Decided before the chain runs ([`can_hand_off`]), with the engine's
+//! async-thread model as the fallback: a ptraced task, an RT or deadline
+//! task, a PI-futex or rt-mutex owner, a vfork child, an io_uring user, a
+//! compat task or one with FS/GS selectors, AMX-style dynamic FPU state
+//! or a user shadow stack. Decided in the hook, the atom then simply
+//! blocks in the caller: a signal already pending (it is delivered when
+//! `async_exec()` returns), no parked spare, or a spare with other
+//! credentials or seccomp filters than the caller's.
+//!
+//! # Locks
+//!
+//! `Process::inner` may be held when taking `Spare::state`; never the
+//! reverse. The hook takes both (spinlocks) and `siglock` (in C), never
+//! sleeps and never allocates.
+
+use crate::{
+    engine::{self, Runner},
+    pool::{current, msecs_to_jiffies, sysctl, Live, Process},
+    trace::{self, AsyncReason},
+};
+use core::{
+    cell::Cell,
+    ffi::{c_int, c_void},
+    ptr,
+    sync::atomic::{AtomicPtr, Ordering},
+};
+use kernel::{
+    bindings, new_condvar, new_spinlock,
+    prelude::*,
+    sync::{Arc, CondVar, CondVarTimeoutResult, SpinLock},
+};
+
+const SCHED_FIFO: u32 = 1;
+const SCHED_RR: u32 = 2;
+const SCHED_DEADLINE: u32 = 6;
+
+/// Whether the current task's user context may move to a spare thread.
+/// The cases that may not are listed in the module documentation; they
+/// use the engine's async threads instead.
+pub(crate) fn can_hand_off() -> bool {
+    if sysctl(ptr::addr_of!(bindings::sysctl_syslet_handoff)) == 0 {
+        return false;
+    }
+    let t = current();
+    // SAFETY: `current` is valid and these are its own fields.
+    unsafe {
+        if (*t).ptrace != 0
+            || matches!((*t).policy, SCHED_FIFO | SCHED_RR | SCHED_DEADLINE)
+            || !(*t).vfork_done.is_null()
+        {
+            return false;
+        }
+        #[cfg(CONFIG_FUTEX_PI)]
+        if (*t).pi_state_list.next != ptr::addr_of_mut!((*t).pi_state_list) {
+            return false;
+        }
+        #[cfg(CONFIG_RT_MUTEXES)]
+        if !(*t).pi_waiters.rb_root.rb_node.is_null() {
+            return false;
+        }
+        #[cfg(CONFIG_IO_URING)]
+        if !(*t).io_uring.is_null() {
+            return false;
+        }
+        bindings::syslet_handoff_supported()
+    }
+}
+
+/// Whether the current task is armed or in a threadlet.
+pub(crate) fn armed() -> bool {
+    // SAFETY: reads `current`'s own flags.
+    unsafe { (*current()).flags & bindings::PF_SYSLET_HANDOFF != 0 }
+}
+
+/// The record a task is armed with (see the module documentation).
+pub(crate) struct Armed {
+    pub(crate) process: Arc<Process>,
+    /// The user register frame to hand over.
+    regs: *const bindings::pt_regs,
+    /// First atom of the chain (0 for a threadlet), for tracing.
+    first: usize,
+    /// The address space the context belongs to: after an execve() in a
+    /// threadlet, its head is meaningless.
+    mm: *mut bindings::mm_struct,
+    /// Whether a handoff may happen at all.
+    enabled: bool,
+    /// The user context has gone to a spare thread.
+    handed: Cell<bool>,
+    /// The spare it went to: the hook never drops a reference.
+    taken: Cell<Option<Arc<Spare>>>,
+}
+
+impl Armed {
+    pub(crate) fn new(process: Arc<Process>, regs: *const bindings::pt_regs, first: usize, enabled: bool) -> Armed {
+        // SAFETY: reads `current`'s own field.
+        let mm = unsafe { (*current()).mm };
+        Armed { process, regs, first, mm, enabled, handed: Cell::new(false), taken: Cell::new(None) }
+    }
+
+    /// Whether this is a threadlet's record (boxed), not a chain's.
+    pub(crate) fn is_threadlet(&self) -> bool {
+        self.first == 0
+    }
+
+    /// Whether the user context has gone to a spare thread.
+    pub(crate) fn handed(&self) -> bool {
+        self.handed.get()
+    }
+
+    /// Sets `PF_SYSLET_HANDOFF` with `self` as the current task's record.
+    ///
+    /// # Safety
+    ///
+    /// `self` must stay where it is until [`Armed::disarm`] is called.
+    pub(crate) unsafe fn arm(&self) {
+        let t = current();
+        // SAFETY: `current`'s own fields; `worker_private` is unused by
+        // user tasks (io-wq, workqueues and kthreads own it only for their
+        // threads). The caller keeps `self` alive while it is armed.
+        unsafe {
+            (*t).worker_private = self as *const Armed as *mut c_void;
+            (*t).flags |= bindings::PF_SYSLET_HANDOFF;
+        }
+    }
+
+    /// Clears what [`Armed::arm`] set.
+    pub(crate) fn disarm() {
+        let t = current();
+        // SAFETY: `current`'s own fields.
+        unsafe {
+            (*t).flags &= !bindings::PF_SYSLET_HANDOFF;
+            (*t).worker_private = ptr::null_mut();
+        }
+    }
+
+    /// Moves the user context to a parked spare thread and wakes it.
+    /// Runs in the task that owns `self`, from the scheduler hook or in
+    /// process context; never sleeps or allocates.
+    fn hand_over(&self, reason: AsyncReason) -> bool {
+        // SAFETY: reads `current`'s own field.
+        if !self.enabled || self.handed.get() || unsafe { (*current()).mm } != self.mm {
+            return false;
+        }
+        let Some(spare) = self.process.reserve_spare() else {
+            return false;
+        };
+        // SAFETY: `spare` is reserved: until it is claimed or put back,
+        // nobody else writes its context, and its thread only reads it
+        // once claimed. `regs` is valid while `self` is armed; the spare's
+        // task is alive (it holds a reference to it).
+        let saved = unsafe { bindings::syslet_context_save(spare.ctx.0.cast(), self.regs, spare.task()) };
+        if !saved {
+            self.process.put_back_spare(spare);
+            return false;
+        }
+        self.handed.set(true);
+        self.process.stats.handoff();
+        trace::went_async(self.first, reason);
+        spare.claim();
+        self.taken.set(Some(spare));
+        true
+    }
+
+    /// [`Armed::hand_over`] for `SYSLET_ASYNC`: in process context, so a
+    /// spare can be made first.
+    fn hand_over_now(&self) -> bool {
+        self.handed.get() || (self.process.ensure_spare() && self.hand_over(AsyncReason::AsyncFlag))
+    }
+}
+
+/// Scheduler hook: the armed task `tsk` (current) is about to sleep.
+///
+/// Called from `sched_submit_work()` for `PF_SYSLET_HANDOFF` tasks: takes
+/// spinlocks, never sleeps or allocates.
+#[no_mangle]
+pub extern "C" fn syslet_task_sleeping(tsk: *mut bindings::task_struct) {
+    // SAFETY: `tsk` is current; with PF_SYSLET_HANDOFF set its
+    // `worker_private` is its live `Armed` record (see `Armed::arm`).
+    let a = unsafe { (*tsk).worker_private } as *const Armed;
+    if !a.is_null() {
+        // SAFETY: as above.
+        unsafe { &*a }.hand_over(AsyncReason::Blocked);
+    }
+}
+
+/// Runs chains in the caller, armed around every atom outside
+/// `SYSLET_SYNC` until its user context has moved.
+pub(crate) struct Cachemiss(pub(crate) Armed);
+
+impl Runner for Cachemiss {
+    fn go_async(&self) -> Result {
+        if self.0.hand_over_now() {
+            Ok(())
+        } else {
+            Err(EAGAIN)
+        }
+    }
+
+    fn sync_atom(&self, _running: bool) {}
+
+    fn arm(&self, sync: bool) {
+        if !sync && !self.0.handed() {
+            // SAFETY: `run_chain` disarms before `self` can move.
+            unsafe { self.0.arm() };
+        }
+    }
+
+    fn disarm(&self) {
+        Armed::disarm();
+    }
+}
+
+/// `async_exec()` on the cachemiss path: runs the chain at `first` in the
+/// caller. Returns its last atom if it never went asynchronous; otherwise
+/// posts the completion to `ahu`'s ring and serves as a spare thread,
+/// returning 0 to the user context it is given.
+pub(crate) fn exec(process: Arc<Process>, first: usize, ahu: usize) -> Result<usize> {
+    // Best effort: without a spare an atom that blocks blocks the caller.
+    process.ensure_spare();
+    trace::submit(first, ahu, true);
+    // SAFETY: the register frame of the current system call.
+    let regs = unsafe { bindings::current_pt_regs() };
+    let runner = Cachemiss(Armed::new(process.clone(), regs, first, true));
+    let end = engine::run_chain(first, &runner);
+    if !runner.0.handed() {
+        process.stats.chain_inline(end.atoms);
+        trace::complete(end.last, &end.result, false);
+        return end.result.map(|()| end.last);
+    }
+    process.stats.chain_handed_off(end.atoms);
+    let posted = end.last_flags & crate::abi::flags::NO_COMPLETE == 0
+        && !engine::fatal_signal_pending()
+        && process.post(ahu, end.last, &engine::fatal_signal_pending);
+    trace::complete(end.last, &end.result, posted);
+    drop(runner);
+    become_spare(process);
+    Ok(0)
+}
+
+/// Where a spare is in its life.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum SpareState {
+    /// Its thread has not parked yet.
+    Starting,
+    /// Parked, free to take.
+    Idle,
+    /// Taken by a hook that is saving a context into it.
+    Reserved,
+    /// Holds a context to run.
+    Claimed,
+    /// Its thread is exiting.
+    Exit,
+}
+
+/// A `syslet_context` buffer (syslet/handoff.c), owned by one spare.
+struct ContextBuf(*mut u8, usize);
+
+impl ContextBuf {
+    fn new() -> Result<ContextBuf> {
+        // SAFETY: a pure query.
+        let size = unsafe { bindings::syslet_context_size() };
+        let (p, len, _) = KVec::from_elem(0u8, size, GFP_KERNEL_ACCOUNT)?.into_raw_parts();
+        Ok(ContextBuf(p, len))
+    }
+}
+
+impl Drop for ContextBuf {
+    fn drop(&mut self) {
+        // SAFETY: `self.0`/`self.1` came from `into_raw_parts` in `new`.
+        drop(unsafe { KVec::from_raw_parts(self.0, self.1, self.1) });
+    }
+}
+
+/// One spare thread.
+#[pin_data]
+pub(crate) struct Spare {
+    process: Arc<Process>,
+    #[pin]
+    state: SpinLock<SpareState>,
+    /// The thread waits here; the spawner waits here for it to park.
+    #[pin]
+    wake: CondVar,
+    /// The thread's task; set by the thread before it parks.
+    task: TaskRef,
+    /// Written by the hook while `Reserved`, read by the thread once
+    /// `Claimed`.
+    ctx: ContextBuf,
+    _live: Live,
+}
+
+// SAFETY: the context buffer is accessed under the state protocol above;
+// the task pointer holds a reference valid from any thread.
+unsafe impl Send for Spare {}
+// SAFETY: as above.
+unsafe impl Sync for Spare {}
+
+impl Spare {
+    fn new(process: Arc<Process>) -> Result<Arc<Spare>> {
+        let ctx = ContextBuf::new()?;
+        Arc::pin_init(
+            pin_init!(Spare {
+                process,
+                state <- new_spinlock!(SpareState::Starting, "syslet::Spare::state"),
+                wake <- new_condvar!("syslet::Spare::wake"),
+                task: TaskRef(AtomicPtr::new(ptr::null_mut())),
+                ctx,
+                _live: Live::new(ptr::addr_of_mut!(bindings::syslet_live_spares)),
+            }),
+            GFP_KERNEL_ACCOUNT,
+        )
+    }
+
+    fn task(&self) -> *mut bindings::task_struct {
+        self.task.0.load(Ordering::Acquire)
+    }
+
+    /// `Idle` -> `Reserved`; false in any other state.
+    fn reserve(&self) -> bool {
+        let mut st = self.state.lock();
+        if *st == SpareState::Idle {
+            *st = SpareState::Reserved;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// `Reserved` -> `Claimed`, and wakes the thread.
+    fn claim(&self) {
+        *self.state.lock() = SpareState::Claimed;
+        self.wake.notify_one();
+    }
+
+    /// Sets `to` and wakes everyone waiting on this spare.
+    fn set_state(&self, to: SpareState) {
+        *self.state.lock() = to;
+        self.wake.notify_all();
+    }
+
+    /// Parks the current thread as this spare until a context is handed
+    /// to it, then applies it and returns. Exits the thread instead when
+    /// it idles too long, the process dies or it cannot park.
+    fn serve(self: Arc<Self>) {
+        let t = current();
+        // SAFETY: takes a reference to the current task, dropped in `Drop`.
+        unsafe { bindings::get_task_struct(t) };
+        self.task.0.store(t, Ordering::Release);
+        if self.process.park_spare(self.clone()).is_err() {
+            self.exit();
+        }
+        self.set_state(SpareState::Idle);
+        // SAFETY: reads `current`'s own field.
+        let leader = unsafe { (*t).exit_signal } >= 0;
+        loop {
+            let mut st = self.state.lock();
+            match *st {
+                SpareState::Claimed => break,
+                // Retired (`Process::retire_spares`), already unparked.
+                SpareState::Exit => {
+                    drop(st);
+                    self.exit();
+                }
+                SpareState::Idle | SpareState::Reserved | SpareState::Starting => {}
+            }
+            // The leader waits without a timeout (MAX_SCHEDULE_TIMEOUT).
+            let timeout = if leader {
+                usize::MAX
+            } else {
+                msecs_to_jiffies(sysctl(ptr::addr_of!(bindings::sysctl_syslet_idle_msecs)))
+            };
+            let res = self.wake.wait_interruptible_timeout(&mut st, timeout as _);
+            let leave = match res {
+                CondVarTimeoutResult::Woken { .. } => false,
+                CondVarTimeoutResult::Timeout => true,
+                CondVarTimeoutResult::Signal { .. } => engine::fatal_signal_pending(),
+            };
+            if leave {
+                if *st == SpareState::Idle {
+                    *st = SpareState::Exit;
+                    drop(st);
+                    self.process.unpark_spare(&self);
+                    self.exit();
+                }
+                // Reserved: the hook decides at once; Claimed: run it
+                // (a dying process ends on the way to user space).
+                drop(st);
+                // SAFETY: process context, no lock held.
+                unsafe { bindings::cond_resched() };
+                continue;
+            }
+            drop(st);
+            if matches!(res, CondVarTimeoutResult::Signal { .. }) {
+                // Task work, job control, the freezer: with every other
+                // signal blocked, get_signal() only handles those.
+                // SAFETY: `ksignal` is plain data; zero is a valid value.
+                let mut ksig: bindings::ksignal = unsafe { core::mem::zeroed() };
+                // SAFETY: process context, no lock held.
+                unsafe { bindings::get_signal(&mut ksig) };
+            }
+        }
+        // SAFETY: claimed: the hook finished writing the context (the
+        // state lock orders it), and only this thread reads it now.
+        unsafe { bindings::syslet_context_restore(self.ctx.0.cast()) };
+        self.process.spare_done();
+    }
+
+    /// Ends the current thread, which was this spare, dropping its
+    /// reference first.
+    fn exit(self: Arc<Self>) -> ! {
+        if *self.state.lock() == SpareState::Claimed {
+            // SAFETY: a claimed context this thread will not run.
+            unsafe { bindings::syslet_context_drop(self.ctx.0.cast()) };
+        }
+        self.set_state(SpareState::Exit);
+        self.process.spare_done();
+        drop(self);
+        exit_thread()
+    }
+}
+
+/// A reference to a spare's task, once its thread has set it.
+struct TaskRef(AtomicPtr<bindings::task_struct>);
+
+impl Drop for TaskRef {
+    fn drop(&mut self) {
+        let t = self.0.load(Ordering::Acquire);
+        if !t.is_null() {
+            // SAFETY: the reference taken in `Spare::serve`.
+            unsafe { bindings::put_task_struct(t) };
+        }
+    }
+}
+
+/// Ends the current thread. References held by the caller's frame are
+/// not dropped: callers drop theirs first.
+fn exit_thread() -> ! {
+    // SAFETY: a user thread may end in do_exit(); the caller holds no lock.
+    unsafe { bindings::do_exit(0) }
+}
+
+/// Body of a new spare thread.
+///
+/// # Safety
+///
+/// Only `syslet_spawn_spare()` calls it, with the reference made by
+/// `Process::ensure_spare`.
+unsafe extern "C" fn spare_main(arg: *mut c_void) -> c_int {
+    // SAFETY: `arg` is the thread's reference.
+    let spare = unsafe { Arc::from_raw(arg as *const Spare) };
+    // SAFETY: process context.
+    unsafe { bindings::syslet_block_signals() };
+    spare.serve();
+    // Returns to user space through ret_from_fork with the frame given.
+    0
+}
+
+/// The current task's user context has moved: it parks as a spare until
+/// it is given another, and returns then. Takes the caller's reference
+/// to the process: a thread that exits here never returns to drop it (so
+/// callers must hold no other reference either).
+pub(crate) fn become_spare(process: Arc<Process>) {
+    // SAFETY: reads `current`'s own field.
+    let leader = unsafe { (*current()).exit_signal } >= 0;
+    if !process.count_spare(leader) {
+        drop(process);
+        exit_thread();
+    }
+    match Spare::new(process.clone()) {
+        Ok(spare) => {
+            drop(process);
+            spare.serve()
+        }
+        Err(_) => {
+            process.spare_done();
+            drop(process);
+            exit_thread()
+        }
+    }
+}
+
+impl Process {
+    /// Makes sure a spare is parked: spawns one and waits for it to park
+    /// if none is. False when none can be had (the cap, no memory).
+    pub(crate) fn ensure_spare(self: &Arc<Self>) -> bool {
+        // SAFETY: reads `current`'s own field.
+        let cred = unsafe { (*current()).cred } as *mut c_void;
+        if self.spare_cred.load(Ordering::Acquire) != cred {
+            self.retire_spares(cred);
+        }
+        if self.idle_spares() > 0 {
+            return true;
+        }
+        if !self.count_spare(false) {
+            return false;
+        }
+        let spare = match Spare::new(self.clone()) {
+            Ok(s) => s,
+            Err(_) => {
+                self.spare_done();
+                return false;
+            }
+        };
+        let raw = Arc::into_raw(spare.clone()) as *mut c_void;
+        // SAFETY: starts a thread running `spare_main(raw)`, which owns
+        // the reference `raw`.
+        if unsafe { bindings::syslet_spawn_spare(Some(spare_main), raw) } < 0 {
+            // SAFETY: the thread was not created; take the reference back.
+            drop(unsafe { Arc::from_raw(raw as *const Spare) });
+            self.spare_done();
+            return false;
+        }
+        let mut st = spare.state.lock();
+        while *st == SpareState::Starting {
+            spare.wake.wait(&mut st);
+        }
+        *st != SpareState::Exit
+    }
+
+    /// The caller's credentials are not those the parked spares were
+    /// made with (it changed them since): the spares could not run its
+    /// context (the hook would refuse them), so they exit, and new ones
+    /// are made from the caller.
+    fn retire_spares(&self, cred: *mut c_void) {
+        let mut inner = self.inner.lock();
+        self.spare_cred.store(cred, Ordering::Release);
+        for place in inner.spares.iter_mut() {
+            if place.as_ref().is_some_and(|s| s.reserve()) {
+                self.idle_spares.fetch_sub(1, Ordering::AcqRel);
+                if let Some(s) = place.take() {
+                    // Order: `inner`, then the spare's state. Its thread
+                    // holds its own reference: this one is not the last.
+                    s.set_state(SpareState::Exit);
+                }
+            }
+        }
+    }
+
+    /// Counts one more spare thread; false at `syslet_max_threads`
+    /// (`always` counts it anyway: the leader must not exit).
+    fn count_spare(&self, always: bool) -> bool {
+        let max = sysctl(ptr::addr_of!(bindings::sysctl_syslet_max_threads)) as usize;
+        let mut inner = self.inner.lock();
+        if inner.spares_alive >= max && !always {
+            return false;
+        }
+        inner.spares_alive += 1;
+        true
+    }
+
+    /// A spare thread stopped being one.
+    fn spare_done(&self) {
+        self.inner.lock().spares_alive -= 1;
+    }
+
+    fn idle_spares(&self) -> usize {
+        self.idle_spares.load(Ordering::Acquire)
+    }
+
+    /// Adds `s` to the parked spares. Fails only for lack of memory.
+    fn park_spare(&self, s: Arc<Spare>) -> Result {
+        let mut inner = self.inner.lock();
+        if let Some(place) = inner.spares.iter_mut().find(|p| p.is_none()) {
+            *place = Some(s);
+        } else {
+            // Under a spinlock: no sleeping allocation.
+            inner.spares.push(Some(s), GFP_ATOMIC).map_err(|_| ENOMEM)?;
+        }
+        self.idle_spares.fetch_add(1, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Takes `s` out of the parked spares, if it is there.
+    fn unpark_spare(&self, s: &Spare) {
+        let taken = {
+            let mut inner = self.inner.lock();
+            let t = inner
+                .spares
+                .iter_mut()
+                .find(|p| p.as_ref().is_some_and(|x| ptr::eq(&**x, s)))
+                .and_then(|p| p.take());
+            if t.is_some() {
+                self.idle_spares.fetch_sub(1, Ordering::AcqRel);
+            }
+            t
+        };
+        // Dropped unlocked; the thread still holds its own reference.
+        drop(taken);
+    }
+
+    /// Reserves a parked spare and takes it out of the list. For the
+    /// hook: no sleeping, no allocation, never drops a reference.
+    fn reserve_spare(&self) -> Option<Arc<Spare>> {
+        let mut inner = self.inner.lock();
+        for place in inner.spares.iter_mut() {
+            if place.as_ref().is_some_and(|s| s.reserve()) {
+                self.idle_spares.fetch_sub(1, Ordering::AcqRel);
+                return place.take();
+            }
+        }
+        None
+    }
+
+    /// Gives back a spare [`Process::reserve_spare`] took (its place is
+    /// still free: no allocation), then makes it `Idle` again.
+    fn put_back_spare(&self, s: Arc<Spare>) {
+        {
+            let mut inner = self.inner.lock();
+            if let Some(place) = inner.spares.iter_mut().find(|p| p.is_none()) {
+                *place = Some(s.clone());
+                self.idle_spares.fetch_add(1, Ordering::AcqRel);
+            }
+        }
+        let mut st = s.state.lock();
+        *st = SpareState::Idle;
+        drop(st);
+        // `s` is not the last reference: the thread holds its own.
+        drop(s);
+    }
+}
+
+/// `do_exit()` hook for a task that exits armed (a threadlet that never
+/// ended): frees its record.
+#[no_mangle]
+pub extern "C" fn syslet_rs_task_exit(tsk: *mut bindings::task_struct) {
+    crate::threadlet::task_exit(tsk);
+}

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Threadlets: `threadlet_on()` and `threadlet_off()`.
+//!
+//! A threadlet is a user function that runs inline on a stack the caller
+//! supplies, and becomes a thread of its own only if it blocks (Ingo's
+//! "optional threads", v3 of the 2007 series). The user helper
+//! (`tools/threadlet/threadlet.h`, `tools/syslet-rs`) does:
+//!
+//! 1. `threadlet_on(0)`: the kernel saves the register frame of this call
+//!    (its *head*) in a [`Threadlet`] and arms the task for the whole
+//!    threadlet ([`handoff`](crate::handoff)); it returns
+//!    `THREADLET_INLINE`.
+//! 2. The helper switches to the threadlet's stack and calls the function.
+//! 3. If the task sleeps meanwhile, the hook hands the head to a spare
+//!    thread, which returns from step 1 a second time with
+//!    `THREADLET_WENT_ASYNC` (0) on the caller's stack, with the caller's
+//!    TID; the function goes on in the task that blocked.
+//! 4. `threadlet_off()`: if the head never moved, returns
+//!    `THREADLET_INLINE` and the helper returns to the caller. Otherwise
+//!    the task, whose user context now is only the finished function,
+//!    parks as a spare thread and never returns from this call.
+//!
+//! A task that cannot hand its context over ([`handoff::can_hand_off`])
+//! still gets a threadlet: it simply never goes asynchronous.
+
+use crate::{
+    handoff::{self, Armed},
+    pool::{current, Process},
+};
+use core::ptr;
+use kernel::{bindings, prelude::*};
+
+/// The record of a task in threadlet mode (`worker_private`).
+#[repr(C)]
+struct Threadlet {
+    /// Its `Armed::regs` points to `head`: the record is boxed and never
+    /// moves while installed.
+    armed: Armed,
+    head: bindings::pt_regs,
+}
+
+/// `threadlet_on(flags)`. Errors: `EINVAL` for flags, `EBUSY` when the
+/// task is already in a threadlet, `ENOMEM`.
+fn threadlet_on(flags: usize) -> Result<isize> {
+    if flags != 0 {
+        return Err(EINVAL);
+    }
+    if handoff::armed() {
+        return Err(EBUSY);
+    }
+    let process = Process::of_current()?;
+    let enabled = handoff::can_hand_off() && process.ensure_spare();
+    // SAFETY: the register frame of the current system call.
+    let head = unsafe { *bindings::current_pt_regs() };
+    let mut t = KBox::new(Threadlet { armed: Armed::new(process, ptr::null(), 0, enabled), head }, GFP_KERNEL)?;
+    let head_ptr: *const bindings::pt_regs = &t.head;
+    t.armed = Armed::new(t.armed.process.clone(), head_ptr, 0, enabled);
+    let raw = KBox::into_raw(t);
+    // SAFETY: `raw` stays allocated until `threadlet_off()` or the exit
+    // hook takes it back, and both disarm first.
+    unsafe { (*raw).armed.arm() };
+    Ok(bindings::THREADLET_INLINE as isize)
+}
+
+/// Takes the current task's threadlet record back, disarming it.
+fn take() -> Option<KBox<Threadlet>> {
+    if !handoff::armed() {
+        return None;
+    }
+    // SAFETY: an armed task's `worker_private` is its `Armed` record: the
+    // first field of a `Threadlet` that `threadlet_on()` leaked, or a
+    // chain's, on the stack of the system call that armed it.
+    let raw = unsafe { (*current()).worker_private } as *mut Threadlet;
+    // SAFETY: as above; `armed` is the first field (`repr(C)`).
+    let threadlet = unsafe { (*raw).armed.is_threadlet() };
+    Armed::disarm();
+    // SAFETY: as above; the task is disarmed, nothing else refers to it.
+    threadlet.then(|| unsafe { KBox::from_raw(raw) })
+}
+
+/// `threadlet_off()`. Errors: `EINVAL` when no threadlet is on.
+fn threadlet_off() -> Result<isize> {
+    let t = take().ok_or(EINVAL)?;
+    if !t.armed.handed() {
+        return Ok(bindings::THREADLET_INLINE as isize);
+    }
+    let process = t.armed.process.clone();
+    drop(t);
+    handoff::become_spare(process);
+    // A user context was handed to this task: it returns 0 to it.
+    Ok(0)
+}
+
+/// Frees the record of a task that exits in a threadlet.
+pub(crate) fn task_exit(tsk: *mut bindings::task_struct) {
+    if tsk == current() {
+        drop(take());
+    }
+}
+
+/// Body of `sys_threadlet_on()`.
+#[no_mangle]
+pub extern "C" fn syslet_rs_threadlet_on(flags: usize) -> isize {
+    crate::to_syscall_ret(threadlet_on(flags))
+}
+
+/// Body of `sys_threadlet_off()`.
+#[no_mangle]
+pub extern "C" fn syslet_rs_threadlet_off() -> isize {
+    crate::to_syscall_ret(threadlet_off())
+}

@@ -1,0 +1,532 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The cachemiss handoff (syslet/handoff.rs): a chain runs in the caller;
+ * only an atom that blocks moves the caller's user context to a spare
+ * thread, with its TID, and async_exec() returns NULL.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <sys/wait.h>
+#include "kselftest_harness.h"
+#include "syslet_test.h"
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* A number from /proc/self/syslet. */
+static long syslet_stat(const char *name)
+{
+	char line[96];
+	long v = -1;
+	size_t n = strlen(name);
+	FILE *f = fopen("/proc/self/syslet", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, n) && line[n] == ' ')
+			v = atol(line + n + 1);
+	fclose(f);
+	return v;
+}
+
+static long live(const char *what)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/syslet/live_%s", what);
+	return read_number(path);
+}
+
+/*
+ * Polls, for 5 s, until the live_* counters are back to `procs` and at
+ * most `spares` (this process's own idle spares may exit meanwhile).
+ */
+static int live_back_to(long procs, long spares)
+{
+	for (int i = 0; i < 500; i++) {
+		if (live("processes") == procs && live("spares") <= spares)
+			return 1;
+		usleep(10000);
+	}
+	printf("# live: processes %ld (want %ld), spares %ld (want <= %ld)\n",
+	       live("processes"), procs, live("spares"), spares);
+	return 0;
+}
+
+struct reader {
+	struct syslet_uatom atom;
+	unsigned long fd, buf, len;
+	long ret;
+	char data[16];
+};
+
+static void reader_init(struct reader *r, int fd)
+{
+	r->fd = fd;
+	r->buf = (unsigned long)r->data;
+	r->len = sizeof(r->data);
+	r->ret = -12345;
+	atom_set(&r->atom, 0, __NR_read, &r->ret, NULL, ATOM_ARGS(&r->fd, &r->buf, &r->len));
+}
+
+static struct syslet_uatom *reap(struct async_head_user *ahu, struct syslet_uatom **ring,
+				 unsigned long slots)
+{
+	struct syslet_uatom *a;
+
+	if (sys_async_wait(1, ahu->user_ring_idx, ahu) < 1)
+		return NULL;
+	a = __atomic_load_n(&ring[ahu->user_ring_idx % slots], __ATOMIC_ACQUIRE);
+	ring[ahu->user_ring_idx % slots] = NULL;
+	ahu->user_ring_idx++;
+	return a;
+}
+
+/* Writes to a pipe once the submitter says it got control back. */
+struct late_writer {
+	int fd;
+	atomic_int returned;
+	double wrote_at;
+	pid_t signal_tid;	/* tgkill this TID with SIGUSR1 first, if set */
+};
+
+static void *late_write(void *arg)
+{
+	struct late_writer *w = arg;
+	double t0 = now_ms();
+
+	while (!atomic_load(&w->returned) && now_ms() - t0 < 2000)
+		usleep(1000);
+	usleep(10000);
+	if (w->signal_tid) {
+		syscall(SYS_tgkill, getpid(), w->signal_tid, SIGUSR1);
+		kill(getpid(), SIGUSR2);
+		usleep(10000);
+	}
+	w->wrote_at = now_ms();
+	if (write(w->fd, "cachemiss", 9) != 9)
+		w->wrote_at = -1;
+	return NULL;
+}
+
+TEST(non_blocking_chains_stay_in_the_caller)
+{
+	struct syslet_uatom atoms[10], *ring[8] = { 0 };
+	struct async_head_user ahu = RING_HEAD(ring);
+	long rets[10], inline0, handoffs0;
+	int i, round;
+
+	for (i = 0; i < 10; i++)
+		atom_set(&atoms[i], 0, __NR_getppid, &rets[i], i < 9 ? &atoms[i + 1] : NULL, NULL);
+	/* The first call makes the process's spare thread. */
+	ASSERT_EQ((long)&atoms[9], sys_async_exec(&atoms[0], &ahu));
+	inline0 = syslet_stat("atoms_inline");
+	handoffs0 = syslet_stat("handoffs");
+	for (round = 0; round < 100; round++) {
+		memset(rets, 0, sizeof(rets));
+		ASSERT_EQ((long)&atoms[9], sys_async_exec(&atoms[0], &ahu));
+		for (i = 0; i < 10; i++)
+			ASSERT_EQ(getppid(), rets[i]);
+	}
+	EXPECT_EQ(inline0 + 1000, syslet_stat("atoms_inline"));
+	EXPECT_EQ(handoffs0, syslet_stat("handoffs"));
+	EXPECT_EQ(NULL, ring[0]);
+	EXPECT_EQ(1, syslet_stat("spares_alive"));
+}
+
+/* What a handoff in a thread that is not the group leader looked like. */
+struct handoff_run {
+	int signals;		/* tgkill SIGUSR1 and kill SIGUSR2 meanwhile */
+	long exec_ret, reaped_ok, ret, handoffs;
+	pid_t tid_before, tid_after, pid_before, pid_after;
+	double t0, returned_at, wrote_at;
+	unsigned long ring_idx;
+	void *second_slot;
+	char data[16];
+};
+
+static void *handoff_thread(void *arg)
+{
+	struct handoff_run *h = arg;
+	struct syslet_uatom *ring[8] = { 0 };
+	struct async_head_user ahu = RING_HEAD(ring);
+	struct late_writer w = { 0 };
+	struct reader r;
+	pthread_t th;
+	long handoffs0 = syslet_stat("handoffs");
+	int p[2];
+
+	if (pipe(p))
+		return NULL;
+	reader_init(&r, p[0]);
+	w.fd = p[1];
+	h->tid_before = gettid();
+	h->pid_before = getpid();
+	if (h->signals) {
+		sigset_t usr;
+
+		w.signal_tid = h->tid_before;
+		pthread_create(&th, NULL, late_write, &w);
+		sigemptyset(&usr);
+		sigaddset(&usr, SIGUSR1);
+		sigaddset(&usr, SIGUSR2);
+		pthread_sigmask(SIG_UNBLOCK, &usr, NULL);
+	} else {
+		pthread_create(&th, NULL, late_write, &w);
+	}
+	h->t0 = now_ms();
+	h->exec_ret = sys_async_exec(&r.atom, &ahu);
+	h->returned_at = now_ms();
+	atomic_store(&w.returned, 1);
+	h->tid_after = gettid();
+	h->pid_after = getpid();
+	h->handoffs = syslet_stat("handoffs") - handoffs0;
+	h->reaped_ok = reap(&ahu, ring, 8) == &r.atom;
+	pthread_join(th, NULL);
+	h->wrote_at = w.wrote_at;
+	h->ret = r.ret;
+	memcpy(h->data, r.data, sizeof(h->data));
+	usleep(20000);
+	h->ring_idx = ahu.kernel_ring_idx;
+	h->second_slot = ring[1];
+	close(p[0]);
+	close(p[1]);
+	return NULL;
+}
+
+TEST(blocking_atom_moves_the_context_and_keeps_the_tid)
+{
+	struct handoff_run h = { 0 };
+	pthread_t th;
+
+	ASSERT_EQ(0, pthread_create(&th, NULL, handoff_thread, &h));
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	EXPECT_EQ(0, h.exec_ret);
+	EXPECT_EQ(1, h.handoffs);
+	EXPECT_EQ(h.tid_before, h.tid_after);
+	EXPECT_EQ(h.pid_before, h.pid_after);
+	EXPECT_TRUE(h.reaped_ok);
+	EXPECT_LT(h.returned_at, h.wrote_at);
+	EXPECT_EQ(9, h.ret);
+	EXPECT_EQ(0, memcmp(h.data, "cachemiss", 9));
+	/* Exactly one completion. */
+	EXPECT_EQ(1, h.ring_idx);
+	EXPECT_EQ(NULL, h.second_slot);
+	TH_LOG("async_exec returned after %.3f ms; the data came %.3f ms later",
+	       h.returned_at - h.t0, h.wrote_at - h.returned_at);
+}
+
+static atomic_int usr1_count, usr2_count;
+static atomic_int usr1_tid;
+
+static void on_usr1(int sig)
+{
+	atomic_fetch_add(&usr1_count, 1);
+	atomic_store(&usr1_tid, gettid());
+}
+
+static void on_usr2(int sig)
+{
+	atomic_fetch_add(&usr2_count, 1);
+}
+
+TEST(signals_around_a_handoff_arrive_exactly_once)
+{
+	struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = SA_RESTART };
+	struct handoff_run h = { .signals = 1 };
+	pthread_t th;
+	sigset_t usr;
+
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	sa.sa_handler = on_usr2;
+	ASSERT_EQ(0, sigaction(SIGUSR2, &sa, NULL));
+	/* Only the thread under test takes them (it unblocks them). */
+	sigemptyset(&usr);
+	sigaddset(&usr, SIGUSR1);
+	sigaddset(&usr, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &usr, NULL);
+	ASSERT_EQ(0, pthread_create(&th, NULL, handoff_thread, &h));
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	EXPECT_EQ(0, h.exec_ret);
+	EXPECT_TRUE(h.reaped_ok);
+	EXPECT_EQ(9, h.ret);
+	/* The thread-directed one followed the TID to the context. */
+	EXPECT_EQ(1, atomic_load(&usr1_count));
+	EXPECT_EQ(h.tid_before, atomic_load(&usr1_tid));
+	EXPECT_EQ(1, atomic_load(&usr2_count));
+}
+
+/* A child whose main thread handed its context over several times. */
+static int child_with_handoffs(int rounds, int block_forever)
+{
+	struct syslet_uatom *ring[16] = { 0 };
+	struct async_head_user ahu = RING_HEAD(ring);
+	static struct reader r[8];
+	int p[2], i;
+
+	if (pipe(p))
+		return 1;
+	for (i = 0; i < rounds; i++) {
+		reader_init(&r[i], p[0]);
+		r[i].len = 1;
+		if (sys_async_exec(&r[i].atom, &ahu) != 0)
+			return 2;
+		if (!block_forever) {
+			if (write(p[1], "x", 1) != 1)
+				return 3;
+			if (reap(&ahu, ring, 16) != &r[i].atom)
+				return 4;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The group leader keeps its TID (wait() finds a process by it): the main
+ * flow continues under a spare's TID, with the same PID.
+ */
+TEST(exit_status_and_pid_survive_handoffs_of_the_main_thread)
+{
+	long procs = live("processes"), spares = live("spares");
+	int status;
+	pid_t child = fork();
+
+	ASSERT_LE(0, child);
+	if (!child) {
+		int rc = child_with_handoffs(5, 0);
+
+		exit(rc ? rc : (gettid() != getpid() ? 42 : 43));
+	}
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(42, WEXITSTATUS(status));
+	EXPECT_TRUE(live_back_to(procs, spares));
+}
+
+TEST(kill_with_handed_off_chains_leaves_nothing)
+{
+	long procs = live("processes"), spares = live("spares");
+	int status, round;
+
+	for (round = 0; round < 3; round++) {
+		pid_t child = fork();
+
+		ASSERT_LE(0, child);
+		if (!child) {
+			int rc = child_with_handoffs(8, 1);
+
+			pause();
+			_exit(rc);
+		}
+		usleep(200000);
+		kill(child, SIGKILL);
+		ASSERT_EQ(child, waitpid(child, &status, 0)) TH_LOG("errno %d", errno);
+		ASSERT_TRUE(WIFSIGNALED(status));
+		EXPECT_EQ(SIGKILL, WTERMSIG(status));
+	}
+	EXPECT_TRUE(live_back_to(procs, spares));
+}
+
+static void *thread_with_handoff(void *arg)
+{
+	long ok = child_with_handoffs(3, 0) == 0;
+
+	return (void *)ok;
+}
+
+TEST(pthread_join_sees_a_thread_that_handed_off)
+{
+	pthread_t th;
+	void *ok = NULL;
+
+	ASSERT_EQ(0, pthread_create(&th, NULL, thread_with_handoff, NULL));
+	ASSERT_EQ(0, pthread_join(th, &ok));
+	EXPECT_EQ((void *)1, ok);
+}
+
+TEST(rt_task_falls_back_to_async_threads)
+{
+	int status;
+	pid_t child = fork();
+
+	ASSERT_LE(0, child);
+	if (!child) {
+		struct sched_param sp = { .sched_priority = 1 };
+		long handoffs0;
+		int rc;
+
+		if (sched_setscheduler(0, SCHED_FIFO, &sp))
+			_exit(10);
+		handoffs0 = syslet_stat("handoffs");
+		rc = child_with_handoffs(3, 0);
+		if (rc)
+			_exit(rc);
+		/* Went async on async threads, not by handoffs. */
+		_exit(syslet_stat("handoffs") == handoffs0 && syslet_stat("threads_peak") >= 1 ? 0 : 11);
+	}
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/*
+ * 10,000 async_exec calls from 4 threads, each a random choice of a
+ * cached atom (getppid) or a read from one of the thread's pipes, which a
+ * feeder fills later. Every call either returns its atom at once or
+ * NULL and then exactly one completion.
+ */
+#define STRESS_THREADS	4
+#define STRESS_CALLS	2500
+#define STRESS_PIPES	4
+
+struct stresser {
+	int rd[STRESS_PIPES], wr[STRESS_PIPES];
+	atomic_int want[STRESS_PIPES];
+	atomic_int done;
+	long sync, async, completed, errors;
+	unsigned int seed;
+};
+
+static void *feeder(void *arg)
+{
+	struct stresser *s = arg;
+	int t, j;
+
+	for (;;) {
+		int all_done = 1;
+
+		for (t = 0; t < STRESS_THREADS; t++) {
+			all_done &= atomic_load(&s[t].done);
+			for (j = 0; j < STRESS_PIPES; j++)
+				if (atomic_load(&s[t].want[j]) > 0 &&
+				    write(s[t].wr[j], "y", 1) == 1)
+					atomic_fetch_sub(&s[t].want[j], 1);
+		}
+		if (all_done)
+			return NULL;
+		usleep(500);
+	}
+}
+
+static void *stress_thread(void *arg)
+{
+	struct stresser *s = arg;
+	struct syslet_uatom *ring[32] = { 0 };
+	struct async_head_user ahu = RING_HEAD(ring);
+	static __thread struct reader r[STRESS_PIPES];
+	static __thread struct syslet_uatom cheap;
+	static __thread long cheap_ret;
+	int busy[STRESS_PIPES] = { 0 }, i, j, outstanding = 0;
+	struct syslet_uatom *a;
+
+	atom_set(&cheap, 0, __NR_getppid, &cheap_ret, NULL, NULL);
+	for (i = 0; i < STRESS_CALLS; i++) {
+		j = rand_r(&s->seed) % STRESS_PIPES;
+		if (rand_r(&s->seed) % 2 || busy[j]) {
+			if (sys_async_exec(&cheap, &ahu) == (long)&cheap && cheap_ret == getppid())
+				s->sync++;
+			else
+				s->errors++;
+		} else {
+			long ret;
+
+			reader_init(&r[j], s->rd[j]);
+			r[j].len = 1;
+			atomic_fetch_add(&s->want[j], 1);
+			ret = sys_async_exec(&r[j].atom, &ahu);
+			if (ret == 0) {
+				s->async++;
+				busy[j] = 1;
+				outstanding++;
+			} else if (ret == (long)&r[j].atom && r[j].ret == 1) {
+				s->sync++;
+			} else {
+				s->errors++;
+			}
+		}
+		while (outstanding && (outstanding == STRESS_PIPES || i == STRESS_CALLS - 1)) {
+			a = reap(&ahu, ring, 32);
+			for (j = 0; j < STRESS_PIPES; j++)
+				if (a == &r[j].atom && busy[j] && r[j].ret == 1)
+					break;
+			if (j == STRESS_PIPES) {
+				s->errors++;
+				break;
+			}
+			busy[j] = 0;
+			outstanding--;
+			s->completed++;
+		}
+	}
+	/* Nothing more may arrive. */
+	usleep(20000);
+	if (ring[ahu.user_ring_idx % 32])
+		s->errors++;
+	atomic_store(&s->done, 1);
+	return NULL;
+}
+
+static int stress(void)
+{
+	static struct stresser s[STRESS_THREADS];
+	pthread_t th[STRESS_THREADS], feed;
+	long sync = 0, async = 0, completed = 0, errors = 0;
+	int t, j;
+
+	for (t = 0; t < STRESS_THREADS; t++) {
+		s[t].seed = 1234 + t;
+		for (j = 0; j < STRESS_PIPES; j++) {
+			int p[2];
+
+			if (pipe(p))
+				return 1;
+			s[t].rd[j] = p[0];
+			s[t].wr[j] = p[1];
+		}
+	}
+	pthread_create(&feed, NULL, feeder, s);
+	for (t = 0; t < STRESS_THREADS; t++)
+		pthread_create(&th[t], NULL, stress_thread, &s[t]);
+	for (t = 0; t < STRESS_THREADS; t++)
+		pthread_join(th[t], NULL);
+	pthread_join(feed, NULL);
+	for (t = 0; t < STRESS_THREADS; t++) {
+		sync += s[t].sync;
+		async += s[t].async;
+		completed += s[t].completed;
+		errors += s[t].errors;
+	}
+	printf("# stress: %ld returned at once, %ld went async, %ld completions, %ld errors\n",
+	       sync, async, completed, errors);
+	if (errors || sync + async != STRESS_THREADS * STRESS_CALLS || completed != async || async < 100)
+		return 2;
+	return 0;
+}
+
+TEST(ten_thousand_mixed_calls_complete_exactly_once)
+{
+	long procs = live("processes"), spares = live("spares");
+	int status;
+	pid_t child = fork();
+
+	ASSERT_LE(0, child);
+	if (!child)
+		_exit(stress());
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_TRUE(live_back_to(procs, spares));
+}
+
+TEST_HARNESS_MAIN
