@@ -34,7 +34,7 @@
 
 use crate::pool::{Process, Work};
 use core::{ffi::c_void, ptr};
-use kernel::{bindings, prelude::*, task::Task, types::ARef};
+use kernel::{bindings, task::Task, types::ARef};
 
 /// The file system will complete the request itself (include/linux/errno.h).
 const EIOCBQUEUED: isize = 529;

@@ -9,7 +9,42 @@
 //! `private` and the 2007 thread entry points are never read.
 
 use core::mem::size_of;
-use kernel::{prelude::*, uaccess::UserSlice};
+use kernel::{bindings, prelude::*};
+
+/// Reads `N` words of user memory at `addr` (syslet/uaccess.c).
+///
+/// Errors: `EFAULT`.
+pub(crate) fn read_words<const N: usize>(addr: usize) -> Result<[usize; N]> {
+    let mut w = [0usize; N];
+    // SAFETY: `w` has room for `N` words; the C side checks `addr`.
+    let r = unsafe { bindings::syslet_read_words(w.as_mut_ptr() as _, addr as _, N as u32) };
+    if r == 0 {
+        Ok(w)
+    } else {
+        Err(EFAULT)
+    }
+}
+
+/// Reads the word of user memory at `addr`. Errors: `EFAULT`.
+pub(crate) fn get_word(addr: usize) -> Result<usize> {
+    let mut w = 0usize;
+    // SAFETY: `w` is a word; the C side checks `addr`.
+    if unsafe { bindings::syslet_get_word(&mut w as *mut usize as _, addr as _) } == 0 {
+        Ok(w)
+    } else {
+        Err(EFAULT)
+    }
+}
+
+/// Writes `v` to the word of user memory at `addr`. Errors: `EFAULT`.
+pub(crate) fn put_word(addr: usize, v: usize) -> Result {
+    // SAFETY: the C side checks `addr`.
+    if unsafe { bindings::syslet_put_word(addr as _, v as _) } == 0 {
+        Ok(())
+    } else {
+        Err(EFAULT)
+    }
+}
 
 /// `SYSLET_*` flag bits of `struct syslet_uatom`.
 pub(crate) mod flags {
@@ -59,7 +94,7 @@ impl Atom {
     /// Errors: `EFAULT` if it cannot be read, `EINVAL` for unknown flag
     /// bits or for `SYSLET_ASYNC` together with `SYSLET_SYNC`.
     pub(crate) fn read(addr: usize) -> Result<Atom> {
-        let words: [usize; 11] = UserSlice::new(addr, ATOM_SIZE).reader().read()?;
+        let words: [usize; 11] = read_words(addr)?;
         Self::decode(&words)
     }
 
@@ -79,8 +114,6 @@ impl Atom {
     }
 }
 
-/// Size of `struct async_head_user` on x86-64.
-pub(crate) const HEAD_SIZE: usize = 8 * size_of::<usize>();
 /// Size of one completion ring slot (a pointer).
 pub(crate) const SLOT_SIZE: usize = size_of::<usize>();
 
@@ -102,7 +135,9 @@ impl AsyncHead {
     /// address space; `EINVAL` if `ring_size_bytes` is zero or not a whole
     /// number of slots.
     pub(crate) fn read(addr: usize) -> Result<AsyncHead> {
-        let w: [usize; 8] = UserSlice::new(addr, HEAD_SIZE).reader().read()?;
+        // Only the first four words are the kernel's business; reading
+        // the rest (user-owned, `head_stack` ...) would only cost.
+        let w: [usize; 4] = read_words(addr)?;
         let (ring, size) = (w[2], w[3]);
         if size == 0 || size % SLOT_SIZE != 0 {
             return Err(EINVAL);
@@ -125,7 +160,7 @@ impl AsyncHead {
     /// bad ring pointer fails at submission with `EFAULT` rather than
     /// losing a completion later.
     pub(crate) fn check_ring(&self) -> Result {
-        UserSlice::new(self.next_slot(), SLOT_SIZE).reader().read::<usize>()?;
+        get_word(self.next_slot())?;
         Ok(())
     }
 }

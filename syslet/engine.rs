@@ -41,8 +41,7 @@ use crate::{
     chain::{self, Next},
     handoff, invoke, pool, trace,
 };
-use core::mem::size_of;
-use kernel::{bindings, prelude::*, uaccess::UserSlice};
+use kernel::{bindings, prelude::*};
 
 /// What a chain runner needs from where it runs.
 pub(crate) trait Runner {
@@ -78,8 +77,9 @@ pub(crate) fn fatal_signal_pending() -> bool {
     unsafe { bindings::fatal_signal_pending(bindings::get_current()) != 0 }
 }
 
-/// Runs the chain starting at `first` in the current task.
-pub(crate) fn run_chain(first: usize, runner: &impl Runner) -> ChainEnd {
+/// Runs the chain starting at `first` in the current task; `first_atom`
+/// is that atom if the caller has already read it.
+pub(crate) fn run_chain(first: usize, mut first_atom: Option<Atom>, runner: &impl Runner) -> ChainEnd {
     let mut end = ChainEnd { last: first, last_flags: 0, result: Ok(()), atoms: 0 };
     let mut addr = first;
     loop {
@@ -88,7 +88,7 @@ pub(crate) fn run_chain(first: usize, runner: &impl Runner) -> ChainEnd {
             end.result = Err(EINTR);
             return end;
         }
-        let atom = match Atom::read(addr) {
+        let atom = match first_atom.take().map_or_else(|| Atom::read(addr), Ok) {
             Ok(a) => a,
             Err(e) => {
                 end.result = Err(e);
@@ -114,7 +114,7 @@ pub(crate) fn run_chain(first: usize, runner: &impl Runner) -> ChainEnd {
             let ret = ret?;
             ran = true;
             if atom.ret_ptr != 0 {
-                UserSlice::new(atom.ret_ptr, size_of::<isize>()).writer().write(&ret)?;
+                crate::abi::put_word(atom.ret_ptr, ret as usize)?;
             }
             chain::next(addr, &atom, ret)
         })();
@@ -169,7 +169,7 @@ pub(crate) fn under_seccomp() -> bool {
 pub(crate) fn async_exec(first: usize, ahu: usize) -> Result<usize> {
     AsyncHead::read(ahu)?.check_ring()?;
     // Bad first atoms fail here, before any thread is involved.
-    Atom::read(first)?;
+    let first_atom = Atom::read(first)?;
     // Under seccomp the chain runs inline, where the filter applies to
     // each atom exactly as to a direct call.
     let seccomp = under_seccomp();
@@ -177,7 +177,7 @@ pub(crate) fn async_exec(first: usize, ahu: usize) -> Result<usize> {
     // threadlet's head, not this call.
     let nested = handoff::armed();
     if !seccomp && !nested && handoff::can_hand_off() {
-        return handoff::exec(pool::Process::of_current()?, first, ahu);
+        return handoff::exec(pool::Process::borrow_current()?, first, first_atom, ahu);
     }
     // No async thread to be had (the cap, or creating one failed:
     // RLIMIT_NPROC, memory): the chain runs inline.
@@ -194,7 +194,7 @@ pub(crate) fn async_exec(first: usize, ahu: usize) -> Result<usize> {
         // exiting), or seccomp: run inline.
         Some(pool::Submitted::Refused) | None => {
             let error = if seccomp { crate::eopnotsupp() } else { EAGAIN };
-            let end = run_chain(first, &Inline { error });
+            let end = run_chain(first, Some(first_atom), &Inline { error });
             if let Ok(p) = pool::Process::of_current() {
                 p.stats.chain_inline(end.atoms);
             }

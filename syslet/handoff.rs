@@ -80,7 +80,7 @@ use core::{
 use kernel::{
     bindings, new_condvar, new_spinlock,
     prelude::*,
-    sync::{Arc, CondVar, CondVarTimeoutResult, SpinLock},
+    sync::{Arc, ArcBorrow, CondVar, CondVarTimeoutResult, SpinLock},
 };
 
 const SCHED_FIFO: u32 = 1;
@@ -127,7 +127,8 @@ pub(crate) fn armed() -> bool {
 
 /// The record a task is armed with (see the module documentation).
 pub(crate) struct Armed {
-    pub(crate) process: Arc<Process>,
+    /// Borrowed: see [`Process::borrow_current`].
+    pub(crate) process: ArcBorrow<'static, Process>,
     /// The user register frame to hand over.
     regs: *const bindings::pt_regs,
     /// First atom of the chain (0 for a threadlet), for tracing.
@@ -144,7 +145,12 @@ pub(crate) struct Armed {
 }
 
 impl Armed {
-    pub(crate) fn new(process: Arc<Process>, regs: *const bindings::pt_regs, first: usize, enabled: bool) -> Armed {
+    pub(crate) fn new(
+        process: ArcBorrow<'static, Process>,
+        regs: *const bindings::pt_regs,
+        first: usize,
+        enabled: bool,
+    ) -> Armed {
         // SAFETY: reads `current`'s own field.
         let mm = unsafe { (*current()).mm };
         Armed { process, regs, first, mm, enabled, handed: Cell::new(false), taken: Cell::new(None) }
@@ -217,7 +223,7 @@ impl Armed {
     /// [`Armed::hand_over`] for `SYSLET_ASYNC`: in process context, so a
     /// spare can be made first.
     fn hand_over_now(&self) -> bool {
-        self.handed.get() || (self.process.ensure_spare() && self.hand_over(AsyncReason::AsyncFlag))
+        self.handed.get() || (ensure_spare(self.process) && self.hand_over(AsyncReason::AsyncFlag))
     }
 }
 
@@ -267,14 +273,19 @@ impl Runner for Cachemiss {
 /// caller. Returns its last atom if it never went asynchronous; otherwise
 /// posts the completion to `ahu`'s ring and serves as a spare thread,
 /// returning 0 to the user context it is given.
-pub(crate) fn exec(process: Arc<Process>, first: usize, ahu: usize) -> Result<usize> {
+pub(crate) fn exec(
+    process: ArcBorrow<'static, Process>,
+    first: usize,
+    first_atom: crate::abi::Atom,
+    ahu: usize,
+) -> Result<usize> {
     // Best effort: without a spare an atom that blocks blocks the caller.
-    process.ensure_spare();
+    ensure_spare(process);
     trace::submit(first, ahu, true);
     // SAFETY: the register frame of the current system call.
     let regs = unsafe { bindings::current_pt_regs() };
-    let runner = Cachemiss(Armed::new(process.clone(), regs, first, true));
-    let end = engine::run_chain(first, &runner);
+    let runner = Cachemiss(Armed::new(process, regs, first, true));
+    let end = engine::run_chain(first, Some(first_atom), &runner);
     if !runner.0.handed() {
         process.stats.chain_inline(end.atoms);
         trace::complete(end.last, &end.result, false);
@@ -286,7 +297,7 @@ pub(crate) fn exec(process: Arc<Process>, first: usize, ahu: usize) -> Result<us
         && process.post(ahu, end.last, &engine::fatal_signal_pending);
     trace::complete(end.last, &end.result, posted);
     drop(runner);
-    become_spare(process);
+    become_spare(process.into());
     Ok(0)
 }
 
@@ -529,6 +540,17 @@ pub(crate) fn become_spare(process: Arc<Process>) {
             exit_thread()
         }
     }
+}
+
+/// [`Process::ensure_spare`] for a borrowed process; the fast path (a
+/// spare is parked) takes no reference.
+pub(crate) fn ensure_spare(process: ArcBorrow<'static, Process>) -> bool {
+    // SAFETY: reads `current`'s own field.
+    let cred = unsafe { (*current()).cred } as *mut c_void;
+    if process.spare_cred.load(Ordering::Acquire) == cred && process.idle_spares() > 0 {
+        return true;
+    }
+    Arc::<Process>::from(process).ensure_spare()
 }
 
 impl Process {

@@ -10,7 +10,7 @@
 //! the syscall exit path, become `-EINTR` (as fs/aio.c does).
 
 use crate::{abi::Atom, policy};
-use kernel::{bindings, prelude::*, uaccess::UserSlice};
+use kernel::{bindings, prelude::*};
 
 /// `AUDIT_ARCH_X86_64` (EM_X86_64 | 64-bit | little endian), what seccomp
 /// filters see as `seccomp_data.arch` for native calls.
@@ -37,9 +37,9 @@ pub(crate) fn run(atom: &Atom) -> Result<isize> {
         if ptr == 0 {
             break;
         }
-        *arg = UserSlice::new(ptr, core::mem::size_of::<usize>()).reader().read()?;
+        *arg = crate::abi::get_word(ptr)?;
     }
-    if policy::refused_call(atom.nr, &args) {
+    if policy::refused_args(atom.nr, &args) {
         return Ok(errno(bindings::EOPNOTSUPP));
     }
     if let Some(denied) = seccomp_check(atom.nr, &args)? {

@@ -223,6 +223,21 @@ impl Process {
         }
     }
 
+    /// [`Process::of_current`] without taking a reference: the state lives
+    /// as long as the process's `signal_struct`, so as long as any of its
+    /// tasks. Only for use by a task of the process, while it runs.
+    pub(crate) fn borrow_current() -> Result<ArcBorrow<'static, Process>> {
+        let p = Self::field().load(Ordering::Acquire);
+        if p.is_null() {
+            drop(Self::of_current()?);
+            return Self::borrow_current();
+        }
+        // SAFETY: `p` came from `Arc::into_raw` in `of_current`; the
+        // field's reference lives until the signal_struct is freed, after
+        // every task of the process (see above).
+        Ok(unsafe { ArcBorrow::from_raw(p as *const Process) })
+    }
+
     /// A parked worker, or a new one if the process has fewer than
     /// `syslet_max_threads`; `None` when it has that many, all busy.
     pub(crate) fn get_worker(self: &Arc<Self>) -> Result<Option<Arc<Worker>>> {
@@ -668,7 +683,7 @@ impl Worker {
     /// (returns true: the submitter then parks the worker), posts its
     /// completion otherwise.
     fn run_chain(&self, first: usize, ahu: usize) -> bool {
-        let end = engine::run_chain(first, &WorkerRunner(self));
+        let end = engine::run_chain(first, None, &WorkerRunner(self));
         let stats = &self.process.stats;
         stats.chains.fetch_add(1, Ordering::Relaxed);
         stats.atoms_async_thread.fetch_add(end.atoms, Ordering::Relaxed);

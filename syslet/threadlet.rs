@@ -49,13 +49,13 @@ fn threadlet_on(flags: usize) -> Result<isize> {
     if handoff::armed() {
         return Err(EBUSY);
     }
-    let process = Process::of_current()?;
-    let enabled = handoff::can_hand_off() && process.ensure_spare();
+    let process = Process::borrow_current()?;
+    let enabled = handoff::can_hand_off() && handoff::ensure_spare(process);
     // SAFETY: the register frame of the current system call.
     let head = unsafe { *bindings::current_pt_regs() };
     let mut t = KBox::new(Threadlet { armed: Armed::new(process, ptr::null(), 0, enabled), head }, GFP_KERNEL)?;
     let head_ptr: *const bindings::pt_regs = &t.head;
-    t.armed = Armed::new(t.armed.process.clone(), head_ptr, 0, enabled);
+    t.armed = Armed::new(process, head_ptr, 0, enabled);
     let raw = KBox::into_raw(t);
     // SAFETY: `raw` stays allocated until `threadlet_off()` or the exit
     // hook takes it back, and both disarm first.
@@ -85,7 +85,7 @@ fn threadlet_off() -> Result<isize> {
     if !t.armed.handed() {
         return Ok(bindings::THREADLET_INLINE as isize);
     }
-    let process = t.armed.process.clone();
+    let process = t.armed.process.into();
     drop(t);
     handoff::become_spare(process);
     // A user context was handed to this task: it returns 0 to it.

@@ -51,6 +51,12 @@ bool syslet_context_save(void *ctx, const struct pt_regs *regs,
 void syslet_context_restore(void *ctx);
 void syslet_context_drop(void *ctx);
 void syslet_block_signals(void);
+
+/* syslet/uaccess.c: word-sized user access (0 or -EFAULT). */
+int syslet_read_words(unsigned long *dst, const unsigned long __user *src,
+		      unsigned int n);
+int syslet_get_word(unsigned long *dst, const unsigned long __user *src);
+int syslet_put_word(unsigned long __user *dst, unsigned long v);
 int syslet_spawn_spare(int (*fn)(void *), void *arg);
 
 /* Per-process counters: /proc/<pid>/syslet (syslet/proc.c). */
