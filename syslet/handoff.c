@@ -198,7 +198,8 @@ void syslet_context_restore(void *buf)
 
 	/*
 	 * The group leader keeps its TID: wait(), waitid() and job control
-	 * find and report a process by its leader's TID.
+	 * find and report a process by its leader's TID. (The leader never
+	 * serves as a spare, so only @from can be it.)
 	 */
 	write_lock_irq(&tasklist_lock);
 	if (pid_alive(from) && !(from->flags & PF_EXITING) &&

@@ -32,9 +32,10 @@
 //! (`async_exec()` or `threadlet_off()`), which then returns 0 to the
 //! context it is given. Spares are made before a chain runs (the hook
 //! never forks), at most `syslet_max_threads` per process, and exit after
-//! `syslet_idle_msecs` idle, except the thread group leader, which parks
-//! until the process ends (a leader that exits early would leave a zombie
-//! behind the live process).
+//! `syslet_idle_msecs` idle. The thread group leader never becomes a
+//! spare: once its context has moved it sleeps until the process ends
+//! (it keeps its TID, see below, and an early exit would leave a zombie
+//! in front of the live process).
 //!
 //! # Thread ids
 //!
@@ -44,10 +45,11 @@
 //! `clear_child_tid` keep working; T goes on under S's old TID. The one
 //! exception is the thread group leader: `wait()`, `waitid()` and job
 //! control find and report a process by its leader's TID, so the leader
-//! keeps it, and a main thread whose context moved continues under the
-//! spare's TID (the 2007 v7 behaviour): its `gettid()` changes, and what
-//! is addressed to the old TID (`tgkill()`, a PI futex it held) reaches the
-//! parked leader instead. `getpid()` never changes.
+//! keeps it and never serves as a spare. The main thread's context gets
+//! the spare's TID at its first handoff (the 2007 v7 behaviour) and keeps
+//! that one from then on; what is addressed to the old TID (`tgkill()`, a
+//! PI futex it held) reaches the sleeping leader instead. `getpid()`
+//! never changes.
 //!
 //! # When there is no handoff
 //!
@@ -495,6 +497,25 @@ impl Drop for TaskRef {
     }
 }
 
+/// The group leader's user context has moved. It keeps its TID (see
+/// "Thread ids"), so it must not take over another context, which would
+/// then run under the leader's TID: it sleeps until the process ends.
+/// Job control, the freezer and task work are served meanwhile.
+fn park_leader() -> ! {
+    loop {
+        // SAFETY: process context, no lock held.
+        unsafe { bindings::schedule_timeout_interruptible(isize::MAX as _) };
+        if engine::fatal_signal_pending() {
+            exit_thread();
+        }
+        // SAFETY: `ksignal` is plain data; zero is a valid value.
+        let mut ksig: bindings::ksignal = unsafe { core::mem::zeroed() };
+        // SAFETY: every signal but SIGKILL and SIGSTOP is blocked (the
+        // hook did it): get_signal() handles stops, freezing, task work.
+        unsafe { bindings::get_signal(&mut ksig) };
+    }
+}
+
 /// Ends the current thread. References held by the caller's frame are
 /// not dropped: callers drop theirs first.
 fn exit_thread() -> ! {
@@ -524,8 +545,11 @@ unsafe extern "C" fn spare_main(arg: *mut c_void) -> c_int {
 /// callers must hold no other reference either).
 pub(crate) fn become_spare(process: Arc<Process>) {
     // SAFETY: reads `current`'s own field.
-    let leader = unsafe { (*current()).exit_signal } >= 0;
-    if !process.count_spare(leader) {
+    if unsafe { (*current()).exit_signal } >= 0 {
+        drop(process);
+        park_leader();
+    }
+    if !process.count_spare(false) {
         drop(process);
         exit_thread();
     }
