@@ -30,6 +30,11 @@
 #include <asm/prctl.h>
 #include <asm/proto.h>
 
+/* What a fault in user code raises (kernel/signal.c's SYNCHRONOUS_MASK). */
+#define SYSLET_SYNCHRONOUS_MASK \
+	(sigmask(SIGSEGV) | sigmask(SIGBUS) | sigmask(SIGILL) | \
+	 sigmask(SIGTRAP) | sigmask(SIGFPE) | sigmask(SIGSYS))
+
 struct syslet_context {
 	struct task_struct *from;	/* the task the context came from */
 	struct pt_regs regs;
@@ -96,7 +101,7 @@ bool syslet_handoff_supported(void)
  * its per-thread user pointers are now @ctx's.
  */
 bool syslet_context_save(void *buf, const struct pt_regs *regs,
-			 struct task_struct *to)
+			 struct task_struct *to, bool threadlet)
 {
 	struct syslet_context *ctx = buf;
 	struct task_struct *t = current;
@@ -117,9 +122,24 @@ bool syslet_context_save(void *buf, const struct pt_regs *regs,
 		spin_unlock_irq(&t->sighand->siglock);
 		return false;
 	}
-	ctx->blocked = t->blocked;
+	/*
+	 * An atom in ppoll()/pselect6()/epoll_pwait() runs with a temporary
+	 * mask; the context's own is the one saved for the return.
+	 */
+	if (test_restore_sigmask()) {
+		ctx->blocked = t->saved_sigmask;
+		sigfillset(&t->saved_sigmask);
+	} else {
+		ctx->blocked = t->blocked;
+	}
 	sigfillset(&t->blocked);
-	sigdelsetmask(&t->blocked, sigmask(SIGKILL) | sigmask(SIGSTOP));
+	/*
+	 * A threadlet goes on in user space: the signals its own faults
+	 * raise stay deliverable (blocked, force_sig would reset their
+	 * handlers and kill the process).
+	 */
+	sigdelsetmask(&t->blocked, sigmask(SIGKILL) | sigmask(SIGSTOP) |
+		      (threadlet ? SYSLET_SYNCHRONOUS_MASK : 0));
 	spin_unlock_irq(&t->sighand->siglock);
 
 	fpu_sync_fpstate(&t->thread.fpu);
@@ -201,21 +221,28 @@ void syslet_context_restore(void *buf)
 	 * find and report a process by its leader's TID. (The leader never
 	 * serves as a spare, so only @from can be it.)
 	 */
+	/*
+	 * The TID and the signals queued for it move together (siglock
+	 * inside tasklist_lock, as in exec): a tgkill() cannot land between.
+	 */
 	write_lock_irq(&tasklist_lock);
-	if (pid_alive(from) && !(from->flags & PF_EXITING) &&
-	    !(t->flags & PF_EXITING) && !thread_group_leader(from) &&
-	    !thread_group_leader(t))
-		exchange_tids(t, from);
-	write_unlock_irq(&tasklist_lock);
-
-	spin_lock_irq(&t->sighand->siglock);
+	spin_lock(&t->sighand->siglock);
 	if (!__fatal_signal_pending(t)) {
+		/* What this spare's own last chain raised is not the context's. */
 		flush_sigqueue(&t->pending);
-		list_splice_tail_init(&from->pending.list, &t->pending.list);
-		t->pending.signal = from->pending.signal;
-		sigemptyset(&from->pending.signal);
+		if (pid_alive(from) && !(from->flags & PF_EXITING) &&
+		    !(t->flags & PF_EXITING) && !thread_group_leader(from) &&
+		    !thread_group_leader(t)) {
+			exchange_tids(t, from);
+			list_splice_tail_init(&from->pending.list, &t->pending.list);
+			t->pending.signal = from->pending.signal;
+			sigemptyset(&from->pending.signal);
+		}
 	}
-	spin_unlock_irq(&t->sighand->siglock);
+	spin_unlock(&t->sighand->siglock);
+	write_unlock_irq(&tasklist_lock);
+	/* An atom's ppoll() mask of this task's own is not to come back. */
+	clear_restore_sigmask();
 	set_current_blocked(&ctx->blocked);
 	ctx->from = NULL;
 	put_task_struct(from);

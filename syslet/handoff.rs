@@ -122,9 +122,23 @@ pub(crate) fn can_hand_off() -> bool {
 }
 
 /// Whether the current task is armed or in a threadlet.
+/// A threadlet record left over from before an `execve()` (its head
+/// belongs to the old program) is freed here.
 pub(crate) fn armed() -> bool {
+    let t = current();
     // SAFETY: reads `current`'s own flags.
-    unsafe { (*current()).flags & bindings::PF_SYSLET_HANDOFF != 0 }
+    if unsafe { (*t).flags } & bindings::PF_SYSLET_HANDOFF == 0 {
+        return false;
+    }
+    // SAFETY: with the flag set, `worker_private` is an `Armed` record or
+    // a spare's tagged reference (see `syslet_task_sleeping`).
+    let a = unsafe { (*t).worker_private } as *const Armed;
+    // SAFETY: as above.
+    if a as usize & SPARE_TAG == 0 && unsafe { (*a).is_threadlet() && (*a).mm != (*t).mm } {
+        drop(crate::threadlet::take());
+        return false;
+    }
+    true
 }
 
 /// The record a task is armed with (see the module documentation).
@@ -198,8 +212,13 @@ impl Armed {
     /// Runs in the task that owns `self`, from the scheduler hook or in
     /// process context; never sleeps or allocates.
     fn hand_over(&self, reason: AsyncReason) -> bool {
-        // SAFETY: reads `current`'s own field.
-        if !self.enabled || self.handed.get() || unsafe { (*current()).mm } != self.mm {
+        let t = current();
+        // SAFETY: reads `current`'s own fields.
+        if !self.enabled
+            || self.handed.get()
+            || unsafe { (*t).mm } != self.mm
+            || unsafe { (*t).flags } & bindings::PF_EXITING != 0
+        {
             return false;
         }
         let Some(spare) = self.process.reserve_spare() else {
@@ -209,7 +228,9 @@ impl Armed {
         // nobody else writes its context, and its thread only reads it
         // once claimed. `regs` is valid while `self` is armed; the spare's
         // task is alive (it holds a reference to it).
-        let saved = unsafe { bindings::syslet_context_save(spare.ctx.0.cast(), self.regs, spare.task()) };
+        let saved = unsafe {
+            bindings::syslet_context_save(spare.ctx.0.cast(), self.regs, spare.task(), self.is_threadlet())
+        };
         if !saved {
             self.process.put_back_spare(spare);
             return false;
@@ -236,9 +257,10 @@ impl Armed {
 #[no_mangle]
 pub extern "C" fn syslet_task_sleeping(tsk: *mut bindings::task_struct) {
     // SAFETY: `tsk` is current; with PF_SYSLET_HANDOFF set its
-    // `worker_private` is its live `Armed` record (see `Armed::arm`).
+    // `worker_private` is its live `Armed` record (see `Armed::arm`) or a
+    // parked spare's tagged reference (`Spare::serve`).
     let a = unsafe { (*tsk).worker_private } as *const Armed;
-    if !a.is_null() {
+    if !a.is_null() && a as usize & SPARE_TAG == 0 {
         // SAFETY: as above.
         unsafe { &*a }.hand_over(AsyncReason::Blocked);
     }
@@ -268,6 +290,9 @@ impl Runner for Cachemiss {
 
     fn disarm(&self) {
         Armed::disarm();
+        // In process context, so that no path (not even a do_exit() from
+        // inside the chain) keeps the spare's reference.
+        drop(self.0.taken.take());
     }
 }
 
@@ -405,36 +430,46 @@ impl Spare {
 
     /// Parks the current thread as this spare until a context is handed
     /// to it, then applies it and returns. Exits the thread instead when
-    /// it idles too long, the process dies or it cannot park.
+    /// it idles too long, the process dies, it is retired or it cannot
+    /// park.
+    ///
+    /// While parked, the thread's reference is in its `worker_private`
+    /// (tagged with [`SPARE_TAG`], `PF_SYSLET_HANDOFF` set), so that the
+    /// `do_exit()` hook takes it back however the thread ends, even from
+    /// inside `get_signal()` (a SIGKILL during a group stop).
     fn serve(self: Arc<Self>) {
         let t = current();
-        // SAFETY: takes a reference to the current task, dropped in `Drop`.
+        // SAFETY: takes a reference to the current task, dropped with
+        // `TaskRef`.
         unsafe { bindings::get_task_struct(t) };
         self.task.0.store(t, Ordering::Release);
-        if self.process.park_spare(self.clone()).is_err() {
-            self.exit();
+        let me = Arc::into_raw(self);
+        // SAFETY: `current`'s own fields; the reference is taken back
+        // below or by `syslet_rs_task_exit()`.
+        unsafe {
+            (*t).worker_private = (me as usize | SPARE_TAG) as *mut c_void;
+            (*t).flags |= bindings::PF_SYSLET_HANDOFF;
         }
-        self.set_state(SpareState::Idle);
-        // SAFETY: reads `current`'s own field.
-        let leader = unsafe { (*t).exit_signal } >= 0;
+        // SAFETY: `me` is alive as long as the thread (see above).
+        let this = unsafe { &*me };
+        // SAFETY: as above.
+        if this.process.park_spare(unsafe { ArcBorrow::from_raw(me) }.into()).is_err() {
+            exit_thread();
+        }
+        this.set_state(SpareState::Idle);
         loop {
-            let mut st = self.state.lock();
+            let mut st = this.state.lock();
             match *st {
                 SpareState::Claimed => break,
                 // Retired (`Process::retire_spares`), already unparked.
                 SpareState::Exit => {
                     drop(st);
-                    self.exit();
+                    exit_thread();
                 }
                 SpareState::Idle | SpareState::Reserved | SpareState::Starting => {}
             }
-            // The leader waits without a timeout (MAX_SCHEDULE_TIMEOUT).
-            let timeout = if leader {
-                usize::MAX
-            } else {
-                msecs_to_jiffies(sysctl(ptr::addr_of!(bindings::sysctl_syslet_idle_msecs)))
-            };
-            let res = self.wake.wait_interruptible_timeout(&mut st, timeout as _);
+            let timeout = msecs_to_jiffies(sysctl(ptr::addr_of!(bindings::sysctl_syslet_idle_msecs)));
+            let res = this.wake.wait_interruptible_timeout(&mut st, timeout as _);
             let leave = match res {
                 CondVarTimeoutResult::Woken { .. } => false,
                 CondVarTimeoutResult::Timeout => true,
@@ -444,8 +479,7 @@ impl Spare {
                 if *st == SpareState::Idle {
                     *st = SpareState::Exit;
                     drop(st);
-                    self.process.unpark_spare(&self);
-                    self.exit();
+                    exit_thread();
                 }
                 // Reserved: the hook decides at once; Claimed: run it
                 // (a dying process ends on the way to user space).
@@ -464,25 +498,46 @@ impl Spare {
                 unsafe { bindings::get_signal(&mut ksig) };
             }
         }
+        // SAFETY: `current`'s own fields; the reference is ours again.
+        let me = unsafe {
+            (*t).flags &= !bindings::PF_SYSLET_HANDOFF;
+            (*t).worker_private = ptr::null_mut();
+            Arc::from_raw(me)
+        };
         // SAFETY: claimed: the hook finished writing the context (the
         // state lock orders it), and only this thread reads it now.
-        unsafe { bindings::syslet_context_restore(self.ctx.0.cast()) };
-        self.process.spare_done();
+        unsafe { bindings::syslet_context_restore(me.ctx.0.cast()) };
+        me.process.spare_done();
     }
 
-    /// Ends the current thread, which was this spare, dropping its
-    /// reference first.
-    fn exit(self: Arc<Self>) -> ! {
-        if *self.state.lock() == SpareState::Claimed {
-            // SAFETY: a claimed context this thread will not run.
-            unsafe { bindings::syslet_context_drop(self.ctx.0.cast()) };
+    /// The thread of this spare is exiting (the `do_exit()` hook).
+    fn thread_exited(&self) {
+        loop {
+            let mut st = self.state.lock();
+            match *st {
+                // The hook saving into it decides at once.
+                SpareState::Reserved => {
+                    drop(st);
+                    // SAFETY: process context, no lock held.
+                    unsafe { bindings::cond_resched() };
+                    continue;
+                }
+                // SAFETY: a claimed context this thread will not run.
+                SpareState::Claimed => unsafe { bindings::syslet_context_drop(self.ctx.0.cast()) },
+                SpareState::Starting | SpareState::Idle | SpareState::Exit => {}
+            }
+            *st = SpareState::Exit;
+            self.wake.notify_all();
+            break;
         }
-        self.set_state(SpareState::Exit);
+        self.process.unpark_spare(self);
         self.process.spare_done();
-        drop(self);
-        exit_thread()
     }
 }
+
+/// Marks a spare's reference in its thread's `worker_private` (an
+/// [`Armed`] record is aligned: its low bit is clear).
+const SPARE_TAG: usize = 1;
 
 /// A reference to a spare's task, once its thread has set it.
 struct TaskRef(AtomicPtr<bindings::task_struct>);
@@ -502,6 +557,8 @@ impl Drop for TaskRef {
 /// then run under the leader's TID: it sleeps until the process ends.
 /// Job control, the freezer and task work are served meanwhile.
 fn park_leader() -> ! {
+    // SAFETY: process context.
+    unsafe { bindings::syslet_block_signals() };
     loop {
         // SAFETY: process context, no lock held.
         unsafe { bindings::schedule_timeout_interruptible(isize::MAX as _) };
@@ -544,6 +601,14 @@ unsafe extern "C" fn spare_main(arg: *mut c_void) -> c_int {
 /// to the process: a thread that exits here never returns to drop it (so
 /// callers must hold no other reference either).
 pub(crate) fn become_spare(process: Arc<Process>) {
+    // Deferred work of the chain (the final fput() of a file an atom
+    // closed) runs now, not whenever this thread next wakes.
+    // SAFETY: process context, no lock held.
+    unsafe { bindings::task_work_run() };
+    // A threadlet may have unblocked signals, an atom's ppoll() mask may
+    // come back: a parked thread takes none.
+    // SAFETY: process context.
+    unsafe { bindings::syslet_block_signals() };
     // SAFETY: reads `current`'s own field.
     if unsafe { (*current()).exit_signal } >= 0 {
         drop(process);
@@ -717,9 +782,25 @@ impl Process {
     }
 }
 
-/// `do_exit()` hook for a task that exits armed (a threadlet that never
-/// ended): frees its record.
+/// `do_exit()` hook for a task that exits with `PF_SYSLET_HANDOFF`: a
+/// parked spare (its reference and its place in the process's list) or
+/// a threadlet that never ended (its record).
 #[no_mangle]
 pub extern "C" fn syslet_rs_task_exit(tsk: *mut bindings::task_struct) {
+    if tsk != current() {
+        return;
+    }
+    // SAFETY: the exiting task's own field.
+    let wp = unsafe { (*tsk).worker_private } as usize;
+    if wp & SPARE_TAG != 0 {
+        // SAFETY: as above; the tagged reference of `Spare::serve`.
+        let spare = unsafe {
+            (*tsk).flags &= !bindings::PF_SYSLET_HANDOFF;
+            (*tsk).worker_private = ptr::null_mut();
+            Arc::from_raw((wp & !SPARE_TAG) as *const Spare)
+        };
+        spare.thread_exited();
+        return;
+    }
     crate::threadlet::task_exit(tsk);
 }

@@ -33,7 +33,7 @@ use kernel::{bindings, prelude::*};
 
 /// The record of a task in threadlet mode (`worker_private`).
 #[repr(C)]
-struct Threadlet {
+pub(crate) struct Threadlet {
     /// Its `Armed::regs` points to `head`: the record is boxed and never
     /// moves while installed.
     armed: Armed,
@@ -64,7 +64,7 @@ fn threadlet_on(flags: usize) -> Result<isize> {
 }
 
 /// Takes the current task's threadlet record back, disarming it.
-fn take() -> Option<KBox<Threadlet>> {
+pub(crate) fn take() -> Option<KBox<Threadlet>> {
     if !handoff::armed() {
         return None;
     }
@@ -81,6 +81,9 @@ fn take() -> Option<KBox<Threadlet>> {
 
 /// `threadlet_off()`. Errors: `EINVAL` when no threadlet is on.
 fn threadlet_off() -> Result<isize> {
+    if !handoff::armed() {
+        return Err(EINVAL);
+    }
     let t = take().ok_or(EINVAL)?;
     if !t.armed.handed() {
         return Ok(bindings::THREADLET_INLINE as isize);

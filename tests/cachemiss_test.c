@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <poll.h>
 #include <time.h>
 #include <sys/wait.h>
 #include "kselftest_harness.h"
@@ -462,6 +463,93 @@ TEST(kill_with_handed_off_chains_leaves_nothing)
 		EXPECT_EQ(SIGKILL, WTERMSIG(status));
 	}
 	EXPECT_TRUE(live_back_to(procs, spares));
+}
+
+TEST(stop_then_kill_with_parked_spares_leaves_nothing)
+{
+	long procs = live("processes"), spares = live("spares");
+	int status;
+	pid_t child = fork();
+
+	ASSERT_LE(0, child);
+	if (!child) {
+		/* Spares parked, T's parked as spares, one chain blocked. */
+		int rc = child_with_handoffs(4, 0) || child_with_handoffs(1, 1);
+
+		pause();
+		_exit(rc);
+	}
+	usleep(200000);
+	kill(child, SIGSTOP);
+	ASSERT_EQ(child, waitpid(child, &status, WUNTRACED));
+	ASSERT_TRUE(WIFSTOPPED(status));
+	kill(child, SIGKILL);
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status));
+	EXPECT_TRUE(live_back_to(procs, spares));
+}
+
+/*
+ * A chain that blocks in ppoll() with a temporary mask, then closes the
+ * write end of a second pipe: the caller's context keeps its own mask,
+ * and the close takes effect when the chain ends (the final fput() runs
+ * then), so a reader of that pipe sees EOF.
+ */
+struct ppoll_run {
+	long exec_ret, reaped_ok, eof;
+	int usr1_blocked_after;
+};
+
+static void *ppoll_thread(void *arg)
+{
+	struct ppoll_run *pr = arg;
+	struct syslet_uatom *ring[8] = { 0 }, poll_atom, close_atom;
+	struct async_head_user ahu = RING_HEAD(ring);
+	struct late_writer w = { 0 };
+	struct pollfd pfd;
+	sigset_t tmp, now;
+	unsigned long pfdp = (unsigned long)&pfd, one = 1, tsp = 0, maskp, masksz = 8, wfd;
+	long poll_ret = -1, close_ret = -1;
+	pthread_t th;
+	char c;
+	int p[2], q[2];
+
+	if (pipe(p) || pipe(q))
+		return NULL;
+	pfd = (struct pollfd){ .fd = p[0], .events = POLLIN };
+	sigemptyset(&tmp);
+	sigaddset(&tmp, SIGUSR1);
+	maskp = (unsigned long)&tmp;
+	wfd = q[1];
+	atom_set(&close_atom, 0, __NR_close, &close_ret, NULL, ATOM_ARGS(&wfd));
+	atom_set(&poll_atom, 0, __NR_ppoll, &poll_ret, &close_atom,
+		 ATOM_ARGS(&pfdp, &one, &tsp, &maskp, &masksz));
+	w.fd = p[1];
+	pthread_create(&th, NULL, late_write, &w);
+	pr->exec_ret = sys_async_exec(&poll_atom, &ahu);
+	atomic_store(&w.returned, 1);
+	pthread_sigmask(SIG_BLOCK, NULL, &now);
+	pr->usr1_blocked_after = sigismember(&now, SIGUSR1);
+	pr->reaped_ok = reap(&ahu, ring, 8) == &close_atom && poll_ret == 1 && close_ret == 0;
+	pr->eof = read(q[0], &c, 1) == 0;
+	pthread_join(th, NULL);
+	close(p[0]);
+	close(p[1]);
+	close(q[0]);
+	return NULL;
+}
+
+TEST(ppoll_mask_stays_with_the_atom_and_close_takes_effect)
+{
+	struct ppoll_run pr = { 0 };
+	pthread_t th;
+
+	ASSERT_EQ(0, pthread_create(&th, NULL, ppoll_thread, &pr));
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	EXPECT_EQ(0, pr.exec_ret);
+	EXPECT_FALSE(pr.usr1_blocked_after);
+	EXPECT_TRUE(pr.reaped_ok);
+	EXPECT_TRUE(pr.eof);
 }
 
 static void *thread_with_handoff(void *arg)

@@ -47,7 +47,7 @@ struct pt_regs;
 size_t syslet_context_size(void);
 bool syslet_handoff_supported(void);
 bool syslet_context_save(void *ctx, const struct pt_regs *regs,
-			 struct task_struct *to);
+			 struct task_struct *to, bool threadlet);
 void syslet_context_restore(void *ctx);
 void syslet_context_drop(void *ctx);
 void syslet_block_signals(void);
