@@ -84,8 +84,10 @@ pub(crate) struct Atom {
     pub(crate) ret_ptr: usize,
     /// The next atom; 0 ends the chain.
     pub(crate) next: usize,
-    /// Pointers to the arguments, up to the first 0.
-    pub(crate) arg_ptr: [usize; MAX_ARGS],
+    /// The values its argument pointers (up to the first NULL) point to,
+    /// read with the atom; `None` if one of them could not be read (the
+    /// atom then fails with `EFAULT` when it runs).
+    pub(crate) args: Option<[usize; MAX_ARGS]>,
 }
 
 impl Atom {
@@ -94,8 +96,19 @@ impl Atom {
     /// Errors: `EFAULT` if it cannot be read, `EINVAL` for unknown flag
     /// bits or for `SYSLET_ASYNC` together with `SYSLET_SYNC`.
     pub(crate) fn read(addr: usize) -> Result<Atom> {
-        let words: [usize; 11] = read_words(addr)?;
-        Self::decode(&words)
+        let mut words = [0usize; 11];
+        let mut args = [0usize; MAX_ARGS];
+        // SAFETY: the buffers have the sizes syslet_read_atom() fills; it
+        // checks every user address itself.
+        let r = unsafe {
+            bindings::syslet_read_atom(words.as_mut_ptr() as _, args.as_mut_ptr() as _, addr as _)
+        };
+        if r < 0 {
+            return Err(EFAULT);
+        }
+        let mut atom = Self::decode(&words)?;
+        atom.args = (r == 0).then_some(args);
+        Ok(atom)
     }
 
     /// Decodes the words of a `struct syslet_uatom`.
@@ -109,7 +122,7 @@ impl Atom {
             nr: w[1],
             ret_ptr: w[2],
             next: w[3],
-            arg_ptr: [w[4], w[5], w[6], w[7], w[8], w[9]],
+            args: Some([0; MAX_ARGS]),
         })
     }
 }

@@ -32,13 +32,8 @@ pub(crate) fn run(atom: &Atom) -> Result<isize> {
     if policy::refused(atom.nr) {
         return Ok(errno(bindings::EOPNOTSUPP));
     }
-    let mut args = [0usize; 6];
-    for (arg, &ptr) in args.iter_mut().zip(atom.arg_ptr.iter()) {
-        if ptr == 0 {
-            break;
-        }
-        *arg = crate::abi::get_word(ptr)?;
-    }
+    // Read with the atom, in the same user-access window.
+    let args = atom.args.ok_or(EFAULT)?;
     if policy::refused_args(atom.nr, &args) {
         return Ok(errno(bindings::EOPNOTSUPP));
     }

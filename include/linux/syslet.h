@@ -55,6 +55,8 @@ void syslet_block_signals(void);
 /* syslet/uaccess.c: word-sized user access (0 or -EFAULT). */
 int syslet_read_words(unsigned long *dst, const unsigned long __user *src,
 		      unsigned int n);
+int syslet_read_atom(unsigned long *atom, unsigned long *args,
+		     const unsigned long __user *src);
 int syslet_get_word(unsigned long *dst, const unsigned long __user *src);
 int syslet_put_word(unsigned long __user *dst, unsigned long v);
 int syslet_spawn_spare(int (*fn)(void *), void *arg);
