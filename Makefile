@@ -11,6 +11,7 @@
 ifneq ($(obj),)
 # ---- Kbuild -------------------------------------------------------------
 obj-$(CONFIG_SYSLET)	+= syslet/
+obj-$(CONFIG_FDSPACE)	+= fdspace/
 
 else
 # ---- Project commands ---------------------------------------------------

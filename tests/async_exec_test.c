@@ -190,7 +190,7 @@ TEST_F(chain, umem_add_loop_counts_down)
 
 TEST_F(chain, unknown_numbers_give_enosys)
 {
-	static const unsigned long nrs[] = { 463, 599, 605, 1023, 1024, 1UL << 32,
+	static const unsigned long nrs[] = { 463, 599, 606, 1023, 1024, 1UL << 32,
 					     0x40000000 | 1, -1UL };
 
 	for (size_t i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++) {

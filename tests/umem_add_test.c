@@ -130,7 +130,7 @@ TEST(reserved_numbers_are_enosys)
 {
 	int nr;
 
-	for (nr = __NR_threadlet_off + 1; nr <= 615; nr++) {
+	for (nr = 606; nr <= 615; nr++) {	/* 605 is fdup() */
 		errno = 0;
 		EXPECT_EQ(-1, syscall(nr, 0, 0, 0)) TH_LOG("syscall %d", nr);
 		EXPECT_EQ(ENOSYS, errno) TH_LOG("syscall %d", nr);

@@ -14,7 +14,8 @@
  *   602  umem_add(uptr, inc)
  *   603  threadlet_on(flags)
  *   604  threadlet_off()
- *   605..615 reserved (fd space)
+ *   605  fdup(fd, flags) (include/uapi/linux/fdspace.h)
+ *   606..615 reserved
  *
  * The guards let a program include this header together with a libc whose
  * <sys/syscall.h> already knows the numbers.

@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The private, non-linear file descriptor space.
+//!
+//! C header: [`include/linux/fdspace.h`](srctree/include/linux/fdspace.h);
+//! user ABI: [`include/uapi/linux/fdspace.h`](srctree/include/uapi/linux/fdspace.h);
+//! design and semantics: `Documentation/fdspace.md`.
+//!
+//! Linus's proposal in the 2007 thread: a second descriptor space for
+//! libraries and runtimes, with bit 30 set, numbers deliberately
+//! unpredictable, real fds in every other way. A descriptor of this space
+//! is never returned by a call that must return the lowest free number,
+//! and is allocated in O(1) whatever the number of open descriptors.
+//!
+//! # Layout
+//!
+//! One [`FdSpace`] per `files_struct` (its `fdspace` field), made on first
+//! use. Descriptors are *slots* numbered densely from 0; slot `i` is
+//! descriptor `NONLINEAR_FD | scramble(i)`, where `scramble` is
+//! `i * mult ^ key` modulo 2^30 with a random odd `mult` and a random `key`
+//! per space: a bijection, so lookup inverts it in O(1), while the numbers
+//! a process sees have no order or density to rely on. A fork keeps the
+//! parent's numbers (and scramble). The slots live in 4 KiB chunks of 512
+//! file pointers, reached through a fixed directory of 4096 chunk
+//! pointers (2M descriptors at most); chunks are only ever added, never
+//! moved or freed before the space, so a lookup is two dependent loads
+//! under RCU with no retry and no lock, like the fd array's.
+//!
+//! # Allocation
+//!
+//! Free slots are a stack (`Alloc::free`) plus a high-water mark, under
+//! one spinlock held for a few instructions: a pop, a push or an
+//! increment. A new chunk is allocated outside the lock and published
+//! with a compare-exchange. Installing a file into a reserved slot and
+//! looking one up take no lock.
+
+use core::{
+    ffi::c_void,
+    ptr,
+    sync::atomic::{AtomicPtr, Ordering},
+};
+use kernel::{
+    alloc::{flags::__GFP_ZERO, KVBox},
+    bindings, new_spinlock,
+    prelude::*,
+    sync::SpinLock,
+};
+
+/// Prefix of this crate's `pr_*!` messages.
+const __LOG_PREFIX: &[u8] = b"fdspace\0";
+
+/// Bit 30: the private space (`NONLINEAR_FD` in the uapi header).
+const NONLINEAR_FD: u32 = 1 << 30;
+const MASK: u32 = NONLINEAR_FD - 1;
+const CHUNK_SHIFT: u32 = 9;
+const CHUNK_SLOTS: usize = 1 << CHUNK_SHIFT;
+const CHUNKS: usize = 4096;
+/// Slots a space can hold.
+const MAX_SLOTS: u32 = (CHUNKS * CHUNK_SLOTS) as u32;
+
+type Chunk = [AtomicPtr<bindings::file>; CHUNK_SLOTS];
+
+/// Free slots of a space.
+struct Alloc {
+    /// Slots closed, reused last-in first-out.
+    free: KVec<u32>,
+    /// Slots never used start here.
+    next: u32,
+    /// Descriptors open (or reserved), for `RLIMIT_NOFILE`.
+    open: u32,
+}
+
+/// `KVec::pop`, which this kernel's `Vec` lacks.
+fn pop(v: &mut KVec<u32>) -> Option<u32> {
+    let n = v.len().checked_sub(1)?;
+    let last = v[n];
+    // SAFETY: `n` < len; `u32` needs no drop.
+    unsafe { v.set_len(n) };
+    Some(last)
+}
+
+/// The private descriptor space of one `files_struct`.
+#[pin_data]
+pub struct FdSpace {
+    mult: u32,
+    inverse: u32,
+    key: u32,
+    #[pin]
+    alloc: SpinLock<Alloc>,
+    /// The chunk directory (32 KiB: allocated apart, zeroed in place).
+    chunks: KVBox<[AtomicPtr<Chunk>; CHUNKS]>,
+}
+
+impl FdSpace {
+    fn new(mult: u32, key: u32, chunks: KVBox<[AtomicPtr<Chunk>; CHUNKS]>) -> impl PinInit<Self> {
+        // The inverse of an odd number modulo 2^32 by Newton's iteration
+        // (each step doubles the correct low bits: 5 steps give 32).
+        let mut inverse = mult;
+        for _ in 0..5 {
+            inverse = inverse.wrapping_mul(2u32.wrapping_sub(mult.wrapping_mul(inverse)));
+        }
+        pin_init!(Self {
+            mult,
+            inverse: inverse & MASK,
+            key,
+            alloc <- new_spinlock!(Alloc { free: KVec::new(), next: 0, open: 0 }, "fdspace::FdSpace::alloc"),
+            chunks,
+        })
+    }
+
+    fn fd_of(&self, slot: u32) -> u32 {
+        NONLINEAR_FD | (slot.wrapping_mul(self.mult) ^ self.key) & MASK
+    }
+
+    /// The slot of `fd`, if it is a number this space hands out.
+    fn slot_of(&self, fd: u32) -> Option<u32> {
+        if fd & !MASK != NONLINEAR_FD {
+            return None;
+        }
+        let slot = ((fd & MASK) ^ self.key).wrapping_mul(self.inverse) & MASK;
+        (slot < MAX_SLOTS).then_some(slot)
+    }
+
+    /// The file pointer of `slot`, if its chunk exists. Lock-free.
+    fn entry(&self, slot: u32) -> Option<&AtomicPtr<bindings::file>> {
+        let chunk = self.chunks[(slot >> CHUNK_SHIFT) as usize].load(Ordering::Acquire);
+        if chunk.is_null() {
+            return None;
+        }
+        // SAFETY: published chunks live as long as the space.
+        Some(unsafe { &(*chunk)[slot as usize & (CHUNK_SLOTS - 1)] })
+    }
+
+    /// Makes sure the chunk of `slot` exists. May sleep.
+    fn populate(&self, slot: u32) -> Result {
+        let dir = &self.chunks[(slot >> CHUNK_SHIFT) as usize];
+        if !dir.load(Ordering::Acquire).is_null() {
+            return Ok(());
+        }
+        // All-zero is an array of null pointers.
+        let chunk = KBox::<Chunk>::new_uninit(GFP_KERNEL_ACCOUNT | __GFP_ZERO)?;
+        // SAFETY: zeroed memory is a valid `Chunk`.
+        let raw = KBox::into_raw(unsafe { chunk.assume_init() });
+        if dir.compare_exchange(ptr::null_mut(), raw, Ordering::AcqRel, Ordering::Acquire).is_err() {
+            // SAFETY: not published; ours.
+            drop(unsafe { KBox::from_raw(raw) });
+        }
+        Ok(())
+    }
+
+    /// Reserves a slot and returns its descriptor. Errors: `EMFILE` at
+    /// `nofile` descriptors or when the space is full, `ENOMEM`.
+    fn reserve(&self, nofile: u64) -> Result<u32> {
+        let slot = {
+            let mut a = self.alloc.lock();
+            if u64::from(a.open) >= nofile {
+                return Err(EMFILE);
+            }
+            let slot = match pop(&mut a.free) {
+                Some(s) => s,
+                None => {
+                    // The number NONLINEAR_FD itself means "give me one"
+                    // to dup2(): never hand it out.
+                    if self.fd_of(a.next) == NONLINEAR_FD {
+                        a.next += 1;
+                    }
+                    if a.next >= MAX_SLOTS {
+                        return Err(EMFILE);
+                    }
+                    a.next += 1;
+                    a.next - 1
+                }
+            };
+            a.open += 1;
+            slot
+        };
+        if let Err(e) = self.populate(slot) {
+            self.release_slot(slot);
+            return Err(e);
+        }
+        Ok(self.fd_of(slot))
+    }
+
+    fn release_slot(&self, slot: u32) {
+        let mut a = self.alloc.lock();
+        a.open -= 1;
+        // A push that cannot grow the stack leaks the slot number, never
+        // a file: the stack has room for every slot ever handed out but
+        // one allocation may fail under memory pressure.
+        let _ = a.free.push(slot, GFP_ATOMIC);
+    }
+
+    /// Takes the file out of `fd`'s slot and frees the slot.
+    fn close(&self, fd: u32) -> *mut bindings::file {
+        let Some(slot) = self.slot_of(fd) else { return ptr::null_mut() };
+        let Some(entry) = self.entry(slot) else { return ptr::null_mut() };
+        let file = entry.swap(ptr::null_mut(), Ordering::AcqRel);
+        if !file.is_null() {
+            self.release_slot(slot);
+        }
+        file
+    }
+
+    /// Every installed file, with its descriptor, while `f` returns true.
+    fn for_each(&self, mut f: impl FnMut(u32, &AtomicPtr<bindings::file>) -> bool) {
+        let next = self.alloc.lock().next;
+        for slot in 0..next {
+            if let Some(e) = self.entry(slot) {
+                if !e.load(Ordering::Acquire).is_null() && !f(self.fd_of(slot), e) {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The space a `files_struct`'s field points to, if any.
+///
+/// # Safety
+///
+/// `field` is the `fdspace` field of a live `files_struct`.
+unsafe fn space<'a>(field: *mut *mut c_void) -> Option<&'a FdSpace> {
+    // SAFETY: the field is only written with a compare-exchange (`get`)
+    // and cleared when the files_struct dies (`fdspace_release`).
+    let p = unsafe { AtomicPtr::from_ptr(field) }.load(Ordering::Acquire) as *const FdSpace;
+    // SAFETY: a published space lives as long as its files_struct.
+    (!p.is_null()).then(|| unsafe { &*p })
+}
+
+/// The space of `field`, made on first use.
+///
+/// # Safety
+///
+/// As for [`space`].
+unsafe fn get_or_make<'a>(field: *mut *mut c_void, mult: u32, key: u32) -> Result<&'a FdSpace> {
+    // SAFETY: as the caller's.
+    if let Some(s) = unsafe { space(field) } {
+        return Ok(s);
+    }
+    let dir = KVBox::<[AtomicPtr<Chunk>; CHUNKS]>::new_uninit(GFP_KERNEL_ACCOUNT | __GFP_ZERO)?;
+    // SAFETY: zeroed memory is an array of null pointers.
+    let dir = unsafe { dir.assume_init() };
+    let new = KBox::pin_init(FdSpace::new(mult | 1, key & MASK, dir), GFP_KERNEL_ACCOUNT)?;
+    // SAFETY: the space is never moved out of its box again.
+    let raw = KBox::into_raw(unsafe { Pin::into_inner_unchecked(new) });
+    // SAFETY: as for `space`.
+    let field = unsafe { AtomicPtr::from_ptr(field) };
+    if let Err(other) = field.compare_exchange(ptr::null_mut(), raw as *mut c_void, Ordering::AcqRel, Ordering::Acquire) {
+        // SAFETY: ours, not published.
+        drop(unsafe { KBox::from_raw(raw) });
+        // SAFETY: published by the winner, lives as long as the field.
+        return Ok(unsafe { &*(other as *const FdSpace) });
+    }
+    // SAFETY: just published.
+    Ok(unsafe { &*raw })
+}
+
+fn random_u32() -> u32 {
+    // SAFETY: no preconditions.
+    unsafe { bindings::get_random_u32() }
+}
+
+/// `fd`'s entry in the space of `field`, for `__fget_files_rcu()`:
+/// NULL if `fd` is not one of its slots. Lock-free; RCU or a reference
+/// to the files_struct keeps the result valid.
+#[no_mangle]
+pub extern "C" fn fdspace_entry(field: *mut *mut c_void, fd: u32) -> *mut *mut bindings::file {
+    // SAFETY: the C caller passes a live files_struct's field.
+    let Some(s) = (unsafe { space(field) }) else { return ptr::null_mut() };
+    s.slot_of(fd).and_then(|slot| s.entry(slot)).map_or(ptr::null_mut(), |e| e.as_ptr())
+}
+
+/// Reserves a private descriptor in the space of `field`; `nofile` is
+/// `RLIMIT_NOFILE`. Returns it, or `-EMFILE`/`-ENOMEM`.
+#[no_mangle]
+pub extern "C" fn fdspace_reserve(field: *mut *mut c_void, nofile: u64) -> i32 {
+    // SAFETY: as for `fdspace_entry`.
+    match unsafe { get_or_make(field, random_u32(), random_u32()) }.and_then(|s| s.reserve(nofile)) {
+        Ok(fd) => fd as i32,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// Installs `file` into the reserved descriptor `fd` (consumes the
+/// reference, like `fd_install()`).
+#[no_mangle]
+pub extern "C" fn fdspace_install(field: *mut *mut c_void, fd: u32, file: *mut bindings::file) {
+    let entry = fdspace_entry(field, fd);
+    // SAFETY: `fd` was reserved by `fdspace_reserve` on this space, so
+    // its slot's chunk exists and the slot is ours and empty.
+    unsafe { AtomicPtr::from_ptr(entry) }.store(file, Ordering::Release);
+}
+
+/// Frees a reserved descriptor no file was installed into.
+#[no_mangle]
+pub extern "C" fn fdspace_unreserve(field: *mut *mut c_void, fd: u32) {
+    // SAFETY: as for `fdspace_entry`.
+    if let Some(s) = unsafe { space(field) } {
+        if let Some(slot) = s.slot_of(fd) {
+            s.release_slot(slot);
+        }
+    }
+}
+
+/// Closes private descriptor `fd`: returns its file (the caller
+/// `filp_close()`s it) or NULL if it is not open.
+#[no_mangle]
+pub extern "C" fn fdspace_close(field: *mut *mut c_void, fd: u32) -> *mut bindings::file {
+    // SAFETY: as for `fdspace_entry`.
+    unsafe { space(field) }.map_or(ptr::null_mut(), |s| s.close(fd))
+}
+
+/// Closes every private descriptor of `files` (exec, exit).
+#[no_mangle]
+pub extern "C" fn fdspace_close_all(files: *mut bindings::files_struct, field: *mut *mut c_void) {
+    // SAFETY: as for `fdspace_entry`.
+    let Some(s) = (unsafe { space(field) }) else { return };
+    let mut fds = KVec::new();
+    s.for_each(|fd, _| fds.push(fd, GFP_KERNEL).is_ok());
+    for fd in fds {
+        let file = s.close(fd);
+        if !file.is_null() {
+            // SAFETY: the descriptor's reference, now ours.
+            unsafe { bindings::filp_close(file, files as _) };
+        }
+        // SAFETY: process context, no lock held.
+        unsafe { bindings::cond_resched() };
+    }
+}
+
+/// Copies the private descriptors of `src` into the new `dst` (fork):
+/// same numbers, one more reference on each file. 0 or `-ENOMEM`.
+#[no_mangle]
+pub extern "C" fn fdspace_dup(dst: *mut *mut c_void, src: *mut *mut c_void) -> i32 {
+    // SAFETY: as for `fdspace_entry`.
+    let Some(old) = (unsafe { space(src) }) else { return 0 };
+    let res = (|| -> Result {
+        // SAFETY: `dst` is the new files_struct's field.
+        let new = unsafe { get_or_make(dst, old.mult, old.key) }?;
+        let mut err = Ok(());
+        old.for_each(|fd, e| {
+            let Some(slot) = old.slot_of(fd) else { return true };
+            if let Err(x) = new.populate(slot) {
+                err = Err(x);
+                return false;
+            }
+            // A reference for the child, unless another thread of the
+            // parent closed the descriptor meanwhile (then the child does
+            // not get it, as with the fd array).
+            // SAFETY: `e` is a slot of a live space; the C side holds RCU.
+            let file = unsafe { bindings::fdspace_get_file(e.as_ptr() as _) };
+            if !file.is_null() {
+                if let Some(ne) = new.entry(slot) {
+                    ne.store(file, Ordering::Release);
+                    new.alloc.lock().open += 1;
+                }
+            }
+            true
+        });
+        err?;
+        let (next, free) = {
+            let a = old.alloc.lock();
+            let mut free = KVec::with_capacity(a.free.len(), GFP_ATOMIC)?;
+            for &s in a.free.iter() {
+                free.push(s, GFP_ATOMIC)?;
+            }
+            (a.next, free)
+        };
+        let mut a = new.alloc.lock();
+        a.next = next;
+        a.free = free;
+        Ok(())
+    })();
+    match res {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// Frees the space of a dying `files_struct` after closing what is left.
+#[no_mangle]
+pub extern "C" fn fdspace_release(files: *mut bindings::files_struct, field: *mut *mut c_void) {
+    fdspace_close_all(files, field);
+    // SAFETY: the files_struct is dying: nobody else uses the field.
+    let p = unsafe { AtomicPtr::from_ptr(field) }.swap(ptr::null_mut(), Ordering::AcqRel) as *mut FdSpace;
+    if p.is_null() {
+        return;
+    }
+    // SAFETY: as above; the space is no longer reachable.
+    let s = unsafe { KBox::from_raw(p) };
+    for c in s.chunks.iter() {
+        let chunk = c.load(Ordering::Acquire);
+        if !chunk.is_null() {
+            // SAFETY: published chunks are boxes owned by the space.
+            drop(unsafe { KBox::from_raw(chunk) });
+        }
+    }
+}
+
+/// Calls `show(fd, file, arg)` for each private descriptor (the
+/// /proc/<pid>/fdspace listing), under RCU.
+#[no_mangle]
+pub extern "C" fn fdspace_for_each(
+    field: *mut *mut c_void,
+    show: Option<unsafe extern "C" fn(u32, *mut bindings::file, *mut c_void)>,
+    arg: *mut c_void,
+) {
+    // SAFETY: as for `fdspace_entry`.
+    let (Some(s), Some(show)) = (unsafe { space(field) }, show) else { return };
+    s.for_each(|fd, e| {
+        // SAFETY: the caller holds RCU; the callback takes what it needs.
+        unsafe { show(fd, e.load(Ordering::Acquire), arg) };
+        true
+    });
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Interface between fs/file.c (patches/0007) and the private fd space
+ * (syslets/fdspace/, Rust). Each function takes the fdspace field of a
+ * files_struct; the Rust side owns what it points to.
+ */
+#ifndef _LINUX_FDSPACE_H
+#define _LINUX_FDSPACE_H
+
+#include <linux/types.h>
+#include <uapi/linux/fdspace.h>
+
+struct file;
+struct files_struct;
+
+#ifdef CONFIG_FDSPACE
+static inline bool fdspace_fd(unsigned int fd)
+{
+	return fd & NONLINEAR_FD;
+}
+/* Lock-free (RCU): the slot of a private fd, NULL if there is none. */
+struct file __rcu **fdspace_entry(void **field, unsigned int fd);
+int fdspace_reserve(void **field, u64 nofile);
+void fdspace_install(void **field, unsigned int fd, struct file *file);
+void fdspace_unreserve(void **field, unsigned int fd);
+struct file *fdspace_close(void **field, unsigned int fd);
+void fdspace_close_all(struct files_struct *files, void **field);
+int fdspace_dup(void **dst, void **src);
+void fdspace_release(struct files_struct *files, void **field);
+void fdspace_for_each(void **field,
+		      void (*show)(unsigned int fd, struct file *file, void *arg),
+		      void *arg);
+/* fdspace/glue.c */
+long ksys_fdup(unsigned int fd, unsigned int flags);
+struct file *fdspace_get_file(struct file __rcu **slot);
+#else
+static inline bool fdspace_fd(unsigned int fd) { return false; }
+static inline struct file __rcu **fdspace_entry(void **field, unsigned int fd) { return NULL; }
+static inline struct file *fdspace_close(void **field, unsigned int fd) { return NULL; }
+static inline void fdspace_close_all(struct files_struct *files, void **field) { }
+static inline int fdspace_dup(void **dst, void **src) { return 0; }
+static inline void fdspace_release(struct files_struct *files, void **field) { }
+static inline long ksys_fdup(unsigned int fd, unsigned int flags) { return -EBADF; }
+#endif
+
+#endif /* _LINUX_FDSPACE_H */

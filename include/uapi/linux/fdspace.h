@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * The private, non-linear file descriptor space (Documentation/fdspace.md).
+ *
+ * A private descriptor has bit 30 set, a number the kernel scrambles per
+ * process, and is a real descriptor for every call that takes one. It is
+ * never returned by a call that must return the lowest free number,
+ * always close-on-exec, inherited by fork(), counted against
+ * RLIMIT_NOFILE, and not listed in /proc/<pid>/fd.
+ *
+ *   605  fdup(fd, flags): a private duplicate of fd; with FDUP_MOVE, fd
+ *        is closed (the descriptor moves into the private space).
+ *        Errors: EBADF (fd), EINVAL (flags), EMFILE, ENOMEM.
+ *
+ * dup2(fd, NONLINEAR_FD) and dup3(fd, NONLINEAR_FD, O_CLOEXEC) do what
+ * fdup(fd, 0) does.
+ */
+#ifndef _UAPI_LINUX_FDSPACE_H
+#define _UAPI_LINUX_FDSPACE_H
+
+#ifndef __NR_fdup
+#define __NR_fdup		605
+#endif
+
+#define NONLINEAR_FD		0x40000000
+#define FDUP_MOVE		0x1
+
+#endif /* _UAPI_LINUX_FDSPACE_H */

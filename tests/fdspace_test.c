@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The private, non-linear fd space (fdspace/, Documentation/fdspace.md):
+ * fdup() and dup2(fd, NONLINEAR_FD), what private fds work with, where
+ * they never show up, fork/exec/close_range, RLIMIT_NOFILE, bad input,
+ * and threads allocating and closing at once.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include "kselftest_harness.h"
+#include "syslet_test.h"
+#include <linux/fdspace.h>
+
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE (1U << 1)
+#endif
+
+static long sys_fdup(int fd, unsigned int flags)
+{
+	return syscall(__NR_fdup, fd, flags);
+}
+
+/* Run by the exec test: is fd (argv) still open after execve()? */
+__attribute__((constructor)) static void exec_probe(void)
+{
+	const char *fd = getenv("FDSPACE_PROBE_FD");
+
+	if (fd)
+		_exit(fcntl(atoi(fd), F_GETFD) == -1 && errno == EBADF ? 0 : 1);
+}
+
+static int is_private(long fd)
+{
+	return fd > 0 && (fd & NONLINEAR_FD) && fd != NONLINEAR_FD;
+}
+
+TEST(fdup_gives_a_private_fd_that_works)
+{
+	int p[2], ep, d;
+	long rfd, wfd;
+	char buf[8] = { 0 };
+	struct stat st_priv, st_lin;
+	struct pollfd pfd;
+	struct epoll_event ev = { .events = EPOLLIN }, out;
+
+	ASSERT_EQ(0, pipe(p));
+	rfd = sys_fdup(p[0], 0);
+	wfd = sys_fdup(p[1], FDUP_MOVE);
+	ASSERT_TRUE(is_private(rfd)) TH_LOG("rfd %#lx", rfd);
+	ASSERT_TRUE(is_private(wfd)) TH_LOG("wfd %#lx", wfd);
+	/* FDUP_MOVE closed the original. */
+	EXPECT_EQ(-1, fcntl(p[1], F_GETFD));
+	EXPECT_EQ(EBADF, errno);
+	EXPECT_EQ(5, write(wfd, "hello", 5));
+	pfd = (struct pollfd){ .fd = rfd, .events = POLLIN };
+	EXPECT_EQ(1, poll(&pfd, 1, 1000));
+	ep = epoll_create1(0);
+	ASSERT_LE(0, ep);
+	EXPECT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, rfd, &ev));
+	EXPECT_EQ(1, epoll_wait(ep, &out, 1, 1000));
+	EXPECT_EQ(5, read(rfd, buf, sizeof(buf)));
+	EXPECT_EQ(0, memcmp(buf, "hello", 5));
+	EXPECT_EQ(0, fstat(rfd, &st_priv));
+	EXPECT_EQ(0, fstat(p[0], &st_lin));
+	EXPECT_EQ(st_lin.st_ino, st_priv.st_ino);
+	/* Always close-on-exec; F_SETFD cannot clear it. */
+	EXPECT_EQ(FD_CLOEXEC, fcntl(rfd, F_GETFD));
+	EXPECT_EQ(0, fcntl(rfd, F_SETFD, 0));
+	EXPECT_EQ(FD_CLOEXEC, fcntl(rfd, F_GETFD));
+	/* dup() of a private fd is linear and lowest. */
+	d = dup(rfd);
+	EXPECT_FALSE(d & NONLINEAR_FD);
+	EXPECT_LT(d, 64);
+	close(d);
+	EXPECT_EQ(0, close(rfd));
+	EXPECT_EQ(-1, close(rfd));
+	EXPECT_EQ(EBADF, errno);
+	EXPECT_EQ(-1, read(rfd, buf, 1));
+	EXPECT_EQ(EBADF, errno);
+	close(wfd);
+	close(ep);
+	close(p[0]);
+}
+
+TEST(dup2_and_dup3_to_nonlinear_fd)
+{
+	long a = dup2(0, NONLINEAR_FD), b = dup3(0, NONLINEAR_FD, O_CLOEXEC);
+
+	EXPECT_TRUE(is_private(a)) TH_LOG("%#lx", a);
+	EXPECT_TRUE(is_private(b)) TH_LOG("%#lx", b);
+	EXPECT_NE(a, b);
+	/* A made-up number in the space is no descriptor. */
+	EXPECT_EQ(-1, dup2(0, NONLINEAR_FD | 5));
+	EXPECT_EQ(EBADF, errno);
+	close(a);
+	close(b);
+}
+
+TEST(numbers_are_scrambled_and_never_the_lowest)
+{
+	long fds[64];
+	int i, ordered = 1, lowest;
+
+	for (i = 0; i < 64; i++) {
+		fds[i] = sys_fdup(0, 0);
+		ASSERT_TRUE(is_private(fds[i]));
+		if (i && fds[i] != fds[i - 1] + 1)
+			ordered = 0;
+	}
+	EXPECT_FALSE(ordered);
+	for (i = 1; i < 64; i++)
+		EXPECT_NE(fds[i], fds[i - 1]);
+	lowest = open("/dev/null", O_RDONLY);
+	EXPECT_FALSE(lowest & NONLINEAR_FD);
+	EXPECT_LT(lowest, 64);
+	close(lowest);
+	for (i = 0; i < 64; i++)
+		EXPECT_EQ(0, close(fds[i]));
+}
+
+TEST(hidden_from_proc_fd_but_fdinfo_works)
+{
+	long fd = sys_fdup(0, 0);
+	char path[64], line[128];
+	struct dirent *d;
+	int seen = 0, flags_ok = 0;
+	DIR *dir;
+	FILE *f;
+
+	ASSERT_TRUE(is_private(fd));
+	dir = opendir("/proc/self/fd");
+	ASSERT_NE(NULL, dir);
+	while ((d = readdir(dir)))
+		if (atol(d->d_name) == fd)
+			seen = 1;
+	closedir(dir);
+	EXPECT_FALSE(seen);
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%ld", fd);
+	f = fopen(path, "r");
+	ASSERT_NE(NULL, f) TH_LOG("%s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "flags:", 6) && strtol(line + 6, NULL, 8) & O_CLOEXEC)
+			flags_ok = 1;
+	fclose(f);
+	EXPECT_TRUE(flags_ok);
+	close(fd);
+}
+
+TEST(fork_inherits_exec_closes_close_range_leaves)
+{
+	int p[2], status;
+	long rfd;
+	pid_t child;
+	char c;
+
+	ASSERT_EQ(0, pipe(p));
+	rfd = sys_fdup(p[0], FDUP_MOVE);
+	ASSERT_TRUE(is_private(rfd));
+	/* close_range() over the linear space leaves private fds alone. */
+	child = fork();
+	ASSERT_LE(0, child);
+	if (!child) {
+		syscall(SYS_close_range, 0, ~0U, 0);
+		_exit(fcntl(rfd, F_GETFD) == FD_CLOEXEC ? 0 : 1);
+	}
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	/* fork: the same number reads the same pipe. */
+	child = fork();
+	ASSERT_LE(0, child);
+	if (!child)
+		_exit(read(rfd, &c, 1) == 1 && c == 'z' ? 0 : 1);
+	ASSERT_EQ(1, write(p[1], "z", 1));
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	/* execve: gone. */
+	child = fork();
+	ASSERT_LE(0, child);
+	if (!child) {
+		char num[24];
+
+		snprintf(num, sizeof(num), "%ld", rfd);
+		setenv("FDSPACE_PROBE_FD", num, 1);
+		execl("/proc/self/exe", "fdspace_test", NULL);
+		_exit(2);
+	}
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	close(rfd);
+	close(p[1]);
+}
+
+TEST(rlimit_nofile_and_bad_input)
+{
+	struct rlimit old, lim = { 16, 16 };
+	long fds[32];
+	int n = 0, i;
+
+	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &old));
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &lim));
+	for (i = 0; i < 32; i++) {
+		fds[n] = sys_fdup(0, 0);
+		if (fds[n] < 0)
+			break;
+		n++;
+	}
+	EXPECT_EQ(EMFILE, errno);
+	EXPECT_EQ(16, n);
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &old));
+	EXPECT_EQ(-1, sys_fdup(-1, 0));
+	EXPECT_EQ(EBADF, errno);
+	EXPECT_EQ(-1, sys_fdup(12345, 0));
+	EXPECT_EQ(EBADF, errno);
+	EXPECT_EQ(-1, sys_fdup(0, 2));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, close(NONLINEAR_FD));
+	EXPECT_EQ(EBADF, errno);
+	EXPECT_EQ(-1, fcntl(NONLINEAR_FD | 12345, F_GETFD));
+	EXPECT_EQ(EBADF, errno);
+}
+
+/* Threads allocating and closing at once, under a small RLIMIT_NOFILE: a
+ * leaked slot would end in EMFILE. */
+static atomic_int thread_errors;
+
+static void *churn(void *arg)
+{
+	long fds[4];
+	int i, j;
+
+	for (i = 0; i < 5000; i++) {
+		for (j = 0; j < 4; j++) {
+			fds[j] = sys_fdup(0, 0);
+			if (!is_private(fds[j]))
+				atomic_fetch_add(&thread_errors, 1);
+		}
+		for (j = 0; j < 4; j++)
+			if (close(fds[j]))
+				atomic_fetch_add(&thread_errors, 1);
+	}
+	return NULL;
+}
+
+TEST(threads_allocate_and_close_concurrently)
+{
+	struct rlimit old, lim = { 64, 64 };
+	pthread_t th[4];
+	long fds[64];
+	int i, n;
+
+	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &old));
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &lim));
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, churn, NULL));
+	for (i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	EXPECT_EQ(0, atomic_load(&thread_errors));
+	/* Nothing leaked: the whole limit is still there. */
+	for (n = 0; n < 64; n++) {
+		fds[n] = sys_fdup(0, 0);
+		if (!is_private(fds[n]))
+			break;
+	}
+	EXPECT_EQ(64, n);
+	while (n--)
+		close(fds[n]);
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &old));
+}
+
+TEST_HARNESS_MAIN
