@@ -232,11 +232,12 @@ unsafe fn space<'a>(field: *mut *mut c_void) -> Option<&'a FdSpace> {
 /// # Safety
 ///
 /// As for [`space`].
-unsafe fn get_or_make<'a>(field: *mut *mut c_void, mult: u32, key: u32) -> Result<&'a FdSpace> {
+unsafe fn get_or_make<'a>(field: *mut *mut c_void, scramble: impl FnOnce() -> (u32, u32)) -> Result<&'a FdSpace> {
     // SAFETY: as the caller's.
     if let Some(s) = unsafe { space(field) } {
         return Ok(s);
     }
+    let (mult, key) = scramble();
     let dir = KVBox::<[AtomicPtr<Chunk>; CHUNKS]>::new_uninit(GFP_KERNEL_ACCOUNT | __GFP_ZERO)?;
     // SAFETY: zeroed memory is an array of null pointers.
     let dir = unsafe { dir.assume_init() };
@@ -275,7 +276,27 @@ pub extern "C" fn fdspace_entry(field: *mut *mut c_void, fd: u32) -> *mut *mut b
 #[no_mangle]
 pub extern "C" fn fdspace_reserve(field: *mut *mut c_void, nofile: u64) -> i32 {
     // SAFETY: as for `fdspace_entry`.
-    match unsafe { get_or_make(field, random_u32(), random_u32()) }.and_then(|s| s.reserve(nofile)) {
+    match unsafe { get_or_make(field, || (random_u32(), random_u32())) }.and_then(|s| s.reserve(nofile)) {
+        Ok(fd) => fd as i32,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// Allocates a private descriptor in the space of `field` and installs
+/// `file` there (consuming the reference on success). Returns the
+/// descriptor, or `-EMFILE`/`-ENOMEM` (the reference is the caller's).
+#[no_mangle]
+pub extern "C" fn fdspace_alloc_install(field: *mut *mut c_void, file: *mut bindings::file, nofile: u64) -> i32 {
+    // SAFETY: as for `fdspace_entry`.
+    let res = unsafe { get_or_make(field, || (random_u32(), random_u32())) }.and_then(|s| {
+        let fd = s.reserve(nofile)?;
+        // The slot is ours and its chunk exists (`reserve`).
+        if let Some(e) = s.slot_of(fd).and_then(|slot| s.entry(slot)) {
+            e.store(file, Ordering::Release);
+        }
+        Ok(fd)
+    });
+    match res {
         Ok(fd) => fd as i32,
         Err(e) => e.to_errno(),
     }
@@ -336,7 +357,7 @@ pub extern "C" fn fdspace_dup(dst: *mut *mut c_void, src: *mut *mut c_void) -> i
     let Some(old) = (unsafe { space(src) }) else { return 0 };
     let res = (|| -> Result {
         // SAFETY: `dst` is the new files_struct's field.
-        let new = unsafe { get_or_make(dst, old.mult, old.key) }?;
+        let new = unsafe { get_or_make(dst, || (old.mult, old.key)) }?;
         let mut err = Ok(());
         old.for_each(|fd, e| {
             let Some(slot) = old.slot_of(fd) else { return true };

@@ -22,12 +22,12 @@ long ksys_fdup(unsigned int fd, unsigned int flags)
 	file = fget_raw(fd);
 	if (!file)
 		return -EBADF;
-	newfd = fdspace_reserve(&files->fdspace, rlimit(RLIMIT_NOFILE));
+	newfd = fdspace_alloc_install(&files->fdspace, file,
+				      rlimit(RLIMIT_NOFILE));
 	if (newfd < 0) {
 		fput(file);
 		return newfd;
 	}
-	fdspace_install(&files->fdspace, newfd, file);
 	if (flags & FDUP_MOVE)
 		close_fd(fd);
 	return newfd;

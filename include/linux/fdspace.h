@@ -21,6 +21,7 @@ static inline bool fdspace_fd(unsigned int fd)
 /* Lock-free (RCU): the slot of a private fd, NULL if there is none. */
 struct file __rcu **fdspace_entry(void **field, unsigned int fd);
 int fdspace_reserve(void **field, u64 nofile);
+int fdspace_alloc_install(void **field, struct file *file, u64 nofile);
 void fdspace_install(void **field, unsigned int fd, struct file *file);
 void fdspace_unreserve(void **field, unsigned int fd);
 struct file *fdspace_close(void **field, unsigned int fd);

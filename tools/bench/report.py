@@ -13,7 +13,9 @@ BASELINES = {"syscall": "getppid", "getppid1": "direct", "pread10": "direct",
              "atoms": "direct", "nop": "getppid", "statx": "direct",
              "blocking": "async_exec_completion", "fio_randread": "stock_libaio",
              "fio_seqread": "stock_libaio", "fio_randwrite": "stock_libaio",
-             "fio_randread_virtio": "stock_libaio"}
+             "fio_randread_virtio": "stock_libaio",
+             "fdscale_dup": "linear_hot_N1", "fdscale_open": "linear_hot_N1",
+             "fdscale_threads": "private_1thread"}
 
 
 def main(src, dst):
