@@ -418,19 +418,21 @@ pub extern "C" fn fdspace_release(files: *mut bindings::files_struct, field: *mu
     }
 }
 
-/// Calls `show(fd, file, arg)` for each private descriptor (the
-/// /proc/<pid>/fdspace listing), under RCU.
+/// Calls `show(fd, slot, arg)` for each private descriptor in number
+/// order of its slot (the /proc/<pid>/fdspace listing); the callback
+/// takes a reference to the slot's file itself (it may be closed
+/// meanwhile).
 #[no_mangle]
 pub extern "C" fn fdspace_for_each(
     field: *mut *mut c_void,
-    show: Option<unsafe extern "C" fn(u32, *mut bindings::file, *mut c_void)>,
+    show: Option<unsafe extern "C" fn(u32, *mut *mut bindings::file, *mut c_void)>,
     arg: *mut c_void,
 ) {
     // SAFETY: as for `fdspace_entry`.
     let (Some(s), Some(show)) = (unsafe { space(field) }, show) else { return };
     s.for_each(|fd, e| {
-        // SAFETY: the caller holds RCU; the callback takes what it needs.
-        unsafe { show(fd, e.load(Ordering::Acquire), arg) };
+        // SAFETY: a slot of a live space; see above.
+        unsafe { show(fd, e.as_ptr(), arg) };
         true
     });
 }

@@ -129,10 +129,11 @@ TEST(numbers_are_scrambled_and_never_the_lowest)
 
 TEST(hidden_from_proc_fd_but_fdinfo_works)
 {
-	long fd = sys_fdup(0, 0);
+	int null = open("/dev/null", O_RDONLY);
+	long fd = sys_fdup(null, FDUP_MOVE);
 	char path[64], line[128];
 	struct dirent *d;
-	int seen = 0, flags_ok = 0;
+	int seen = 0, flags_ok = 0, listed = 0;
 	DIR *dir;
 	FILE *f;
 
@@ -152,6 +153,14 @@ TEST(hidden_from_proc_fd_but_fdinfo_works)
 			flags_ok = 1;
 	fclose(f);
 	EXPECT_TRUE(flags_ok);
+	/* Listed for the owner in /proc/<pid>/fdspace, with its path. */
+	f = fopen("/proc/self/fdspace", "r");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f))
+		if (atol(line) == fd && strstr(line, " /dev/null"))
+			listed = 1;
+	fclose(f);
+	EXPECT_TRUE(listed);
 	close(fd);
 }
 

@@ -29,8 +29,15 @@ void fdspace_close_all(struct files_struct *files, void **field);
 int fdspace_dup(void **dst, void **src);
 void fdspace_release(struct files_struct *files, void **field);
 void fdspace_for_each(void **field,
-		      void (*show)(unsigned int fd, struct file *file, void *arg),
+		      void (*show)(unsigned int fd, struct file __rcu **slot,
+				   void *arg),
 		      void *arg);
+struct seq_file;
+struct pid_namespace;
+struct pid;
+struct task_struct;
+int proc_pid_fdspace(struct seq_file *m, struct pid_namespace *ns,
+		     struct pid *pid, struct task_struct *task);
 /* fdspace/glue.c */
 long ksys_fdup(unsigned int fd, unsigned int flags);
 struct file *fdspace_get_file(struct file __rcu **slot);
