@@ -12,7 +12,10 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -237,6 +240,55 @@ TEST(rlimit_nofile_and_bad_input)
 	EXPECT_EQ(EBADF, errno);
 	EXPECT_EQ(-1, fcntl(NONLINEAR_FD | 12345, F_GETFD));
 	EXPECT_EQ(EBADF, errno);
+}
+
+TEST(o_nonlinear_creates_private_fds)
+{
+	struct rlimit old, lim = { 4, 4 };
+	int p[2], s, ev, ep, fd, i, n;
+	long fds[8];
+	uint64_t v = 7;
+	char c = 0;
+
+	fd = open("/dev/null", O_RDONLY | O_NONLINEAR);
+	EXPECT_TRUE(is_private(fd)) TH_LOG("open: %#x", fd);
+	EXPECT_EQ(FD_CLOEXEC, fcntl(fd, F_GETFD));
+	close(fd);
+	ASSERT_EQ(0, pipe2(p, O_NONLINEAR));
+	EXPECT_TRUE(is_private(p[0]));
+	EXPECT_TRUE(is_private(p[1]));
+	EXPECT_EQ(1, write(p[1], "q", 1));
+	EXPECT_EQ(1, read(p[0], &c, 1));
+	EXPECT_EQ('q', c);
+	close(p[0]);
+	close(p[1]);
+	s = socket(AF_UNIX, SOCK_STREAM | O_NONLINEAR, 0);
+	EXPECT_TRUE(is_private(s)) TH_LOG("socket: %#x", s);
+	close(s);
+	ev = eventfd(0, O_NONLINEAR);
+	EXPECT_TRUE(is_private(ev)) TH_LOG("eventfd: %#x", ev);
+	EXPECT_EQ(8, write(ev, &v, 8));
+	v = 0;
+	EXPECT_EQ(8, read(ev, &v, 8));
+	EXPECT_EQ(7, v);
+	close(ev);
+	ep = epoll_create1(O_NONLINEAR);
+	EXPECT_TRUE(is_private(ep)) TH_LOG("epoll: %#x", ep);
+	close(ep);
+	/* Failed opens give their reserved descriptor back. */
+	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &old));
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &lim));
+	for (i = 0; i < 10; i++)
+		EXPECT_EQ(-1, open("/nonexistent", O_RDONLY | O_NONLINEAR));
+	for (n = 0; n < 8; n++) {
+		fds[n] = open("/dev/null", O_RDONLY | O_NONLINEAR);
+		if (!is_private(fds[n]))
+			break;
+	}
+	EXPECT_EQ(4, n);
+	while (n--)
+		close(fds[n]);
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &old));
 }
 
 /* Threads allocating and closing at once, under a small RLIMIT_NOFILE: a

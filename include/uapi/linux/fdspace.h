@@ -13,7 +13,9 @@
  *        Errors: EBADF (fd), EINVAL (flags), EMFILE, ENOMEM.
  *
  * dup2(fd, NONLINEAR_FD) and dup3(fd, NONLINEAR_FD, O_CLOEXEC) do what
- * fdup(fd, 0) does.
+ * fdup(fd, 0) does. O_NONLINEAR (an open flag, also accepted by pipe2(),
+ * socket()/accept4() as a type flag, eventfd2() and epoll_create1())
+ * creates the new descriptor in the private space directly.
  */
 #ifndef _UAPI_LINUX_FDSPACE_H
 #define _UAPI_LINUX_FDSPACE_H
@@ -23,6 +25,9 @@
 #endif
 
 #define NONLINEAR_FD		0x40000000
+#ifndef O_NONLINEAR
+#define O_NONLINEAR		040000000
+#endif
 #define FDUP_MOVE		0x1
 
 #endif /* _UAPI_LINUX_FDSPACE_H */
