@@ -10,8 +10,7 @@
  * linear allocator fills the hole, then the end) and gives them back.
  *
  *   fdscale_dup    two dup(0) vs two fdup(0): the allocator alone
- *   fdscale_open   two open("/dev/null") vs two open()+fdup(FDUP_MOVE)
- *                  (private fds have no open() flag yet)
+ *   fdscale_open   two open("/dev/null"), without and with O_NONLINEAR
  *   "hot"          rounds back to back; "cold": a 16 MiB buffer is
  *                  walked between rounds to push the tables out of cache
  *   fdscale_threads  fdup()+close() pairs per second, 1 and 2 threads
@@ -77,9 +76,7 @@ static int take_two(int private, int via_open, long out[2])
 		long fd;
 
 		if (via_open) {
-			fd = open("/dev/null", O_RDONLY);
-			if (fd >= 0 && private)
-				fd = fdup(fd, FDUP_MOVE);
+			fd = open("/dev/null", O_RDONLY | (private ? O_NONLINEAR : 0));
 		} else {
 			fd = private ? fdup(0, 0) : dup(0);
 		}
