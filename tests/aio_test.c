@@ -29,14 +29,6 @@
 #define NREQ 16
 #define STRIDE (1 << 20)	/* 1 MiB apart: no read-ahead shares a page */
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static int set_syslet_aio(int on)
 {
 	return write_number("/proc/sys/kernel/syslet_aio", on);

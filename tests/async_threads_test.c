@@ -24,14 +24,6 @@
 #include "kselftest_harness.h"
 #include "syslet_test.h"
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 /* Async threads of this process. */
 static int async_threads(void)
 {
@@ -107,20 +99,6 @@ FIXTURE_TEARDOWN(ring)
 {
 	close(self->p[0]);
 	close(self->p[1]);
-}
-
-/* Waits for the next completion and consumes it (the fio way). */
-static struct syslet_uatom *reap(struct async_head_user *ahu, struct syslet_uatom **ring,
-				 unsigned long slots)
-{
-	struct syslet_uatom *a;
-
-	if (sys_async_wait(1, ahu->user_ring_idx, ahu) < 1)
-		return NULL;
-	a = __atomic_load_n(&ring[ahu->user_ring_idx % slots], __ATOMIC_ACQUIRE);
-	ring[ahu->user_ring_idx % slots] = NULL;
-	ahu->user_ring_idx++;
-	return a;
 }
 
 TEST_F(ring, blocking_atom_returns_null_at_once_then_completes_once)
@@ -354,15 +332,6 @@ static int child_with_blocked_chains(int n, int how)
 	}
 }
 
-/* A /sys/kernel/debug/syslet/live_* counter: objects alive system-wide. */
-static long live(const char *what)
-{
-	char path[96];
-
-	snprintf(path, sizeof(path), "/sys/kernel/debug/syslet/live_%s", what);
-	return read_number(path);
-}
-
 TEST(teardown_with_work_in_flight_leaves_nothing)
 {
 	long processes = live("processes"), workers = live("workers"), jobs = live("jobs");
@@ -409,22 +378,6 @@ TEST(teardown_with_work_in_flight_leaves_nothing)
 	ASSERT_LE(live("processes"), processes);
 	ASSERT_LE(live("workers"), workers);
 	ASSERT_LE(live("jobs"), jobs);
-}
-
-/* One counter of /proc/self/syslet. */
-static long syslet_stat(const char *name)
-{
-	char key[64];
-	long v, found = -1;
-	FILE *f = fopen("/proc/self/syslet", "r");
-
-	if (!f)
-		return -2;
-	while (fscanf(f, "%63s %ld", key, &v) == 2)
-		if (!strcmp(key, name))
-			found = v;
-	fclose(f);
-	return found;
 }
 
 TEST(proc_counters_start_at_zero)

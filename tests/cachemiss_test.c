@@ -16,39 +16,6 @@
 #include "kselftest_harness.h"
 #include "syslet_test.h"
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-/* A number from /proc/self/syslet. */
-static long syslet_stat(const char *name)
-{
-	char line[96];
-	long v = -1;
-	size_t n = strlen(name);
-	FILE *f = fopen("/proc/self/syslet", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, name, n) && line[n] == ' ')
-			v = atol(line + n + 1);
-	fclose(f);
-	return v;
-}
-
-static long live(const char *what)
-{
-	char path[96];
-
-	snprintf(path, sizeof(path), "/sys/kernel/debug/syslet/live_%s", what);
-	return read_number(path);
-}
-
 /*
  * Polls, for 5 s, until the live_* counters are back to `procs` and at
  * most `spares` (this process's own idle spares may exit meanwhile).
@@ -79,19 +46,6 @@ static void reader_init(struct reader *r, int fd)
 	r->len = sizeof(r->data);
 	r->ret = -12345;
 	atom_set(&r->atom, 0, __NR_read, &r->ret, NULL, ATOM_ARGS(&r->fd, &r->buf, &r->len));
-}
-
-static struct syslet_uatom *reap(struct async_head_user *ahu, struct syslet_uatom **ring,
-				 unsigned long slots)
-{
-	struct syslet_uatom *a;
-
-	if (sys_async_wait(1, ahu->user_ring_idx, ahu) < 1)
-		return NULL;
-	a = __atomic_load_n(&ring[ahu->user_ring_idx % slots], __ATOMIC_ACQUIRE);
-	ring[ahu->user_ring_idx % slots] = NULL;
-	ahu->user_ring_idx++;
-	return a;
 }
 
 /* Writes to a pipe once the submitter says it got control back. */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
 #include <linux/syslet.h>
@@ -104,6 +105,55 @@ static inline int async_thread_ids(pid_t *ids, int max)
 	}
 	closedir(dir);
 	return n;
+}
+
+/* CLOCK_MONOTONIC in milliseconds. */
+static inline double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* One counter of /proc/self/syslet; -1 if absent, -2 without the file. */
+static inline long syslet_stat(const char *name)
+{
+	char key[64];
+	long v, found = -1;
+	FILE *f = fopen("/proc/self/syslet", "r");
+
+	if (!f)
+		return -2;
+	while (fscanf(f, "%63s %ld", key, &v) == 2)
+		if (!strcmp(key, name))
+			found = v;
+	fclose(f);
+	return found;
+}
+
+/* A /sys/kernel/debug/syslet/live_* counter: objects alive system-wide. */
+static inline long live(const char *what)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/syslet/live_%s", what);
+	return read_number(path);
+}
+
+/* Waits for the next completion of the ring and consumes it (the fio way). */
+static inline struct syslet_uatom *reap(struct async_head_user *ahu,
+					struct syslet_uatom **ring,
+					unsigned long slots)
+{
+	struct syslet_uatom *a;
+
+	if (sys_async_wait(1, ahu->user_ring_idx, ahu) < 1)
+		return NULL;
+	a = __atomic_load_n(&ring[ahu->user_ring_idx % slots], __ATOMIC_ACQUIRE);
+	ring[ahu->user_ring_idx % slots] = NULL;
+	ahu->user_ring_idx++;
+	return a;
 }
 
 /* Initializer of a struct async_head_user over the array `ring`. */

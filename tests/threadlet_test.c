@@ -29,14 +29,6 @@
 
 enum { STACK_SIZE = 64 << 10 };
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 /* A system call without libc: no errno, no cancellation state. */
 static inline long raw_syscall4(long nr, long a1, long a2, long a3, long a4)
 {

@@ -23,24 +23,11 @@ const NR_PIPE2: usize = 293;
 const O_CLOEXEC: usize = 0o2000000;
 const STACK: usize = 64 << 10;
 
-/// A system call without libc: no errno.
+/// A system call without libc (no errno): what a threadlet function may
+/// make once it can run in parallel with the caller's TLS.
 fn raw_syscall3(nr: usize, a1: usize, a2: usize, a3: usize) -> isize {
-    let ret: isize;
-    // SAFETY: the callers pass arguments valid for `nr`; the instruction
-    // clobbers only rax, rcx and r11.
-    unsafe {
-        std::arch::asm!(
-            "syscall",
-            inlateout("rax") nr as isize => ret,
-            in("rdi") a1,
-            in("rsi") a2,
-            in("rdx") a3,
-            lateout("rcx") _,
-            lateout("r11") _,
-            options(nostack),
-        );
-    }
-    ret
+    // SAFETY: the callers pass arguments valid for `nr`.
+    unsafe { syslet::syscall3(nr, a1, a2, a3) }
 }
 
 fn gettid() -> i64 {

@@ -20,7 +20,7 @@ mod raw;
 pub mod threadlet;
 
 pub use abi::{flags, AsyncHead, Atom};
-pub use raw::Errno;
+pub use raw::{syscall3, Errno};
 pub use threadlet::{threadlet_exec, Threadlet};
 
 /// `umem_add(uptr, inc)`: adds `inc` to `*word` in the kernel and returns

@@ -46,7 +46,7 @@ pub(crate) fn decode(ret: isize) -> Result<usize, Errno> {
 ///
 /// The arguments must be valid for system call `nr`: pointers it
 /// dereferences must point to memory the caller lets the kernel use.
-pub(crate) unsafe fn syscall3(nr: usize, a1: usize, a2: usize, a3: usize) -> isize {
+pub unsafe fn syscall3(nr: usize, a1: usize, a2: usize, a3: usize) -> isize {
     let ret: isize;
     // SAFETY: the `syscall` instruction clobbers only rax (result), rcx and
     // r11; the caller vouches for what the kernel does with the arguments.
