@@ -3,10 +3,15 @@
 //! The user ABI of [`include/uapi/linux/syslet.h`](srctree/include/uapi/linux/syslet.h),
 //! decoded from user memory.
 //!
-//! Atoms and heads are read as arrays of words (`FromBytes` for `[usize; N]`)
-//! and decoded field by field, so no `unsafe` and no user-controlled
-//! padding reaches the kernel. Only the fields the kernel uses are kept:
-//! `private` and the 2007 thread entry points are never read.
+//! Atoms and heads are read as arrays of words (syslet/uaccess.c) and
+//! decoded field by field, so no user-controlled padding reaches the
+//! kernel. Only the fields the kernel uses are read: `private` and the
+//! 2007 thread entry points never are.
+//!
+//! The hot path reads in as few user-access windows as it can: an
+//! `async_exec()` reads the head, the ring slot it fills next and the
+//! first atom in one ([`Submission`]); between two atoms one window
+//! stores the result and reads the next atom ([`Atom::store_and_read`]).
 
 use core::mem::size_of;
 use kernel::{bindings, prelude::*};
@@ -20,27 +25,6 @@ pub(crate) fn read_words<const N: usize>(addr: usize) -> Result<[usize; N]> {
     let r = unsafe { bindings::syslet_read_words(w.as_mut_ptr() as _, addr as _, N as u32) };
     if r == 0 {
         Ok(w)
-    } else {
-        Err(EFAULT)
-    }
-}
-
-/// Reads the word of user memory at `addr`. Errors: `EFAULT`.
-pub(crate) fn get_word(addr: usize) -> Result<usize> {
-    let mut w = 0usize;
-    // SAFETY: `w` is a word; the C side checks `addr`.
-    if unsafe { bindings::syslet_get_word(&mut w as *mut usize as _, addr as _) } == 0 {
-        Ok(w)
-    } else {
-        Err(EFAULT)
-    }
-}
-
-/// Writes `v` to the word of user memory at `addr`. Errors: `EFAULT`.
-pub(crate) fn put_word(addr: usize, v: usize) -> Result {
-    // SAFETY: the C side checks `addr`.
-    if unsafe { bindings::syslet_put_word(addr as _, v as _) } == 0 {
-        Ok(())
     } else {
         Err(EFAULT)
     }
@@ -90,29 +74,72 @@ pub(crate) struct Atom {
     pub(crate) args: Option<[usize; MAX_ARGS]>,
 }
 
+/// What `syslet_store_read_atom()` and `syslet_read_submission()` report.
+type UserRead = u32;
+
+/// Words of an atom the kernel reads (all but `private`).
+const ATOM_WORDS: usize = bindings::SYSLET_ATOM_WORDS as usize;
+/// Words of the head the kernel reads.
+const HEAD_WORDS: usize = bindings::SYSLET_HEAD_WORDS as usize;
+
+/// Where the chain goes after an atom ran.
+pub(crate) enum AfterAtom {
+    /// The result could not be stored at `ret_ptr`.
+    StoreFault,
+    /// The chain ends (result stored).
+    End,
+    /// The next atom, read (result stored).
+    Next(Atom),
+    /// The next atom could not be read (`EFAULT`) or has bad flags
+    /// (`EINVAL`); the result was stored.
+    NextFault(Error),
+}
+
 impl Atom {
     /// Reads and validates the atom at user address `addr`.
     ///
     /// Errors: `EFAULT` if it cannot be read, `EINVAL` for unknown flag
     /// bits or for `SYSLET_ASYNC` together with `SYSLET_SYNC`.
     pub(crate) fn read(addr: usize) -> Result<Atom> {
-        let mut words = [0usize; 11];
-        let mut args = [0usize; MAX_ARGS];
-        // SAFETY: the buffers have the sizes syslet_read_atom() fills; it
-        // checks every user address itself.
-        let r = unsafe {
-            bindings::syslet_read_atom(words.as_mut_ptr() as _, args.as_mut_ptr() as _, addr as _)
-        };
-        if r < 0 {
-            return Err(EFAULT);
+        match Self::store_and_read(0, 0, addr) {
+            AfterAtom::Next(atom) => Ok(atom),
+            AfterAtom::NextFault(e) => Err(e),
+            AfterAtom::StoreFault | AfterAtom::End => Err(EFAULT),
         }
-        let mut atom = Self::decode(&words)?;
-        atom.args = (r == 0).then_some(args);
-        Ok(atom)
     }
 
-    /// Decodes the words of a `struct syslet_uatom`.
-    pub(crate) fn decode(w: &[usize; 11]) -> Result<Atom> {
+    /// Stores `ret` at user address `ret_ptr` (0: nowhere) and reads the
+    /// atom at `next` (0: the chain ends), in one user-access window.
+    pub(crate) fn store_and_read(ret_ptr: usize, ret: usize, next: usize) -> AfterAtom {
+        let mut words = [0usize; ATOM_WORDS];
+        let mut args = [0usize; MAX_ARGS];
+        // SAFETY: the buffers have the sizes syslet_store_read_atom()
+        // fills; it checks every user address itself.
+        let r: UserRead = unsafe {
+            bindings::syslet_store_read_atom(
+                ret_ptr as _,
+                ret as _,
+                words.as_mut_ptr() as _,
+                args.as_mut_ptr() as _,
+                next as _,
+            ) as u32
+        };
+        match r {
+            bindings::syslet_uread_SYSLET_UREAD_STORE_FAULT => AfterAtom::StoreFault,
+            _ if next == 0 => AfterAtom::End,
+            bindings::syslet_uread_SYSLET_UREAD_OK | bindings::syslet_uread_SYSLET_UREAD_ARG_FAULT => {
+                match Self::decode(&words, (r == bindings::syslet_uread_SYSLET_UREAD_OK).then_some(args)) {
+                    Ok(atom) => AfterAtom::Next(atom),
+                    Err(e) => AfterAtom::NextFault(e),
+                }
+            }
+            _ => AfterAtom::NextFault(EFAULT),
+        }
+    }
+
+    /// Decodes the words of a `struct syslet_uatom` and the values its
+    /// argument pointers point to (`None`: one could not be read).
+    pub(crate) fn decode(w: &[usize; ATOM_WORDS], args: Option<[usize; MAX_ARGS]>) -> Result<Atom> {
         let f = w[0];
         if f & !flags::ALL != 0 || (f & flags::ASYNC != 0 && f & flags::SYNC != 0) {
             return Err(EINVAL);
@@ -122,8 +149,57 @@ impl Atom {
             nr: w[1],
             ret_ptr: w[2],
             next: w[3],
-            args: Some([0; MAX_ARGS]),
+            args,
         })
+    }
+}
+
+/// What `async_exec()` reads before it runs anything.
+pub(crate) struct Submission {
+    /// The first atom.
+    pub(crate) first: Atom,
+}
+
+impl Submission {
+    /// Reads the head at `ahu`, the ring slot it fills next and the atom
+    /// at `first`, in one user-access window.
+    ///
+    /// Errors, in this order: `EFAULT` for an unreadable head, `EINVAL`
+    /// (or `EFAULT`, see [`AsyncHead::decode`]) for a bad ring geometry,
+    /// `EFAULT` for an unreadable ring slot or atom, `EINVAL` for the
+    /// atom's flags. An unreadable argument fails when the atom runs.
+    pub(crate) fn read(ahu: usize, first: usize) -> Result<Submission> {
+        let mut head = [0usize; HEAD_WORDS];
+        let mut slot = 0usize;
+        let mut words = [0usize; ATOM_WORDS];
+        let mut args = [0usize; MAX_ARGS];
+        // SAFETY: the buffers have the sizes syslet_read_submission()
+        // fills; it checks every user address itself.
+        let r: UserRead = unsafe {
+            bindings::syslet_read_submission(
+                head.as_mut_ptr() as _,
+                &mut slot as *mut usize as _,
+                words.as_mut_ptr() as _,
+                args.as_mut_ptr() as _,
+                ahu as _,
+                first as _,
+            ) as u32
+        };
+        match r {
+            bindings::syslet_uread_SYSLET_UREAD_HEAD_FAULT => return Err(EFAULT),
+            // The C side refuses exactly what `decode` does.
+            bindings::syslet_uread_SYSLET_UREAD_HEAD_INVALID => {
+                return AsyncHead::decode(&head).and(Err(EINVAL))
+            }
+            _ => {}
+        }
+        AsyncHead::decode(&head)?;
+        let args = match r {
+            bindings::syslet_uread_SYSLET_UREAD_OK => Some(args),
+            bindings::syslet_uread_SYSLET_UREAD_ARG_FAULT => None,
+            _ => return Err(EFAULT),
+        };
+        Ok(Submission { first: Atom::decode(&words, args)? })
     }
 }
 
@@ -150,7 +226,13 @@ impl AsyncHead {
     pub(crate) fn read(addr: usize) -> Result<AsyncHead> {
         // Only the first four words are the kernel's business; reading
         // the rest (user-owned, `head_stack` ...) would only cost.
-        let w: [usize; 4] = read_words(addr)?;
+        Self::decode(&read_words(addr)?)
+    }
+
+    /// Decodes the first [`HEAD_WORDS`] words of a head: `EINVAL` if
+    /// `ring_size_bytes` is zero or not a whole number of slots, `EFAULT`
+    /// if the ring wraps the address space.
+    pub(crate) fn decode(w: &[usize; HEAD_WORDS]) -> Result<AsyncHead> {
         let (ring, size) = (w[2], w[3]);
         if size == 0 || size % SLOT_SIZE != 0 {
             return Err(EINVAL);
@@ -167,13 +249,5 @@ impl AsyncHead {
     pub(crate) fn next_slot(&self) -> usize {
         // Cannot overflow: `read` checked `completion_ring + size`.
         self.completion_ring + crate::ring::slot(self.kernel_ring_idx, self.slots) * SLOT_SIZE
-    }
-
-    /// Checks that the slot the kernel fills next can be read, so that a
-    /// bad ring pointer fails at submission with `EFAULT` rather than
-    /// losing a completion later.
-    pub(crate) fn check_ring(&self) -> Result {
-        get_word(self.next_slot())?;
-        Ok(())
     }
 }

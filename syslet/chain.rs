@@ -17,6 +17,13 @@ use kernel::prelude::*;
 
 /// Whether the `SYSLET_STOP_ON_*` bits of `f` stop the chain on `ret`.
 pub(crate) fn stops(f: usize, ret: isize) -> bool {
+    const ANY: usize = flags::STOP_ON_NONZERO
+        | flags::STOP_ON_ZERO
+        | flags::STOP_ON_NEGATIVE
+        | flags::STOP_ON_NON_POSITIVE;
+    if f & ANY == 0 {
+        return false;
+    }
     (f & flags::STOP_ON_NONZERO != 0 && ret != 0)
         || (f & flags::STOP_ON_ZERO != 0 && ret == 0)
         || (f & flags::STOP_ON_NEGATIVE != 0 && ret < 0)

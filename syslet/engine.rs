@@ -31,13 +31,14 @@
 //!
 //! # Bounds
 //!
-//! A chain may loop forever (`next` pointing back): after every atom the
-//! runner checks for a fatal signal and yields the CPU (`cond_resched()`),
+//! A chain may loop forever (`next` pointing back): before every atom the
+//! runner checks for a fatal signal, and between atoms it yields the CPU
+//! (`cond_resched()`) when the scheduler asks for it and every 64 atoms,
 //! so such a chain costs CPU time like a user loop of system calls and
 //! ends with the process.
 
 use crate::{
-    abi::{flags, AsyncHead, Atom},
+    abi::{flags, AfterAtom, AsyncHead, Atom, Submission},
     chain::{self, Next},
     handoff, invoke, pool, trace,
 };
@@ -72,69 +73,104 @@ pub(crate) struct ChainEnd {
     pub(crate) atoms: u64,
 }
 
+#[inline]
 pub(crate) fn fatal_signal_pending() -> bool {
     // SAFETY: `current` is always a valid task.
-    unsafe { bindings::fatal_signal_pending(bindings::get_current()) != 0 }
+    pool::signal_pending() && unsafe { bindings::fatal_signal_pending(pool::current()) != 0 }
 }
+
+/// Atoms between two `cond_resched()` calls when nobody asks for the CPU
+/// (then the scheduler's flag makes the runner yield at once).
+const RESCHED_EVERY: u64 = 64;
 
 /// Runs the chain starting at `first` in the current task; `first_atom`
 /// is that atom if the caller has already read it.
-pub(crate) fn run_chain(first: usize, mut first_atom: Option<Atom>, runner: &impl Runner) -> ChainEnd {
+///
+/// Each atom after the first costs one user-access window, which stores
+/// the previous result and reads it (see syslet/uaccess.c).
+pub(crate) fn run_chain(first: usize, first_atom: Option<Atom>, runner: &impl Runner) -> ChainEnd {
     let mut end = ChainEnd { last: first, last_flags: 0, result: Ok(()), atoms: 0 };
     let mut addr = first;
+    let mut atom = match first_atom.map_or_else(|| Atom::read(first), Ok) {
+        Ok(a) => a,
+        Err(e) => {
+            end.result = Err(e);
+            return end;
+        }
+    };
     loop {
         end.last = addr;
+        end.last_flags = atom.flags;
         if runner.dying() {
             end.result = Err(EINTR);
             return end;
         }
-        let atom = match first_atom.take().map_or_else(|| Atom::read(addr), Ok) {
-            Ok(a) => a,
+        let ret = match run_atom(&atom, runner) {
+            Ok(ret) => ret,
             Err(e) => {
                 end.result = Err(e);
                 return end;
             }
         };
-        end.last_flags = atom.flags;
-        let mut ran = false;
-        let step = (|| -> Result<Next> {
-            if atom.flags & flags::ASYNC != 0 {
-                runner.go_async()?;
-            }
-            let sync = atom.flags & flags::SYNC != 0;
-            if sync {
-                runner.sync_atom(true);
-            }
-            runner.arm(sync);
-            let ret = invoke::run(&atom);
-            runner.disarm();
-            if sync {
-                runner.sync_atom(false);
-            }
-            let ret = ret?;
-            ran = true;
-            if atom.ret_ptr != 0 {
-                crate::abi::put_word(atom.ret_ptr, ret as usize)?;
-            }
-            chain::next(addr, &atom, ret)
-        })();
-        if ran {
-            end.atoms += 1;
-        }
-        match step {
-            Ok(Next::End) => return end,
-            Ok(Next::Atom(n)) => addr = n,
+        end.atoms += 1;
+        let next = match chain::next(addr, &atom, ret) {
+            Ok(Next::Atom(n)) => n,
+            Ok(Next::End) => 0,
             Err(e) => {
+                // Stored as if the chain had ended here.
+                end.result = store_result(atom.ret_ptr, ret).and(Err(e));
+                return end;
+            }
+        };
+        match Atom::store_and_read(atom.ret_ptr, ret as usize, next) {
+            AfterAtom::Next(a) => {
+                atom = a;
+                addr = next;
+            }
+            AfterAtom::End => return end,
+            AfterAtom::StoreFault => {
+                end.result = Err(EFAULT);
+                return end;
+            }
+            AfterAtom::NextFault(e) => {
+                end.last = next;
+                end.last_flags = 0;
                 end.result = Err(e);
                 return end;
             }
         }
-        if runner.dying() {
-            end.result = Err(EINTR);
-            return end;
+        // A fatal signal is seen at the top of the loop.
+        if pool::attention() || end.atoms % RESCHED_EVERY == 0 {
+            // SAFETY: process context, no lock held.
+            unsafe { bindings::cond_resched() };
         }
-        // SAFETY: process context, no lock held.
-        unsafe { bindings::cond_resched() };
+    }
+}
+
+/// Runs one atom's system call under `runner`'s rules.
+#[inline(always)]
+fn run_atom(atom: &Atom, runner: &impl Runner) -> Result<isize> {
+    if atom.flags & flags::ASYNC != 0 {
+        runner.go_async()?;
+    }
+    let sync = atom.flags & flags::SYNC != 0;
+    if sync {
+        runner.sync_atom(true);
+    }
+    runner.arm(sync);
+    let ret = invoke::run(atom);
+    runner.disarm();
+    if sync {
+        runner.sync_atom(false);
+    }
+    ret
+}
+
+/// Stores a result where an atom's `ret_ptr` says (0: nowhere).
+fn store_result(ret_ptr: usize, ret: isize) -> Result {
+    match Atom::store_and_read(ret_ptr, ret as usize, 0) {
+        AfterAtom::StoreFault => Err(EFAULT),
+        _ => Ok(()),
     }
 }
 
@@ -155,7 +191,7 @@ impl Runner for Inline {
 /// submitters' work), and its chains run inline.
 pub(crate) fn under_seccomp() -> bool {
     // SAFETY: `current` is a valid task and reads its own seccomp mode.
-    unsafe { (*bindings::get_current()).seccomp.mode != 0 }
+    unsafe { (*pool::current()).seccomp.mode != 0 }
 }
 
 /// `async_exec(atom, ahu)`: runs the chain that starts at `atom`.
@@ -167,9 +203,9 @@ pub(crate) fn under_seccomp() -> bool {
 /// `EAGAIN`/`EOPNOTSUPP` for `SYSLET_ASYNC` when the chain must run
 /// inline; `EINTR` when a fatal signal ends the chain.
 pub(crate) fn async_exec(first: usize, ahu: usize) -> Result<usize> {
-    AsyncHead::read(ahu)?.check_ring()?;
-    // Bad first atoms fail here, before any thread is involved.
-    let first_atom = Atom::read(first)?;
+    // Bad heads, rings and first atoms fail here, before any thread is
+    // involved.
+    let first_atom = Submission::read(ahu, first)?.first;
     // Under seccomp the chain runs inline, where the filter applies to
     // each atom exactly as to a direct call.
     let seccomp = under_seccomp();

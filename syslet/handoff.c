@@ -70,26 +70,10 @@ static bool default_fpstate(struct task_struct *t)
 }
 
 /*
- * Whether current's user context is one this file can carry: a 64-bit
- * task with null FS/GS selectors, the default FPU buffer (no AMX-style
- * dynamic features) and no user shadow stack.
+ * Whether current's user context is one this file can carry:
+ * syslet_handoff_supported() in syslet/handoff.rs (Rust, so that
+ * async_exec() asks it without a call).
  */
-bool syslet_handoff_supported(void)
-{
-	unsigned short fsi, gsi;
-
-	if (test_thread_flag(TIF_ADDR32) || in_ia32_syscall())
-		return false;
-	savesegment(fs, fsi);
-	savesegment(gs, gsi);
-	if (fsi || gsi || !default_fpstate(current))
-		return false;
-#ifdef CONFIG_X86_USER_SHADOW_STACK
-	if (current->thread.features & ARCH_SHSTK_SHSTK)
-		return false;
-#endif
-	return true;
-}
 
 /*
  * Called by current from the scheduler hook: stores the user context

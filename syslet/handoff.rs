@@ -92,6 +92,7 @@ const SCHED_DEADLINE: u32 = 6;
 /// Whether the current task's user context may move to a spare thread.
 /// The cases that may not are listed in the module documentation; they
 /// use the engine's async threads instead.
+#[inline]
 pub(crate) fn can_hand_off() -> bool {
     if sysctl(ptr::addr_of!(bindings::sysctl_syslet_handoff)) == 0 {
         return false;
@@ -117,19 +118,74 @@ pub(crate) fn can_hand_off() -> bool {
         if !(*t).io_uring.is_null() {
             return false;
         }
-        bindings::syslet_handoff_supported()
     }
+    context_movable()
+}
+
+/// Whether syslet/handoff.c can carry the current task's user context: a
+/// 64-bit task with null FS/GS selectors, the default FPU buffer (no
+/// AMX-style dynamic features) and no user shadow stack.
+#[inline(always)]
+fn context_movable() -> bool {
+    let t = current();
+    let (fs, gs): (u16, u16);
+    // SAFETY: reads this CPU's FS and GS selectors, which are the current
+    // task's user ones while it is in a system call (the kernel uses
+    // neither selector), as `savesegment()` does.
+    unsafe {
+        core::arch::asm!(
+            "mov {fs:x}, fs",
+            "mov {gs:x}, gs",
+            fs = out(reg) fs,
+            gs = out(reg) gs,
+            options(nomem, nostack, preserves_flags),
+        );
+    }
+    // SAFETY: `current`'s own thread_info and FPU state, which only it
+    // changes.
+    unsafe {
+        let ti = ptr::addr_of!((*t).thread_info);
+        if (*ti).flags & (1 << bindings::TIF_ADDR32) != 0 || (*ti).status & bindings::TS_COMPAT != 0 {
+            return false;
+        }
+        let fpu = ptr::addr_of!((*t).thread.fpu);
+        if fs != 0
+            || gs != 0
+            || !ptr::eq((*fpu).fpstate, ptr::addr_of!((*fpu).__fpstate))
+            || (*(*fpu).fpstate).size != bindings::fpu_kernel_cfg.default_size
+        {
+            return false;
+        }
+        // ARCH_SHSTK_SHSTK
+        #[cfg(CONFIG_X86_USER_SHADOW_STACK)]
+        if (*t).thread.features & 1 != 0 {
+            return false;
+        }
+    }
+    true
+}
+
+/// [`context_movable`] for syslet/handoff.c's hook, which checks again
+/// before it moves a context.
+#[no_mangle]
+pub extern "C" fn syslet_handoff_supported() -> bool {
+    context_movable()
 }
 
 /// Whether the current task is armed or in a threadlet.
 /// A threadlet record left over from before an `execve()` (its head
 /// belongs to the old program) is freed here.
+#[inline]
 pub(crate) fn armed() -> bool {
-    let t = current();
     // SAFETY: reads `current`'s own flags.
-    if unsafe { (*t).flags } & bindings::PF_SYSLET_HANDOFF == 0 {
-        return false;
-    }
+    let flags = unsafe { (*current()).flags };
+    flags & bindings::PF_SYSLET_HANDOFF != 0 && armed_record_live()
+}
+
+/// [`armed`] once the flag is seen set.
+#[cold]
+fn armed_record_live() -> bool {
+    let t = current();
     // SAFETY: with the flag set, `worker_private` is an `Armed` record or
     // a spare's tagged reference (see `syslet_task_sleeping`).
     let a = unsafe { (*t).worker_private } as *const Armed;
@@ -145,7 +201,8 @@ pub(crate) fn armed() -> bool {
 pub(crate) struct Armed {
     /// Borrowed: see [`Process::borrow_current`].
     pub(crate) process: ArcBorrow<'static, Process>,
-    /// The user register frame to hand over.
+    /// The user register frame to hand over; null for the frame of the
+    /// current system call (found when needed, off the hot path).
     regs: *const bindings::pt_regs,
     /// First atom of the chain (0 for a threadlet), for tracing.
     first: usize,
@@ -229,7 +286,8 @@ impl Armed {
         // once claimed. `regs` is valid while `self` is armed; the spare's
         // task is alive (it holds a reference to it).
         let saved = unsafe {
-            bindings::syslet_context_save(spare.ctx.0.cast(), self.regs, spare.task(), self.is_threadlet())
+            let regs = if self.regs.is_null() { bindings::current_pt_regs() } else { self.regs };
+            bindings::syslet_context_save(spare.ctx.0.cast(), regs, spare.task(), self.is_threadlet())
         };
         if !saved {
             self.process.put_back_spare(spare);
@@ -292,7 +350,9 @@ impl Runner for Cachemiss {
         Armed::disarm();
         // In process context, so that no path (not even a do_exit() from
         // inside the chain) keeps the spare's reference.
-        drop(self.0.taken.take());
+        if self.0.handed() {
+            drop(self.0.taken.take());
+        }
     }
 }
 
@@ -309,9 +369,7 @@ pub(crate) fn exec(
     // Best effort: without a spare an atom that blocks blocks the caller.
     ensure_spare(process);
     trace::submit(first, ahu, true);
-    // SAFETY: the register frame of the current system call.
-    let regs = unsafe { bindings::current_pt_regs() };
-    let runner = Cachemiss(Armed::new(process, regs, first, true));
+    let runner = Cachemiss(Armed::new(process, ptr::null(), first, true));
     let end = engine::run_chain(first, Some(first_atom), &runner);
     if !runner.0.handed() {
         process.stats.chain_inline(end.atoms);
@@ -633,12 +691,19 @@ pub(crate) fn become_spare(process: Arc<Process>) {
 
 /// [`Process::ensure_spare`] for a borrowed process; the fast path (a
 /// spare is parked) takes no reference.
+#[inline(always)]
 pub(crate) fn ensure_spare(process: ArcBorrow<'static, Process>) -> bool {
     // SAFETY: reads `current`'s own field.
     let cred = unsafe { (*current()).cred } as *mut c_void;
     if process.spare_cred.load(Ordering::Acquire) == cred && process.idle_spares() > 0 {
         return true;
     }
+    ensure_spare_slow(process)
+}
+
+/// [`ensure_spare`] when no spare with the caller's credentials is parked.
+#[cold]
+fn ensure_spare_slow(process: ArcBorrow<'static, Process>) -> bool {
     Arc::<Process>::from(process).ensure_spare()
 }
 

@@ -75,9 +75,56 @@ pub(crate) fn msecs_to_jiffies(ms: u32) -> usize {
     unsafe { bindings::__msecs_to_jiffies(ms) as usize }
 }
 
+/// The current task, read from this CPU's `pcpu_hot.current_task` as the
+/// C `get_current()` does. Inline: the engine asks for it several times
+/// per atom, and a call to the `rust_helper_get_current()` wrapper costs
+/// a call and a return each time (the price of which an emulated CPU
+/// makes visible).
+#[inline(always)]
 pub(crate) fn current() -> *mut bindings::task_struct {
-    // SAFETY: always valid in process context.
-    unsafe { bindings::get_current() }
+    let task: *mut bindings::task_struct;
+    // SAFETY: `current_task` is the first word of the per-CPU `pcpu_hot`
+    // (asserted below), addressed through %gs like every per-CPU variable;
+    // whichever CPU the task runs on, the word names the task itself.
+    unsafe {
+        core::arch::asm!(
+            "movq %gs:{hot}, {task}",
+            hot = sym bindings::pcpu_hot,
+            task = out(reg) task,
+            options(att_syntax, nostack, readonly, preserves_flags),
+        );
+    }
+    task
+}
+
+const _: () = assert!(core::mem::offset_of!(bindings::pcpu_hot, __bindgen_anon_1) == 0);
+
+/// `TIF_SIGPENDING` and `TIF_NEED_RESCHED` as bits of `thread_info.flags`.
+const TIF_SIGPENDING_BIT: usize = 1 << bindings::TIF_SIGPENDING;
+const TIF_NEED_RESCHED_BIT: usize = 1 << bindings::TIF_NEED_RESCHED;
+
+/// The current task's `thread_info.flags`.
+#[inline(always)]
+fn thread_flags() -> usize {
+    // SAFETY: `current`'s own thread_info; the flags are set by other
+    // CPUs with atomic bit operations, a racy read sees either value.
+    unsafe { ptr::read_volatile(ptr::addr_of!((*current()).thread_info.flags)) as usize }
+}
+
+/// Whether the current task must stop what it is doing in the kernel
+/// soon: a signal is pending or the scheduler wants the CPU. One load;
+/// the caller then looks closer (`fatal_signal_pending()`,
+/// `cond_resched()`).
+#[inline(always)]
+pub(crate) fn attention() -> bool {
+    thread_flags() & (TIF_SIGPENDING_BIT | TIF_NEED_RESCHED_BIT) != 0
+}
+
+/// Whether a signal is pending for the current task (a cheap test in
+/// front of the `fatal_signal_pending()` call).
+#[inline(always)]
+pub(crate) fn signal_pending() -> bool {
+    thread_flags() & TIF_SIGPENDING_BIT != 0
 }
 
 /// Counts one live object in a `/sys/kernel/debug/syslet/live_*` counter
@@ -194,6 +241,7 @@ impl Process {
 
     /// The `signal_struct` field that owns one reference to the process's
     /// state, as an atomic.
+    #[inline]
     fn field() -> &'static AtomicPtr<c_void> {
         // SAFETY: `current`'s signal_struct outlives every use here (the
         // caller runs in one of its threads), and the field is only ever
@@ -226,16 +274,23 @@ impl Process {
     /// [`Process::of_current`] without taking a reference: the state lives
     /// as long as the process's `signal_struct`, so as long as any of its
     /// tasks. Only for use by a task of the process, while it runs.
+    #[inline]
     pub(crate) fn borrow_current() -> Result<ArcBorrow<'static, Process>> {
         let p = Self::field().load(Ordering::Acquire);
         if p.is_null() {
-            drop(Self::of_current()?);
-            return Self::borrow_current();
+            return Self::borrow_new();
         }
         // SAFETY: `p` came from `Arc::into_raw` in `of_current`; the
         // field's reference lives until the signal_struct is freed, after
         // every task of the process (see above).
         Ok(unsafe { ArcBorrow::from_raw(p as *const Process) })
+    }
+
+    /// [`Process::borrow_current`] the first time.
+    #[cold]
+    fn borrow_new() -> Result<ArcBorrow<'static, Process>> {
+        drop(Self::of_current()?);
+        Self::borrow_current()
     }
 
     /// A parked worker, or a new one if the process has fewer than

@@ -75,6 +75,7 @@ fn eopnotsupp() -> Error {
 /// system call exit path: the kernel-internal restart codes
 /// (include/linux/errno.h), which that path would turn into a restart or
 /// `-EINTR`, become `-EINTR` (as fs/aio.c's aio_rw_done() does).
+#[inline]
 fn restart_to_eintr(ret: isize) -> isize {
     const ERESTARTSYS: isize = 512;
     const ERESTARTNOINTR: isize = 513;

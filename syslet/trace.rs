@@ -4,9 +4,20 @@
 //! `syslet:syslet_complete` ([`include/trace/events/syslet.h`](srctree/include/trace/events/syslet.h)).
 //!
 //! Tracepoints are C static inlines, so each is emitted through a one-line
-//! C wrapper in `trace.c`; a disabled tracepoint costs that call.
+//! C wrapper in `trace.c`. The wrapper is only called when the tracepoint
+//! is enabled (its static key's count, read here), so a disabled one
+//! costs a load and a branch.
 
+use core::ptr;
 use kernel::{bindings, prelude::*};
+
+/// Whether the tracepoint `tp` is enabled (`static_key_enabled()`).
+#[inline(always)]
+fn enabled(tp: *const bindings::tracepoint) -> bool {
+    // SAFETY: `tp` is one of this file's static tracepoints, which live
+    // forever; `enabled` is an atomic_t, read once.
+    unsafe { ptr::read_volatile(ptr::addr_of!((*tp).key.enabled.counter)) > 0 }
+}
 
 /// Why a chain went asynchronous (the `reason` field).
 #[derive(Clone, Copy)]
@@ -20,7 +31,11 @@ pub(crate) enum AsyncReason {
 }
 
 /// `async_exec()` accepted a chain.
+#[inline]
 pub(crate) fn submit(atom: usize, ahu: usize, inline: bool) {
+    if !enabled(ptr::addr_of!(bindings::__tracepoint_syslet_submit)) {
+        return;
+    }
     // SAFETY: a tracepoint wrapper; plain values.
     unsafe { bindings::syslet_trace_submit(atom, ahu, inline) }
 }
@@ -32,7 +47,11 @@ pub(crate) fn went_async(atom: usize, reason: AsyncReason) {
 }
 
 /// A chain ended with `result`: returned to the caller, or `posted`.
+#[inline]
 pub(crate) fn complete(atom: usize, result: &Result, posted: bool) {
+    if !enabled(ptr::addr_of!(bindings::__tracepoint_syslet_complete)) {
+        return;
+    }
     let error = match result {
         Ok(()) => 0,
         Err(e) => e.to_errno(),

@@ -1,11 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Word-sized user memory access for the engine's hot path (syslet/abi.rs,
- * syslet/invoke.rs, syslet/engine.rs): get_user(), put_user() and
- * unsafe_get_user() are macros Rust cannot call. The kernel's
- * copy_from_user() of an 88-byte atom ends in "rep movsb", which an
- * emulating CPU (QEMU TCG, where the project runs) executes byte by byte;
- * eleven word loads in one user-access window cost a fraction of that.
+ * User memory access for the engine's hot path (syslet/abi.rs): get_user(),
+ * put_user() and unsafe_get_user() are macros Rust cannot call.
+ *
+ * Cost model: under an emulating CPU (QEMU TCG, where the project runs)
+ * what a chain pays for is the number of calls, returns and user-access
+ * windows (stac/clac end a translation block), not the loads. So an
+ * async_exec() reads everything it needs before running anything (head,
+ * ring slot, first atom and its arguments) in one window, and each later
+ * atom costs one window that stores the previous result and reads it.
+ * The copy_from_user() of a whole atom would also end in "rep movsb",
+ * which TCG runs byte by byte.
+ *
+ * The decoding and every check on the values read stay in Rust; the only
+ * value computed here is the ring slot address, the same one
+ * AsyncHead::next_slot() computes.
  */
 #include <linux/syslet.h>
 #include <linux/uaccess.h>
@@ -28,48 +37,102 @@ efault:
 }
 
 /*
- * Reads an atom (11 words at @src) and the words its argument pointers
- * (words 4-9) point to, up to the first NULL one, in one user-access
- * window: 0 when all were read, 1 when the atom was and an argument was
- * not, -EFAULT when the atom could not be read.
+ * Inside an open window: reads the atom at @src (SYSLET_ATOM_WORDS words)
+ * and the words its argument pointers (words 4-9) point to, up to the
+ * first NULL one.
  */
-int syslet_read_atom(unsigned long *atom, unsigned long *args,
-		     const unsigned long __user *src)
+static __always_inline int read_atom(unsigned long *atom, unsigned long *args,
+				     const unsigned long __user *src)
 {
 	unsigned int i;
 
-	might_fault();
-	if (!user_access_begin(src, 11 * sizeof(*src)))
-		return -EFAULT;
-	for (i = 0; i < 11; i++)
-		unsafe_get_user(atom[i], &src[i], efault_atom);
+	if (!access_ok(src, SYSLET_ATOM_WORDS * sizeof(*src)))
+		return SYSLET_UREAD_ATOM_FAULT;
+	barrier_nospec();
+	for (i = 0; i < SYSLET_ATOM_WORDS; i++)
+		unsafe_get_user(atom[i], &src[i], atom_fault);
 	for (i = 0; i < 6; i++) {
 		const unsigned long __user *p = (const void __user *)atom[4 + i];
 
 		if (!p)
 			break;
 		if (!access_ok(p, sizeof(*p)))
-			goto efault_arg;
-		/* As user_access_begin() does after its access_ok(). */
+			return SYSLET_UREAD_ARG_FAULT;
 		barrier_nospec();
-		unsafe_get_user(args[i], p, efault_arg);
+		unsafe_get_user(args[i], p, arg_fault);
 	}
-	user_access_end();
-	return 0;
-efault_arg:
-	user_access_end();
-	return 1;
-efault_atom:
-	user_access_end();
-	return -EFAULT;
+	return SYSLET_UREAD_OK;
+atom_fault:
+	return SYSLET_UREAD_ATOM_FAULT;
+arg_fault:
+	return SYSLET_UREAD_ARG_FAULT;
 }
 
-int syslet_get_word(unsigned long *dst, const unsigned long __user *src)
+/*
+ * async_exec()'s reads, in one window: the head at @ahu
+ * (SYSLET_HEAD_WORDS words), the ring slot it names next, then the first
+ * atom at @src as read_atom() does. Stops at the first failure.
+ */
+int syslet_read_submission(unsigned long *head, unsigned long *slot,
+			   unsigned long *atom, unsigned long *args,
+			   const unsigned long __user *ahu,
+			   const unsigned long __user *src)
 {
-	return get_user(*dst, src);
+	const unsigned long __user *p;
+	unsigned long ring, size;
+	unsigned int i;
+	int r;
+
+	might_fault();
+	if (!user_access_begin(ahu, SYSLET_HEAD_WORDS * sizeof(*ahu)))
+		return SYSLET_UREAD_HEAD_FAULT;
+	for (i = 0; i < SYSLET_HEAD_WORDS; i++)
+		unsafe_get_user(head[i], &ahu[i], head_fault);
+	ring = head[2];
+	size = head[3];
+	if (!size || size % sizeof(*p) || ring + size < ring) {
+		user_access_end();
+		return SYSLET_UREAD_HEAD_INVALID;
+	}
+	p = (const void __user *)(ring + head[0] % (size / sizeof(*p)) * sizeof(*p));
+	if (!access_ok(p, sizeof(*p)))
+		goto slot_fault;
+	barrier_nospec();
+	unsafe_get_user(*slot, p, slot_fault);
+	r = read_atom(atom, args, src);
+	user_access_end();
+	return r;
+head_fault:
+	user_access_end();
+	return SYSLET_UREAD_HEAD_FAULT;
+slot_fault:
+	user_access_end();
+	return SYSLET_UREAD_SLOT_FAULT;
 }
 
-int syslet_put_word(unsigned long __user *dst, unsigned long v)
+/*
+ * Between two atoms, in one window: stores @ret at @ret_ptr (unless it
+ * is NULL), then reads the next atom at @src (unless it is NULL) as
+ * read_atom() does.
+ */
+int syslet_store_read_atom(unsigned long __user *ret_ptr, unsigned long ret,
+			   unsigned long *atom, unsigned long *args,
+			   const unsigned long __user *src)
 {
-	return put_user(v, dst);
+	int r = SYSLET_UREAD_OK;
+
+	might_fault();
+	__uaccess_begin();
+	if (ret_ptr) {
+		if (!access_ok(ret_ptr, sizeof(*ret_ptr)))
+			goto store_fault;
+		unsafe_put_user(ret, ret_ptr, store_fault);
+	}
+	if (src)
+		r = read_atom(atom, args, src);
+	user_access_end();
+	return r;
+store_fault:
+	user_access_end();
+	return SYSLET_UREAD_STORE_FAULT;
 }

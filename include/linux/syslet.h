@@ -52,13 +52,30 @@ void syslet_context_restore(void *ctx);
 void syslet_context_drop(void *ctx);
 void syslet_block_signals(void);
 
-/* syslet/uaccess.c: word-sized user access (0 or -EFAULT). */
+/*
+ * syslet/uaccess.c: word-sized user access (0 or -EFAULT), and the
+ * engine's hot-path reads, which return one of these:
+ */
+enum syslet_uread {
+	SYSLET_UREAD_OK = 0,
+	SYSLET_UREAD_ARG_FAULT,		/* atom read, an argument was not */
+	SYSLET_UREAD_ATOM_FAULT,	/* the atom could not be read */
+	SYSLET_UREAD_STORE_FAULT,	/* the result could not be stored */
+	SYSLET_UREAD_HEAD_FAULT,	/* the head could not be read */
+	SYSLET_UREAD_HEAD_INVALID,	/* its ring geometry is invalid */
+	SYSLET_UREAD_SLOT_FAULT,	/* its next ring slot is unreadable */
+};
+#define SYSLET_ATOM_WORDS	10	/* of struct syslet_uatom, less private */
+#define SYSLET_HEAD_WORDS	4	/* of struct async_head_user */
 int syslet_read_words(unsigned long *dst, const unsigned long __user *src,
 		      unsigned int n);
-int syslet_read_atom(unsigned long *atom, unsigned long *args,
-		     const unsigned long __user *src);
-int syslet_get_word(unsigned long *dst, const unsigned long __user *src);
-int syslet_put_word(unsigned long __user *dst, unsigned long v);
+int syslet_read_submission(unsigned long *head, unsigned long *slot,
+			   unsigned long *atom, unsigned long *args,
+			   const unsigned long __user *ahu,
+			   const unsigned long __user *src);
+int syslet_store_read_atom(unsigned long __user *ret_ptr, unsigned long ret,
+			   unsigned long *atom, unsigned long *args,
+			   const unsigned long __user *src);
 int syslet_spawn_spare(int (*fn)(void *), void *arg);
 
 /* Per-process counters: /proc/<pid>/syslet (syslet/proc.c). */
@@ -82,6 +99,10 @@ int proc_pid_syslet(struct seq_file *m, struct pid_namespace *ns,
 		    struct pid *pid, struct task_struct *task);
 
 /* syslet/trace.c: tracepoints (include/trace/events/syslet.h) */
+/* Defined by CREATE_TRACE_POINTS in syslet/trace.c; Rust reads their keys. */
+struct tracepoint;
+extern struct tracepoint __tracepoint_syslet_submit;
+extern struct tracepoint __tracepoint_syslet_complete;
 void syslet_trace_submit(unsigned long atom, unsigned long ahu, bool inline_run);
 void syslet_trace_async(unsigned long atom, int reason);
 void syslet_trace_complete(unsigned long atom, int error, bool posted);
