@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Running one atom: read its arguments, check the refusal list and the
-//! caller's seccomp filter, call the system call through the kernel's own
-//! x86-64 dispatcher (`x64_sys_call`), as the system call entry would.
+//! caller's seccomp filter, call the system call through the kernel's
+//! x86-64 system call table ([`dispatch`]).
 //!
 //! Runs in process context on behalf of the submitting task, may sleep,
 //! holds no lock. The result is what the call returned, except that the
@@ -63,8 +63,63 @@ pub(crate) fn run(atom: &Atom) -> Result<isize> {
     // the duration of the call, and `nr` is below `NR_LIMIT`; calls that
     // use the real user frame (`current_pt_regs()`) or change the thread
     // are refused above.
-    let ret = unsafe { bindings::x64_sys_call(r, atom.nr as u32) } as isize;
+    let ret = unsafe { dispatch(r, atom.nr) };
     Ok(crate::restart_to_eintr(ret))
+}
+
+/// Calls system call `nr` with the frame `regs`.
+///
+/// Through `sys_call_table`, one indirect call, as io_uring calls its
+/// opcodes: the index is clamped without a branch (`array_index_nospec()`),
+/// so a mispredicted bounds check cannot speculate past the table. With
+/// the Spectre-BHI mitigation the kernel avoids indirect calls indexed by
+/// a system call number; there, as for numbers outside the table, this
+/// goes through `x64_sys_call()`'s `switch` as the system call entry does
+/// (a chain of compares that costs more under an emulating CPU).
+///
+/// # Safety
+///
+/// `regs` must be a frame whose argument registers are set, valid for
+/// the duration of the call.
+#[inline(always)]
+unsafe fn dispatch(regs: *const bindings::pt_regs, nr: usize) -> isize {
+    #[cfg(not(CONFIG_MITIGATION_SPECTRE_BHI))]
+    {
+        const LEN: usize = bindings::NR_syscalls as usize;
+        if nr < LEN {
+            // SAFETY: the clamped index is within the table, which has an
+            // entry (`sys_ni_syscall` in gaps) for every number below
+            // `NR_syscalls`; the caller vouches for `regs`.
+            unsafe {
+                let table = ptr::addr_of!(bindings::sys_call_table).cast::<bindings::sys_call_ptr_t>();
+                if let Some(call) = *table.add(index_nospec(nr, LEN)) {
+                    return call(regs) as isize;
+                }
+            }
+        }
+    }
+    // SAFETY: as above; unknown numbers get `-ENOSYS`.
+    unsafe { bindings::x64_sys_call(regs, nr as u32) as isize }
+}
+
+/// `array_index_nospec()`: `i` if `i < len`, else 0, computed without a
+/// branch (`cmp; sbb` as on x86 C).
+#[cfg(not(CONFIG_MITIGATION_SPECTRE_BHI))]
+#[inline(always)]
+fn index_nospec(i: usize, len: usize) -> usize {
+    let mask: usize;
+    // SAFETY: arithmetic on registers only.
+    unsafe {
+        core::arch::asm!(
+            "cmp {i}, {len}",
+            "sbb {mask}, {mask}",
+            i = in(reg) i,
+            len = in(reg) len,
+            mask = out(reg) mask,
+            options(pure, nomem, nostack),
+        );
+    }
+    i & mask
 }
 
 /// `SECCOMP_MODE_DEAD`: a KILL verdict was given; the task is dying.

@@ -4,6 +4,7 @@
  * against making the same calls directly, side by side in one boot:
  *
  *   getppid1  one getppid                 (direct vs a one-atom chain)
+ *   pread1    one pread of a cached page  (direct vs a one-atom chain)
  *   pread10   10 x pread of a cached page (direct vs a ten-atom chain)
  *   atoms     getppid calls per second    (direct vs a 100-atom chain)
  *
@@ -50,11 +51,11 @@ static void die(const char *what)
 int main(int argc, char **argv)
 {
 	long iters = argc > 1 ? atol(argv[1]) : 5000;
-	static struct syslet_uatom one, ten[10], hundred[CHAIN];
+	static struct syslet_uatom one, one_pread, ten[10], hundred[CHAIN];
 	static long ret[CHAIN];
 	static char page[4096], buf[10][4096];
 	unsigned long fd, len = 4096, off = 0, bufp[10];
-	double best[6];
+	double best[8];
 	char path[] = "/tmp/chain-bench-XXXXXX";
 	int f, r, i;
 	long k;
@@ -69,6 +70,9 @@ int main(int argc, char **argv)
 	fd = f;
 
 	atom_set(&one, 0, __NR_getppid, &ret[0], NULL, NULL);
+	bufp[0] = (unsigned long)buf[0];
+	atom_set(&one_pread, 0, __NR_pread64, &ret[0], NULL,
+		 ATOM_ARGS(&fd, &bufp[0], &len, &off));
 	for (i = 0; i < 10; i++) {
 		bufp[i] = (unsigned long)buf[i];
 		atom_set(&ten[i], 0, __NR_pread64, &ret[i], i < 9 ? &ten[i + 1] : NULL,
@@ -78,7 +82,7 @@ int main(int argc, char **argv)
 		atom_set(&hundred[i], 0, __NR_getppid, &ret[i],
 			 i < CHAIN - 1 ? &hundred[i + 1] : NULL, NULL);
 
-	for (i = 0; i < 6; i++)
+	for (i = 0; i < 8; i++)
 		best[i] = 1e30;
 	for (r = 0; r < ROUNDS; r++) {
 		double t;
@@ -96,6 +100,24 @@ int main(int argc, char **argv)
 				die("async_exec(getppid)");
 		t = (now_ns() - t) / iters;
 		best[1] = t < best[1] ? t : best[1];
+
+		t = now_ns();
+		for (k = 0; k < iters; k++)
+			if (pread(f, buf[0], 4096, 0) != 4096)
+				die("pread");
+		t = (now_ns() - t) / iters;
+		best[6] = t < best[6] ? t : best[6];
+
+		ret[0] = 0;
+		buf[0][4095] = 0;
+		t = now_ns();
+		for (k = 0; k < iters; k++)
+			if (sys_async_exec(&one_pread, &ahu) != (long)&one_pread)
+				die("async_exec(pread)");
+		t = (now_ns() - t) / iters;
+		best[7] = t < best[7] ? t : best[7];
+		if (ret[0] != 4096 || buf[0][4095] != 'x')
+			die("the chained pread did not read the page");
 
 		t = now_ns();
 		for (k = 0; k < iters; k++)
@@ -134,6 +156,8 @@ int main(int argc, char **argv)
 	}
 	emit("getppid1", "direct", "ns_per_op", best[0], "ns");
 	emit("getppid1", "async_exec", "ns_per_op", best[1], "ns");
+	emit("pread1", "direct", "ns_per_op", best[6], "ns");
+	emit("pread1", "async_exec", "ns_per_op", best[7], "ns");
 	emit("pread10", "direct", "ns_per_op", best[2], "ns");
 	emit("pread10", "async_exec", "ns_per_op", best[3], "ns");
 	emit("atoms", "direct", "calls_per_s", 1e9 / best[4], "1/s");
