@@ -334,18 +334,48 @@ pub extern "C" fn fdspace_close(field: *mut *mut c_void, fd: u32) -> *mut bindin
 /// Closes every private descriptor of `files` (exec, exit).
 #[no_mangle]
 pub extern "C" fn fdspace_close_all(files: *mut bindings::files_struct, field: *mut *mut c_void) {
+    fdspace_close_range(files, field, 0, u32::MAX);
+}
+
+/// Closes the private descriptors of `files` numbered `lo..=hi`
+/// (`close_range()` with `CLOSE_RANGE_NONLINEAR`).
+#[no_mangle]
+pub extern "C" fn fdspace_close_range(
+    files: *mut bindings::files_struct,
+    field: *mut *mut c_void,
+    lo: u32,
+    hi: u32,
+) {
     // SAFETY: as for `fdspace_entry`.
     let Some(s) = (unsafe { space(field) }) else { return };
-    let mut fds = KVec::new();
-    s.for_each(|fd, _| fds.push(fd, GFP_KERNEL).is_ok());
-    for fd in fds {
-        let file = s.close(fd);
-        if !file.is_null() {
-            // SAFETY: the descriptor's reference, now ours.
-            unsafe { bindings::filp_close(file, files as _) };
+    // Collected first: closing runs filp_close(), which may sleep, and
+    // the walk holds RCU. Without memory for the list, the walk stops
+    // there and the loop starts over on what is left.
+    loop {
+        let mut fds = KVec::new();
+        let mut full = false;
+        s.for_each(|fd, _| {
+            if fd < lo || fd > hi {
+                return true;
+            }
+            full = fds.push(fd, GFP_KERNEL).is_err();
+            !full
+        });
+        if fds.is_empty() {
+            return;
         }
-        // SAFETY: process context, no lock held.
-        unsafe { bindings::cond_resched() };
+        for fd in fds {
+            let file = s.close(fd);
+            if !file.is_null() {
+                // SAFETY: the descriptor's reference, now ours.
+                unsafe { bindings::filp_close(file, files as _) };
+            }
+            // SAFETY: process context, no lock held.
+            unsafe { bindings::cond_resched() };
+        }
+        if !full {
+            return;
+        }
     }
 }
 

@@ -15,6 +15,10 @@
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/select.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -25,6 +29,9 @@
 
 #ifndef CLOSE_RANGE_UNSHARE
 #define CLOSE_RANGE_UNSHARE (1U << 1)
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
 static long sys_fdup(int fd, unsigned int flags)
@@ -289,6 +296,225 @@ TEST(o_nonlinear_creates_private_fds)
 	while (n--)
 		close(fds[n]);
 	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &old));
+}
+
+/* Sends fd over the datagram socket s with SCM_RIGHTS. */
+static int send_fd(int s, int fd)
+{
+	char ctl[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = "f", .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(s, &mh, 0) == 1 ? 0 : -1;
+}
+
+/* Receives one message from s; the descriptor it carried, or -1 (and
+ * *flags says why, e.g. MSG_CTRUNC). */
+static int recv_fd(int s, int rflags, int *flags)
+{
+	char ctl[CMSG_SPACE(sizeof(int))] = { 0 }, c;
+	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *cm;
+	int fd;
+
+	if (recvmsg(s, &mh, rflags) != 1)
+		return -1;
+	*flags = mh.msg_flags;
+	cm = CMSG_FIRSTHDR(&mh);
+	if (!cm || cm->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
+
+TEST(scm_rights_received_into_private_space)
+{
+	struct rlimit old, lim;
+	int sv[2], p[2], r, flags, n;
+	long held[64];
+	char c = 0;
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_DGRAM, 0, sv));
+	ASSERT_EQ(0, pipe(p));
+	/* MSG_CMSG_NONLINEAR: private, close-on-exec, the same pipe. */
+	ASSERT_EQ(0, send_fd(sv[0], p[0]));
+	r = recv_fd(sv[1], MSG_CMSG_NONLINEAR, &flags);
+	EXPECT_TRUE(is_private(r)) TH_LOG("received %#x", r);
+	EXPECT_EQ(FD_CLOEXEC, fcntl(r, F_GETFD));
+	EXPECT_EQ(1, write(p[1], "m", 1));
+	EXPECT_EQ(1, read(r, &c, 1));
+	EXPECT_EQ('m', c);
+	EXPECT_EQ(0, close(r));
+	/* Together with MSG_CMSG_CLOEXEC. */
+	ASSERT_EQ(0, send_fd(sv[0], p[0]));
+	r = recv_fd(sv[1], MSG_CMSG_NONLINEAR | MSG_CMSG_CLOEXEC, &flags);
+	EXPECT_TRUE(is_private(r));
+	EXPECT_EQ(0, close(r));
+	/* Without it: a linear descriptor, as before. */
+	ASSERT_EQ(0, send_fd(sv[0], p[0]));
+	r = recv_fd(sv[1], 0, &flags);
+	EXPECT_LE(0, r);
+	EXPECT_FALSE(r & NONLINEAR_FD);
+	EXPECT_EQ(0, fcntl(r, F_GETFD));
+	EXPECT_EQ(0, close(r));
+	/* No room under RLIMIT_NOFILE: the message arrives with MSG_CTRUNC
+	 * and no descriptor, and nothing leaks (the next one fits). */
+	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &old));
+	lim.rlim_cur = lim.rlim_max = 4;
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &lim));
+	for (n = 0; n < 64; n++) {
+		held[n] = open("/dev/null", O_RDONLY | O_NONLINEAR);
+		if (held[n] < 0)
+			break;
+	}
+	ASSERT_EQ(4, n);
+	ASSERT_EQ(0, send_fd(sv[0], p[0]));
+	r = recv_fd(sv[1], MSG_CMSG_NONLINEAR, &flags);
+	EXPECT_EQ(-1, r);
+	EXPECT_TRUE(flags & MSG_CTRUNC);
+	EXPECT_EQ(0, close(held[--n]));
+	ASSERT_EQ(0, send_fd(sv[0], p[0]));
+	r = recv_fd(sv[1], MSG_CMSG_NONLINEAR, &flags);
+	EXPECT_TRUE(is_private(r));
+	EXPECT_EQ(0, close(r));
+	while (n--)
+		close(held[n]);
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &old));
+	close(p[0]);
+	close(p[1]);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+TEST(memfd_and_socketpair_create_private_fds)
+{
+	int m, sv[2];
+	char *map, buf[6] = { 0 };
+
+	m = memfd_create("fdspace", MFD_NONLINEAR | MFD_CLOEXEC);
+	ASSERT_TRUE(is_private(m)) TH_LOG("memfd: %#x", m);
+	EXPECT_EQ(FD_CLOEXEC, fcntl(m, F_GETFD));
+	/* mmap() of a private descriptor. */
+	ASSERT_EQ(0, ftruncate(m, 4096));
+	map = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, m, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	memcpy(map, "mapped", 6);
+	EXPECT_EQ(6, pread(m, buf, 6, 0));
+	EXPECT_EQ(0, memcmp(buf, "mapped", 6));
+	EXPECT_EQ(0, munmap(map, 4096));
+	EXPECT_EQ(0, close(m));
+	m = memfd_create("fdspace", MFD_NONLINEAR | MFD_ALLOW_SEALING);
+	EXPECT_TRUE(is_private(m));
+	EXPECT_EQ(0, fcntl(m, F_ADD_SEALS, F_SEAL_WRITE));
+	close(m);
+	m = memfd_create("linear", 0);
+	EXPECT_FALSE(m & NONLINEAR_FD);
+	close(m);
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | O_NONLINEAR, 0, sv));
+	EXPECT_TRUE(is_private(sv[0]));
+	EXPECT_TRUE(is_private(sv[1]));
+	EXPECT_NE(sv[0], sv[1]);
+	EXPECT_EQ(2, send(sv[0], "sp", 2, 0));
+	EXPECT_EQ(2, recv(sv[1], buf, 2, 0));
+	EXPECT_EQ(0, memcmp(buf, "sp", 2));
+	close(sv[0]);
+	close(sv[1]);
+	EXPECT_EQ(-1, socketpair(AF_UNIX, SOCK_STREAM | O_NONLINEAR | O_TRUNC, 0, sv));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+TEST(fd_taking_calls_on_private_fds)
+{
+	char path[] = "/tmp/fdspace-XXXXXX", buf[16] = { 0 };
+	struct timeval tv = { 0, 0 };
+	int f, p[2], avail = 0;
+	long pf, pr, pw;
+	loff_t off = 0;
+
+	f = mkstemp(path);
+	ASSERT_LE(0, f);
+	unlink(path);
+	ASSERT_EQ(10, write(f, "0123456789", 10));
+	pf = sys_fdup(f, 0);
+	ASSERT_TRUE(is_private(pf));
+	ASSERT_EQ(0, pipe2(p, O_NONLINEAR));
+	pr = p[0];
+	pw = p[1];
+	/* sendfile() from a private file to a private pipe. */
+	EXPECT_EQ(4, sendfile(pw, pf, &off, 4));
+	/* ioctl(): FIONREAD on the private pipe. */
+	EXPECT_EQ(0, ioctl(pr, FIONREAD, &avail));
+	EXPECT_EQ(4, avail);
+	/* splice() from the private pipe into the private file. */
+	off = 20;
+	EXPECT_EQ(4, splice(pr, NULL, pf, &off, 4, 0));
+	EXPECT_EQ(4, pread(f, buf, 4, 20));
+	EXPECT_EQ(0, memcmp(buf, "0123", 4));
+	/* F_GETFL: O_NONLINEAR is the descriptor's, not the file's. */
+	EXPECT_TRUE(fcntl(pf, F_GETFL) & O_NONLINEAR);
+	EXPECT_FALSE(fcntl(f, F_GETFL) & O_NONLINEAR);
+	EXPECT_EQ(fcntl(f, F_GETFL), fcntl(pf, F_GETFL) & ~O_NONLINEAR);
+	/* select() cannot hold a private descriptor: EBADF. */
+	EXPECT_EQ(-1, select(pr + 1, NULL, NULL, NULL, &tv));
+	EXPECT_EQ(EBADF, errno);
+	EXPECT_EQ(0, select(f + 1, NULL, NULL, NULL, &tv));
+	close(pr);
+	close(pw);
+	close(pf);
+	close(f);
+}
+
+TEST(close_range_closes_private_fds_only_on_request)
+{
+	long fd[3], t;
+	int i, j, status;
+	pid_t child;
+
+	for (i = 0; i < 3; i++) {
+		fd[i] = open("/dev/null", O_RDONLY | O_NONLINEAR);
+		ASSERT_TRUE(is_private(fd[i]));
+	}
+	for (i = 0; i < 3; i++)		/* sort: the numbers have no order */
+		for (j = i + 1; j < 3; j++)
+			if (fd[j] < fd[i]) {
+				t = fd[i];
+				fd[i] = fd[j];
+				fd[j] = t;
+			}
+	/* The middle one only. */
+	EXPECT_EQ(0, syscall(SYS_close_range, fd[1], fd[1], CLOSE_RANGE_NONLINEAR));
+	EXPECT_EQ(-1, fcntl(fd[1], F_GETFD));
+	EXPECT_EQ(EBADF, errno);
+	EXPECT_EQ(FD_CLOEXEC, fcntl(fd[0], F_GETFD));
+	EXPECT_EQ(FD_CLOEXEC, fcntl(fd[2], F_GETFD));
+	/* With CLOSE_RANGE_CLOEXEC nothing changes: they are close-on-exec. */
+	EXPECT_EQ(0, syscall(SYS_close_range, 0, ~0U,
+			     CLOSE_RANGE_NONLINEAR | CLOSE_RANGE_CLOEXEC));
+	EXPECT_EQ(FD_CLOEXEC, fcntl(fd[0], F_GETFD));
+	EXPECT_EQ(-1, syscall(SYS_close_range, 0, ~0U, 1U << 4));
+	EXPECT_EQ(EINVAL, errno);
+	/* Everything, in a child with its own (unshared) table. */
+	child = fork();
+	ASSERT_LE(0, child);
+	if (!child) {
+		if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_NONLINEAR | CLOSE_RANGE_UNSHARE))
+			_exit(1);
+		_exit(fcntl(fd[0], F_GETFD) == -1 && fcntl(fd[2], F_GETFD) == -1 ? 0 : 2);
+	}
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(FD_CLOEXEC, fcntl(fd[2], F_GETFD));
+	close(fd[0]);
+	close(fd[2]);
 }
 
 /* Threads allocating and closing at once, under a small RLIMIT_NOFILE: a

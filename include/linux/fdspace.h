@@ -14,6 +14,10 @@ struct file;
 struct files_struct;
 
 #ifdef CONFIG_FDSPACE
+/* The uapi flags; without CONFIG_FDSPACE they are 0, rejected as unknown. */
+#define MFD_NONLINEAR_FLAG		MFD_NONLINEAR
+#define CLOSE_RANGE_NONLINEAR_FLAG	CLOSE_RANGE_NONLINEAR
+
 static inline bool fdspace_fd(unsigned int fd)
 {
 	return fd & NONLINEAR_FD;
@@ -26,6 +30,8 @@ void fdspace_install(void **field, unsigned int fd, struct file *file);
 void fdspace_unreserve(void **field, unsigned int fd);
 struct file *fdspace_close(void **field, unsigned int fd);
 void fdspace_close_all(struct files_struct *files, void **field);
+void fdspace_close_range(struct files_struct *files, void **field,
+			 unsigned int lo, unsigned int hi);
 int fdspace_dup(void **dst, void **src);
 void fdspace_release(struct files_struct *files, void **field);
 void fdspace_for_each(void **field,
@@ -42,10 +48,14 @@ int proc_pid_fdspace(struct seq_file *m, struct pid_namespace *ns,
 long ksys_fdup(unsigned int fd, unsigned int flags);
 struct file *fdspace_get_file(struct file __rcu **slot);
 #else
+#define MFD_NONLINEAR_FLAG		0
+#define CLOSE_RANGE_NONLINEAR_FLAG	0
 static inline bool fdspace_fd(unsigned int fd) { return false; }
 static inline struct file __rcu **fdspace_entry(void **field, unsigned int fd) { return NULL; }
 static inline struct file *fdspace_close(void **field, unsigned int fd) { return NULL; }
 static inline void fdspace_close_all(struct files_struct *files, void **field) { }
+static inline void fdspace_close_range(struct files_struct *files, void **field,
+				       unsigned int lo, unsigned int hi) { }
 static inline int fdspace_dup(void **dst, void **src) { return 0; }
 static inline void fdspace_release(struct files_struct *files, void **field) { }
 static inline long ksys_fdup(unsigned int fd, unsigned int flags) { return -EBADF; }

@@ -14,8 +14,14 @@
  *
  * dup2(fd, NONLINEAR_FD) and dup3(fd, NONLINEAR_FD, O_CLOEXEC) do what
  * fdup(fd, 0) does. O_NONLINEAR (an open flag, also accepted by pipe2(),
- * socket()/accept4() as a type flag, eventfd2() and epoll_create1())
- * creates the new descriptor in the private space directly.
+ * socket(), socketpair() and accept4() as a type flag, eventfd2() and
+ * epoll_create1()) creates the new descriptor in the private space
+ * directly; so do MFD_NONLINEAR for memfd_create() and
+ * MSG_CMSG_NONLINEAR for the SCM_RIGHTS descriptors recvmsg() receives.
+ * close_range() leaves private descriptors alone unless given
+ * CLOSE_RANGE_NONLINEAR; select() fails with EBADF for nfds above
+ * NONLINEAR_FD (an fd_set cannot hold a private descriptor). F_GETFL
+ * reports O_NONLINEAR for a private descriptor.
  */
 #ifndef _UAPI_LINUX_FDSPACE_H
 #define _UAPI_LINUX_FDSPACE_H
@@ -29,5 +35,10 @@
 #define O_NONLINEAR		040000000
 #endif
 #define FDUP_MOVE		0x1
+#define MFD_NONLINEAR		0x0020U
+#ifndef MSG_CMSG_NONLINEAR
+#define MSG_CMSG_NONLINEAR	0x10000000
+#endif
+#define CLOSE_RANGE_NONLINEAR	(1U << 3)
 
 #endif /* _UAPI_LINUX_FDSPACE_H */
