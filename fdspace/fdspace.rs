@@ -24,13 +24,16 @@
 //! file pointers, reached through a fixed directory of 4096 chunk
 //! pointers (2M descriptors at most); chunks are only ever added, never
 //! moved or freed before the space, so a lookup is two dependent loads
-//! under RCU with no retry and no lock, like the fd array's.
+//! under RCU with no retry and no lock, like the fd array's. The first
+//! chunk is made with the space and also reached from its header, so a
+//! process with up to 512 private descriptors never touches the
+//! directory (what counts when the caches are cold).
 //!
 //! # Allocation
 //!
-//! Free slots are a stack (`Alloc::free`) plus a high-water mark, under
-//! one spinlock held for a few instructions: a pop, a push or an
-//! increment. A new chunk is allocated outside the lock and published
+//! Free slots are a stack (the last 8 in the header, older ones in
+//! `Alloc::free`) plus a high-water mark, under one spinlock held for a
+//! few instructions: a pop, a push or an increment. A new chunk is allocated outside the lock and published
 //! with a compare-exchange. Installing a file into a reserved slot and
 //! looking one up take no lock.
 
@@ -60,9 +63,18 @@ const MAX_SLOTS: u32 = (CHUNKS * CHUNK_SLOTS) as u32;
 
 type Chunk = [AtomicPtr<bindings::file>; CHUNK_SLOTS];
 
+/// Closed slots kept in the space's header before `Alloc::free` (a
+/// separate allocation, one more cache line to miss) is used.
+const FREE_INLINE: usize = 8;
+
 /// Free slots of a space.
 struct Alloc {
-    /// Slots closed, reused last-in first-out.
+    /// The most recently closed slots, reused first.
+    free_inline: [u32; FREE_INLINE],
+    /// How many of `free_inline` are in use.
+    n_inline: usize,
+    /// Slots closed while `free_inline` was full, reused last-in
+    /// first-out.
     free: KVec<u32>,
     /// Slots never used start here.
     next: u32,
@@ -79,20 +91,68 @@ fn pop(v: &mut KVec<u32>) -> Option<u32> {
     Some(last)
 }
 
+impl Alloc {
+    /// A closed slot to reuse, if any.
+    fn pop_free(&mut self) -> Option<u32> {
+        if self.n_inline > 0 {
+            self.n_inline -= 1;
+            return Some(self.free_inline[self.n_inline]);
+        }
+        pop(&mut self.free)
+    }
+
+    /// Keeps `slot` for reuse. Fails only if the stack cannot grow.
+    fn push_free(&mut self, slot: u32) -> Result {
+        if self.n_inline < FREE_INLINE {
+            self.free_inline[self.n_inline] = slot;
+            self.n_inline += 1;
+            return Ok(());
+        }
+        self.free.push(slot, GFP_ATOMIC).map_err(|_| ENOMEM)
+    }
+}
+
 /// The private descriptor space of one `files_struct`.
-#[pin_data]
+#[pin_data(PinnedDrop)]
 pub struct FdSpace {
     mult: u32,
     inverse: u32,
     key: u32,
     #[pin]
     alloc: SpinLock<Alloc>,
+    /// The first chunk (slots 0-511), also `chunks[0]`: made with the
+    /// space, so a process with few private descriptors reaches them
+    /// from this header without touching the directory.
+    chunk0: *mut Chunk,
     /// The chunk directory (32 KiB: allocated apart, zeroed in place).
     chunks: KVBox<[AtomicPtr<Chunk>; CHUNKS]>,
 }
 
+#[pinned_drop]
+impl PinnedDrop for FdSpace {
+    /// Frees the chunks (with the space, never before: lookups hold no
+    /// reference to them).
+    fn drop(self: Pin<&mut Self>) {
+        for c in self.chunks.iter() {
+            let chunk = c.load(Ordering::Acquire);
+            if !chunk.is_null() {
+                // SAFETY: published chunks (`chunk0` among them) are
+                // boxes owned by the space.
+                drop(unsafe { KBox::from_raw(chunk) });
+            }
+        }
+    }
+}
+
+// SAFETY: `chunk0` is a chunk of atomics owned by the space, like the
+// directory's; the rest is `Send`/`Sync` already.
+unsafe impl Send for FdSpace {}
+// SAFETY: as above.
+unsafe impl Sync for FdSpace {}
+
 impl FdSpace {
-    fn new(mult: u32, key: u32, chunks: KVBox<[AtomicPtr<Chunk>; CHUNKS]>) -> impl PinInit<Self> {
+    fn new(mult: u32, key: u32, chunk0: *mut Chunk, chunks: KVBox<[AtomicPtr<Chunk>; CHUNKS]>) -> impl PinInit<Self> {
+        chunks[0].store(chunk0, Ordering::Relaxed);
         // The inverse of an odd number modulo 2^32 by Newton's iteration
         // (each step doubles the correct low bits: 5 steps give 32).
         let mut inverse = mult;
@@ -103,7 +163,11 @@ impl FdSpace {
             mult,
             inverse: inverse & MASK,
             key,
-            alloc <- new_spinlock!(Alloc { free: KVec::new(), next: 0, open: 0 }, "fdspace::FdSpace::alloc"),
+            alloc <- new_spinlock!(
+                Alloc { free_inline: [0; FREE_INLINE], n_inline: 0, free: KVec::new(), next: 0, open: 0 },
+                "fdspace::FdSpace::alloc"
+            ),
+            chunk0,
             chunks,
         })
     }
@@ -123,7 +187,11 @@ impl FdSpace {
 
     /// The file pointer of `slot`, if its chunk exists. Lock-free.
     fn entry(&self, slot: u32) -> Option<&AtomicPtr<bindings::file>> {
-        let chunk = self.chunks[(slot >> CHUNK_SHIFT) as usize].load(Ordering::Acquire);
+        let chunk = if (slot as usize) < CHUNK_SLOTS {
+            self.chunk0
+        } else {
+            self.chunks[(slot >> CHUNK_SHIFT) as usize].load(Ordering::Acquire)
+        };
         if chunk.is_null() {
             return None;
         }
@@ -156,7 +224,7 @@ impl FdSpace {
             if u64::from(a.open) >= nofile {
                 return Err(EMFILE);
             }
-            let slot = match pop(&mut a.free) {
+            let slot = match a.pop_free() {
                 Some(s) => s,
                 None => {
                     // The number NONLINEAR_FD itself means "give me one"
@@ -187,7 +255,7 @@ impl FdSpace {
         // A push that cannot grow the stack leaks the slot number, never
         // a file: the stack has room for every slot ever handed out but
         // one allocation may fail under memory pressure.
-        let _ = a.free.push(slot, GFP_ATOMIC);
+        let _ = a.push_free(slot);
     }
 
     /// Takes the file out of `fd`'s slot and frees the slot.
@@ -241,7 +309,19 @@ unsafe fn get_or_make<'a>(field: *mut *mut c_void, scramble: impl FnOnce() -> (u
     let dir = KVBox::<[AtomicPtr<Chunk>; CHUNKS]>::new_uninit(GFP_KERNEL_ACCOUNT | __GFP_ZERO)?;
     // SAFETY: zeroed memory is an array of null pointers.
     let dir = unsafe { dir.assume_init() };
-    let new = KBox::pin_init(FdSpace::new(mult | 1, key & MASK, dir), GFP_KERNEL_ACCOUNT)?;
+    let chunk0 = KBox::<Chunk>::new_uninit(GFP_KERNEL_ACCOUNT | __GFP_ZERO)?;
+    // SAFETY: zeroed memory is a valid `Chunk`. Once the space is
+    // initialized, it owns the chunk (see its `PinnedDrop`).
+    let chunk0 = KBox::into_raw(unsafe { chunk0.assume_init() });
+    let new = match KBox::pin_init(FdSpace::new(mult | 1, key & MASK, chunk0, dir), GFP_KERNEL_ACCOUNT) {
+        Ok(new) => new,
+        Err(e) => {
+            // SAFETY: not published; ours (the directory went with the
+            // failed initializer).
+            drop(unsafe { KBox::from_raw(chunk0) });
+            return Err(e);
+        }
+    };
     // SAFETY: the space is never moved out of its box again.
     let raw = KBox::into_raw(unsafe { Pin::into_inner_unchecked(new) });
     // SAFETY: as for `space`.
@@ -437,15 +517,9 @@ pub extern "C" fn fdspace_release(files: *mut bindings::files_struct, field: *mu
     if p.is_null() {
         return;
     }
-    // SAFETY: as above; the space is no longer reachable.
-    let s = unsafe { KBox::from_raw(p) };
-    for c in s.chunks.iter() {
-        let chunk = c.load(Ordering::Acquire);
-        if !chunk.is_null() {
-            // SAFETY: published chunks are boxes owned by the space.
-            drop(unsafe { KBox::from_raw(chunk) });
-        }
-    }
+    // SAFETY: as above; the space is no longer reachable. Dropping it
+    // frees its chunks.
+    drop(unsafe { KBox::from_raw(p) });
 }
 
 /// Calls `show(fd, slot, arg)` for each private descriptor in number
