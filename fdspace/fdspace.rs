@@ -201,6 +201,9 @@ impl FdSpace {
 
     /// Makes sure the chunk of `slot` exists. May sleep.
     fn populate(&self, slot: u32) -> Result {
+        if (slot as usize) < CHUNK_SLOTS {
+            return Ok(()); // `chunk0`, made with the space
+        }
         let dir = &self.chunks[(slot >> CHUNK_SHIFT) as usize];
         if !dir.load(Ordering::Acquire).is_null() {
             return Ok(());

@@ -7,14 +7,15 @@
  * register frame, the FPU/extended state, the FS/GS bases and PKRU
  * (x86-64), the signal queues and mask under siglock, the per-thread
  * user pointers (robust futexes, rseq, clear_child_tid, sigaltstack),
- * and the TID of a thread that is not the group leader, moved with
- * exchange_tids() under tasklist_lock as exec's de_thread() does.
+ * and the TID, moved with exchange_tids() under tasklist_lock as exec's
+ * de_thread() does; with the group leader's TID goes the leadership.
  *
  * One syslet_context is owned by each spare thread. The task that blocks
  * fills it from the scheduler hook (syslet_context_save(): no sleeping,
  * no allocation); the spare applies it to itself, in its own context,
  * before it returns to user space (syslet_context_restore()).
  */
+#include <linux/cgroup.h>
 #include <linux/compat.h>
 #include <linux/pid.h>
 #include <linux/sched.h>
@@ -159,6 +160,52 @@ bool syslet_context_save(void *buf, const struct pt_regs *regs,
 }
 
 /*
+ * Whether @t, a thread of @from's group, can become its leader: they have
+ * the same parents (threads do) and neither is traced (a tracer's view
+ * of leadership is not ours to change).
+ */
+static bool can_take_leadership(struct task_struct *t, struct task_struct *from)
+{
+	return t->real_parent == from->real_parent && t->parent == from->parent &&
+	       !t->ptrace && !from->ptrace && list_empty(&t->sibling);
+}
+
+/*
+ * @t, which has just taken @from's TID, becomes the group leader in its
+ * place, as a non-leader thread calling exec() does in de_thread(),
+ * except that @from lives on, as an ordinary thread under @t's old TID
+ * (it finishes its chain, then serves as a spare). Under tasklist_lock
+ * (write) and siglock.
+ */
+static void take_leadership(struct task_struct *t, struct task_struct *from)
+{
+	struct task_struct *p;
+	u64 start = t->start_time, boot = t->start_boottime;
+
+	transfer_pid(from, t, PIDTYPE_TGID);
+	transfer_pid(from, t, PIDTYPE_PGID);
+	transfer_pid(from, t, PIDTYPE_SID);
+	list_replace_rcu(&from->tasks, &t->tasks);
+	list_replace_init(&from->sibling, &t->sibling);
+	/*
+	 * Every thread's leader is @t (a thread being cloned meanwhile
+	 * reads it under tasklist_lock, patches/0004), and the leader is
+	 * the first thread: thread_group_empty() relies on it.
+	 */
+	for_each_thread(from, p)
+		p->group_leader = t;
+	list_del_rcu(&t->thread_node);
+	list_add_rcu(&t->thread_node, &t->signal->thread_head);
+	t->exit_signal = from->exit_signal;
+	from->exit_signal = -1;
+	/* The process's age is its leader's. */
+	t->start_time = from->start_time;
+	t->start_boottime = from->start_boottime;
+	from->start_time = start;
+	from->start_boottime = boot;
+}
+
+/*
  * Called by the spare thread that took @buf over, in its own context:
  * it becomes the thread the context came from. Its own stale private
  * signals are dropped; the ones queued for the TID it takes are moved
@@ -170,6 +217,7 @@ void syslet_context_restore(void *buf)
 	struct syslet_context *ctx = buf;
 	struct task_struct *t = current, *from = ctx->from;
 	struct fpu *fpu = &t->thread.fpu;
+	bool lead;
 
 	*task_pt_regs(t) = ctx->regs;
 	fpregs_lock();
@@ -201,23 +249,27 @@ void syslet_context_restore(void *buf)
 		set_user_nice(t, task_nice(from));
 
 	/*
-	 * The group leader keeps its TID: wait(), waitid() and job control
-	 * find and report a process by its leader's TID. (The leader never
-	 * serves as a spare, so only @from can be it.)
-	 */
-	/*
 	 * The TID and the signals queued for it move together (siglock
 	 * inside tasklist_lock, as in exec): a tgkill() cannot land between.
+	 * The leader's TID is the process's: wait(), waitid(), job control
+	 * and /proc find the process by it, so it moves with the leadership
+	 * (take_leadership()), under cgroup_threadgroup_change_begin() as in
+	 * de_thread().
 	 */
+	lead = thread_group_leader(from);
+	if (lead)
+		cgroup_threadgroup_change_begin(t);
 	write_lock_irq(&tasklist_lock);
 	spin_lock(&t->sighand->siglock);
 	if (!__fatal_signal_pending(t)) {
 		/* What this spare's own last chain raised is not the context's. */
 		flush_sigqueue(&t->pending);
 		if (pid_alive(from) && !(from->flags & PF_EXITING) &&
-		    !(t->flags & PF_EXITING) && !thread_group_leader(from) &&
-		    !thread_group_leader(t)) {
+		    !(t->flags & PF_EXITING) && !thread_group_leader(t) &&
+		    (!thread_group_leader(from) || can_take_leadership(t, from))) {
 			exchange_tids(t, from);
+			if (thread_group_leader(from))
+				take_leadership(t, from);
 			list_splice_tail_init(&from->pending.list, &t->pending.list);
 			t->pending.signal = from->pending.signal;
 			sigemptyset(&from->pending.signal);
@@ -225,6 +277,8 @@ void syslet_context_restore(void *buf)
 	}
 	spin_unlock(&t->sighand->siglock);
 	write_unlock_irq(&tasklist_lock);
+	if (lead)
+		cgroup_threadgroup_change_end(t);
 	/* An atom's ppoll() mask of this task's own is not to come back. */
 	clear_restore_sigmask();
 	set_current_blocked(&ctx->blocked);

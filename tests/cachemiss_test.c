@@ -374,10 +374,10 @@ static int child_with_handoffs(int rounds, int block_forever)
 }
 
 /*
- * The group leader keeps its TID (wait() finds a process by it): the main
- * flow continues under a spare's TID, with the same PID.
+ * The main thread's TID is the process's: it moves with the context and
+ * takes the leadership along, so wait() finds the process by it.
  */
-TEST(exit_status_and_pid_survive_handoffs_of_the_main_thread)
+TEST(exit_status_pid_and_tid_survive_handoffs_of_the_main_thread)
 {
 	long procs = live("processes"), spares = live("spares");
 	int status;
@@ -387,11 +387,62 @@ TEST(exit_status_and_pid_survive_handoffs_of_the_main_thread)
 	if (!child) {
 		int rc = child_with_handoffs(5, 0);
 
-		exit(rc ? rc : (gettid() != getpid() ? 42 : 43));
+		exit(rc ? rc : (gettid() == getpid() ? 43 : 42));
 	}
 	ASSERT_EQ(child, waitpid(child, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(42, WEXITSTATUS(status));
+	EXPECT_EQ(43, WEXITSTATUS(status));
+	EXPECT_TRUE(live_back_to(procs, spares));
+}
+
+static volatile sig_atomic_t main_usr1_tid;
+
+static void note_usr1_tid(int sig)
+{
+	main_usr1_tid = gettid();
+}
+
+/* The main flow after its handoffs, in a child: its exit code says what
+ * was wrong. */
+static int main_thread_after_handoffs(void)
+{
+	pid_t tid0 = gettid();
+	long handoffs0 = syslet_stat("handoffs");
+	char task[64];
+	int rc = child_with_handoffs(3, 0);
+
+	if (rc)
+		return rc;
+	if (syslet_stat("handoffs") - handoffs0 != 3)
+		return 10;
+	if (syscall(SYS_gettid) != tid0 || getpid() != tid0)
+		return 11;
+	/* A signal to the TID reaches this flow (pthread_kill() of the
+	 * main thread, whose TID glibc cached, sends exactly this). */
+	signal(SIGUSR1, note_usr1_tid);
+	if (syscall(SYS_tgkill, getpid(), tid0, SIGUSR1))
+		return 12;
+	if (main_usr1_tid != tid0)
+		return 13;
+	/* /proc lists this thread under the process's own number. */
+	snprintf(task, sizeof(task), "/proc/%d/task/%d", tid0, tid0);
+	if (access(task, F_OK))
+		return 14;
+	return 0;
+}
+
+TEST(main_thread_keeps_its_tid_and_leadership)
+{
+	long procs = live("processes"), spares = live("spares");
+	int status;
+	pid_t child = fork();
+
+	ASSERT_LE(0, child);
+	if (!child)
+		_exit(main_thread_after_handoffs());
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
 	EXPECT_TRUE(live_back_to(procs, spares));
 }
 
