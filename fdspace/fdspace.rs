@@ -69,7 +69,8 @@ const FREE_INLINE: usize = 8;
 
 /// Free slots of a space.
 struct Alloc {
-    /// The most recently closed slots, reused first.
+    /// Closed slots, reused first (while it has room, every closed slot
+    /// goes here).
     free_inline: [u32; FREE_INLINE],
     /// How many of `free_inline` are in use.
     n_inline: usize,
@@ -273,15 +274,26 @@ impl FdSpace {
     }
 
     /// Every installed file, with its descriptor, while `f` returns true.
-    fn for_each(&self, mut f: impl FnMut(u32, &AtomicPtr<bindings::file>) -> bool) {
+    fn for_each(&self, f: impl FnMut(u32, &AtomicPtr<bindings::file>) -> bool) {
         let next = self.alloc.lock().next;
-        for slot in 0..next {
+        self.for_each_in(0..next, f);
+    }
+
+    /// [`FdSpace::for_each`] over the slots of `slots`; returns the slot
+    /// it stopped at (`slots.end` if `f` never said stop).
+    fn for_each_in(
+        &self,
+        slots: core::ops::Range<u32>,
+        mut f: impl FnMut(u32, &AtomicPtr<bindings::file>) -> bool,
+    ) -> u32 {
+        for slot in slots.clone() {
             if let Some(e) = self.entry(slot) {
                 if !e.load(Ordering::Acquire).is_null() && !f(self.fd_of(slot), e) {
-                    return;
+                    return slot;
                 }
             }
         }
+        slots.end
     }
 }
 
@@ -422,6 +434,10 @@ pub extern "C" fn fdspace_close_all(files: *mut bindings::files_struct, field: *
 
 /// Closes the private descriptors of `files` numbered `lo..=hi`
 /// (`close_range()` with `CLOSE_RANGE_NONLINEAR`).
+///
+/// In batches collected on the stack (no allocation that could fail and
+/// leave a descriptor open across an exec): closing runs filp_close(),
+/// which may sleep, so it is not done inside the walk.
 #[no_mangle]
 pub extern "C" fn fdspace_close_range(
     files: *mut bindings::files_struct,
@@ -429,25 +445,26 @@ pub extern "C" fn fdspace_close_range(
     lo: u32,
     hi: u32,
 ) {
+    const BATCH: usize = 32;
     // SAFETY: as for `fdspace_entry`.
     let Some(s) = (unsafe { space(field) }) else { return };
-    // Collected first: closing runs filp_close(), which may sleep, and
-    // the walk holds RCU. Without memory for the list, the walk stops
-    // there and the loop starts over on what is left.
-    loop {
-        let mut fds = KVec::new();
-        let mut full = false;
-        s.for_each(|fd, _| {
-            if fd < lo || fd > hi {
-                return true;
+    let next = s.alloc.lock().next;
+    let mut from = 0;
+    while from < next {
+        let mut batch = [0u32; BATCH];
+        let mut n = 0;
+        from = s.for_each_in(from..next, |fd, _| {
+            if fd >= lo && fd <= hi {
+                batch[n] = fd;
+                n += 1;
             }
-            full = fds.push(fd, GFP_KERNEL).is_err();
-            !full
+            n < BATCH
         });
-        if fds.is_empty() {
-            return;
+        // Stopped at a full batch: its last slot is done.
+        if n == BATCH {
+            from += 1;
         }
-        for fd in fds {
+        for &fd in &batch[..n] {
             let file = s.close(fd);
             if !file.is_null() {
                 // SAFETY: the descriptor's reference, now ours.
@@ -455,9 +472,6 @@ pub extern "C" fn fdspace_close_range(
             }
             // SAFETY: process context, no lock held.
             unsafe { bindings::cond_resched() };
-        }
-        if !full {
-            return;
         }
     }
 }
@@ -471,8 +485,10 @@ pub extern "C" fn fdspace_dup(dst: *mut *mut c_void, src: *mut *mut c_void) -> i
     let res = (|| -> Result {
         // SAFETY: `dst` is the new files_struct's field.
         let new = unsafe { get_or_make(dst, || (old.mult, old.key)) }?;
+        // Slots the parent allocates from here on are not the child's.
+        let next = old.alloc.lock().next;
         let mut err = Ok(());
-        old.for_each(|fd, e| {
+        old.for_each_in(0..next, |fd, e| {
             let Some(slot) = old.slot_of(fd) else { return true };
             if let Err(x) = new.populate(slot) {
                 err = Err(x);
@@ -492,14 +508,16 @@ pub extern "C" fn fdspace_dup(dst: *mut *mut c_void, src: *mut *mut c_void) -> i
             true
         });
         err?;
-        let (next, free) = {
-            let a = old.alloc.lock();
-            let mut free = KVec::with_capacity(a.free.len(), GFP_ATOMIC)?;
-            for &s in a.free.iter() {
-                free.push(s, GFP_ATOMIC)?;
+        // The child's free slots are the ones it has no file in, whatever
+        // the parent's free list says meanwhile (a slot closed during the
+        // walk must not end up both installed and free).
+        let mut free = KVec::new();
+        for slot in (0..next).rev() {
+            let empty = new.entry(slot).map_or(true, |e| e.load(Ordering::Relaxed).is_null());
+            if empty && new.fd_of(slot) != NONLINEAR_FD {
+                free.push(slot, GFP_KERNEL_ACCOUNT)?;
             }
-            (a.next, free)
-        };
+        }
         let mut a = new.alloc.lock();
         a.next = next;
         a.free = free;

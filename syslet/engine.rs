@@ -65,7 +65,7 @@ pub(crate) trait Runner {
 pub(crate) struct ChainEnd {
     /// The atom it ended at: the last one run, or the one that faulted.
     pub(crate) last: usize,
-    /// That atom's flags (0 if it could not be read).
+    /// The flags of the last atom read (0 if the first could not be).
     pub(crate) last_flags: usize,
     /// `Ok` when it ended normally; the error otherwise.
     pub(crate) result: Result,
@@ -98,14 +98,18 @@ pub(crate) fn run_chain(first: usize, first_atom: Option<Atom>, runner: &impl Ru
             return end;
         }
     };
+    if runner.dying() {
+        end.result = Err(EINTR);
+        return end;
+    }
+    // The register frame the atoms' calls get: zeroed once (tracers of
+    // `__x64_sys_*` may read more than the argument registers).
+    // SAFETY: `pt_regs` is plain data; all-zero is a valid value.
+    let mut regs: bindings::pt_regs = unsafe { core::mem::zeroed() };
     loop {
         end.last = addr;
         end.last_flags = atom.flags;
-        if runner.dying() {
-            end.result = Err(EINTR);
-            return end;
-        }
-        let ret = match run_atom(&atom, runner) {
+        let ret = match run_atom(&atom, runner, &mut regs) {
             Ok(ret) => ret,
             Err(e) => {
                 end.result = Err(e);
@@ -122,24 +126,31 @@ pub(crate) fn run_chain(first: usize, first_atom: Option<Atom>, runner: &impl Ru
                 return end;
             }
         };
-        match Atom::store_and_read(atom.ret_ptr, ret as usize, next) {
-            AfterAtom::Next(a) => {
-                atom = a;
-                addr = next;
-            }
-            AfterAtom::End => return end,
-            AfterAtom::StoreFault => {
-                end.result = Err(EFAULT);
-                return end;
-            }
-            AfterAtom::NextFault(e) => {
-                end.last = next;
-                end.last_flags = 0;
-                end.result = Err(e);
-                return end;
-            }
+        let after = Atom::store_and_read(atom.ret_ptr, ret as usize, next);
+        if matches!(after, AfterAtom::End) {
+            return end;
         }
-        // A fatal signal is seen at the top of the loop.
+        if matches!(after, AfterAtom::StoreFault) {
+            end.result = Err(EFAULT);
+            return end;
+        }
+        // Between two atoms: a fatal signal ends the chain at the one
+        // that ran, whatever the next one holds.
+        if runner.dying() {
+            end.result = Err(EINTR);
+            return end;
+        }
+        if let AfterAtom::NextFault(e) = after {
+            // The atom that could not be read is where the chain ended;
+            // `last_flags` stays that of the one that ran.
+            end.last = next;
+            end.result = Err(e);
+            return end;
+        }
+        if let AfterAtom::Next(a) = after {
+            atom = a;
+            addr = next;
+        }
         if pool::attention() || end.atoms % RESCHED_EVERY == 0 {
             // SAFETY: process context, no lock held.
             unsafe { bindings::cond_resched() };
@@ -149,7 +160,7 @@ pub(crate) fn run_chain(first: usize, first_atom: Option<Atom>, runner: &impl Ru
 
 /// Runs one atom's system call under `runner`'s rules.
 #[inline(always)]
-fn run_atom(atom: &Atom, runner: &impl Runner) -> Result<isize> {
+fn run_atom(atom: &Atom, runner: &impl Runner, regs: &mut bindings::pt_regs) -> Result<isize> {
     if atom.flags & flags::ASYNC != 0 {
         runner.go_async()?;
     }
@@ -158,7 +169,7 @@ fn run_atom(atom: &Atom, runner: &impl Runner) -> Result<isize> {
         runner.sync_atom(true);
     }
     runner.arm(sync);
-    let ret = invoke::run(atom);
+    let ret = invoke::run(atom, regs);
     runner.disarm();
     if sync {
         runner.sync_atom(false);

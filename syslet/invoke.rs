@@ -10,7 +10,7 @@
 //! the syscall exit path, become `-EINTR` (as fs/aio.c does).
 
 use crate::{abi::Atom, policy, pool::current};
-use core::{mem::MaybeUninit, ptr};
+use core::ptr;
 use kernel::{bindings, prelude::*};
 
 /// `AUDIT_ARCH_X86_64` (EM_X86_64 | 64-bit | little endian), what seccomp
@@ -21,13 +21,14 @@ fn errno(e: u32) -> isize {
     -(e as isize)
 }
 
-/// Runs `atom` in the current task and returns the system call's result.
+/// Runs `atom` in the current task, with `regs` as its register frame,
+/// and returns the system call's result.
 ///
 /// Errors (the chain stops, `async_exec()` fails): `EFAULT` when an
 /// argument pointer cannot be read. A refused call, an unknown number or a
 /// call denied by seccomp is not an error of the chain: its result says so.
 #[inline(always)]
-pub(crate) fn run(atom: &Atom) -> Result<isize> {
+pub(crate) fn run(atom: &Atom, regs: &mut bindings::pt_regs) -> Result<isize> {
     if atom.nr >= policy::NR_LIMIT {
         return Ok(errno(bindings::ENOSYS));
     }
@@ -42,40 +43,34 @@ pub(crate) fn run(atom: &Atom) -> Result<isize> {
     if let Some(denied) = seccomp_check(atom.nr, &args)? {
         return Ok(denied);
     }
-    // Only the argument registers, `orig_ax` and `ax` are set: a system
-    // call reads its arguments from the frame it is given and nothing
-    // else (zeroing the whole frame per atom was a tenth of its cost).
-    let mut regs = MaybeUninit::<bindings::pt_regs>::uninit();
-    let r = regs.as_mut_ptr();
-    // SAFETY: `r` points to a frame on this stack; only its fields are
-    // written, through raw pointers, no reference to it is made.
-    unsafe {
-        ptr::addr_of_mut!((*r).di).write(args[0] as _);
-        ptr::addr_of_mut!((*r).si).write(args[1] as _);
-        ptr::addr_of_mut!((*r).dx).write(args[2] as _);
-        ptr::addr_of_mut!((*r).r10).write(args[3] as _);
-        ptr::addr_of_mut!((*r).r8).write(args[4] as _);
-        ptr::addr_of_mut!((*r).r9).write(args[5] as _);
-        ptr::addr_of_mut!((*r).orig_ax).write(atom.nr as _);
-        ptr::addr_of_mut!((*r).ax).write(errno(bindings::ENOSYS) as _);
-    }
-    // SAFETY: `r` is a frame whose argument registers are set, valid for
-    // the duration of the call, and `nr` is below `NR_LIMIT`; calls that
-    // use the real user frame (`current_pt_regs()`) or change the thread
-    // are refused above.
-    let ret = unsafe { dispatch(r, atom.nr) };
+    // The frame is zeroed once per chain (`run_chain`); each atom sets
+    // the argument registers, `orig_ax` and `ax` (zeroing 21 words per
+    // atom was a tenth of its cost under TCG).
+    regs.di = args[0] as _;
+    regs.si = args[1] as _;
+    regs.dx = args[2] as _;
+    regs.r10 = args[3] as _;
+    regs.r8 = args[4] as _;
+    regs.r9 = args[5] as _;
+    regs.orig_ax = atom.nr as _;
+    regs.ax = errno(bindings::ENOSYS) as _;
+    // SAFETY: `regs` is a frame whose argument registers are set, valid
+    // for the duration of the call, and `nr` is below `NR_LIMIT`; calls
+    // that use the real user frame (`current_pt_regs()`) or change the
+    // thread are refused above.
+    let ret = unsafe { dispatch(regs, atom.nr) };
     Ok(crate::restart_to_eintr(ret))
 }
 
 /// Calls system call `nr` with the frame `regs`.
 ///
 /// Through `sys_call_table`, one indirect call, as io_uring calls its
-/// opcodes: the index is clamped without a branch (`array_index_nospec()`),
-/// so a mispredicted bounds check cannot speculate past the table. With
-/// the Spectre-BHI mitigation the kernel avoids indirect calls indexed by
-/// a system call number; there, as for numbers outside the table, this
-/// goes through `x64_sys_call()`'s `switch` as the system call entry does
-/// (a chain of compares that costs more under an emulating CPU).
+/// opcodes, when `syslet_table_dispatch` allows it (syslet/syscalls.c: a
+/// kernel running without CPU mitigations, no Spectre-BHI mitigation
+/// active); the index is clamped without a branch
+/// (`array_index_nospec()`). Otherwise, and for numbers outside the
+/// table, through `x64_sys_call()`'s `switch` as the system call entry
+/// does (a chain of compares that costs more under an emulating CPU).
 ///
 /// # Safety
 ///
@@ -83,18 +78,17 @@ pub(crate) fn run(atom: &Atom) -> Result<isize> {
 /// the duration of the call.
 #[inline(always)]
 unsafe fn dispatch(regs: *const bindings::pt_regs, nr: usize) -> isize {
-    #[cfg(not(CONFIG_MITIGATION_SPECTRE_BHI))]
-    {
-        const LEN: usize = bindings::NR_syscalls as usize;
-        if nr < LEN {
-            // SAFETY: the clamped index is within the table, which has an
-            // entry (`sys_ni_syscall` in gaps) for every number below
-            // `NR_syscalls`; the caller vouches for `regs`.
-            unsafe {
-                let table = ptr::addr_of!(bindings::sys_call_table).cast::<bindings::sys_call_ptr_t>();
-                if let Some(call) = *table.add(index_nospec(nr, LEN)) {
-                    return call(regs) as isize;
-                }
+    const LEN: usize = bindings::NR_syscalls as usize;
+    // SAFETY: a boolean set once at boot.
+    let table = unsafe { ptr::read_volatile(ptr::addr_of!(bindings::syslet_table_dispatch)) };
+    if table && nr < LEN {
+        // SAFETY: the clamped index is within the table, which has an
+        // entry (`sys_ni_syscall` in gaps) for every number below
+        // `NR_syscalls`; the caller vouches for `regs`.
+        unsafe {
+            let table = ptr::addr_of!(bindings::sys_call_table).cast::<bindings::sys_call_ptr_t>();
+            if let Some(call) = *table.add(index_nospec(nr, LEN)) {
+                return call(regs) as isize;
             }
         }
     }
@@ -104,7 +98,6 @@ unsafe fn dispatch(regs: *const bindings::pt_regs, nr: usize) -> isize {
 
 /// `array_index_nospec()`: `i` if `i < len`, else 0, computed without a
 /// branch (`cmp; sbb` as on x86 C).
-#[cfg(not(CONFIG_MITIGATION_SPECTRE_BHI))]
 #[inline(always)]
 fn index_nospec(i: usize, len: usize) -> usize {
     let mask: usize;

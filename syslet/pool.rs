@@ -78,14 +78,16 @@ pub(crate) fn msecs_to_jiffies(ms: u32) -> usize {
 /// The current task, read from this CPU's `pcpu_hot.current_task` as the
 /// C `get_current()` does. Inline: the engine asks for it several times
 /// per atom, and a call to the `rust_helper_get_current()` wrapper costs
-/// a call and a return each time (the price of which an emulated CPU
+/// a call and a return each time (the price of which an emulating CPU
 /// makes visible).
+#[cfg(CONFIG_SMP)]
 #[inline(always)]
 pub(crate) fn current() -> *mut bindings::task_struct {
     let task: *mut bindings::task_struct;
-    // SAFETY: `current_task` is the first word of the per-CPU `pcpu_hot`
-    // (asserted below), addressed through %gs like every per-CPU variable;
-    // whichever CPU the task runs on, the word names the task itself.
+    // SAFETY: on SMP kernels per-CPU variables are addressed through %gs,
+    // and `current_task` is the first word of `pcpu_hot` (asserted
+    // below); whichever CPU the task runs on, the word names the task
+    // itself.
     unsafe {
         core::arch::asm!(
             "movq %gs:{hot}, {task}",
@@ -97,7 +99,20 @@ pub(crate) fn current() -> *mut bindings::task_struct {
     task
 }
 
-const _: () = assert!(core::mem::offset_of!(bindings::pcpu_hot, __bindgen_anon_1) == 0);
+#[cfg(CONFIG_SMP)]
+const _: () = assert!(
+    core::mem::offset_of!(bindings::pcpu_hot, __bindgen_anon_1) == 0
+        && core::mem::offset_of!(bindings::pcpu_hot__bindgen_ty_1__bindgen_ty_1, current_task) == 0
+);
+
+/// The current task (uniprocessor kernels: per-CPU variables are plain
+/// globals there, reached by the C helper).
+#[cfg(not(CONFIG_SMP))]
+#[inline(always)]
+pub(crate) fn current() -> *mut bindings::task_struct {
+    // SAFETY: always valid in process context.
+    unsafe { bindings::get_current() }
+}
 
 /// `TIF_SIGPENDING` and `TIF_NEED_RESCHED` as bits of `thread_info.flags`.
 const TIF_SIGPENDING_BIT: usize = 1 << bindings::TIF_SIGPENDING;

@@ -3,9 +3,12 @@
  * System call shims of the syslet subsystem. Each one forwards its
  * arguments to the Rust implementation declared in <linux/syslet.h>.
  */
+#include <linux/cpu.h>
 #include <linux/fs.h>
 #include <linux/syscalls.h>
 #include <linux/syslet.h>
+#include <asm/cpufeature.h>
+#include <asm/nospec-branch.h>
 
 /* aio/aio.rs hard-codes what bindgen cannot evaluate. */
 static_assert(IOCB_NOWAIT == 0x8);
@@ -36,3 +39,21 @@ SYSCALL_DEFINE0(threadlet_off)
 {
 	return syslet_rs_threadlet_off();
 }
+
+/*
+ * Whether syslet/invoke.rs may call an atom's system call through
+ * sys_call_table (one indirect call) rather than x64_sys_call()'s switch:
+ * only when the kernel runs without CPU mitigations and no Spectre-BHI
+ * mitigation is active, since x86 dispatches system calls with a switch
+ * for BHI's sake. Decided once, at boot.
+ */
+bool syslet_table_dispatch __ro_after_init;
+
+static int __init syslet_dispatch_init(void)
+{
+	syslet_table_dispatch = cpu_mitigations_off() &&
+				!boot_cpu_has(X86_FEATURE_CLEAR_BHB_LOOP) &&
+				!(x86_spec_ctrl_base & SPEC_CTRL_BHI_DIS_S);
+	return 0;
+}
+late_initcall(syslet_dispatch_init);

@@ -8,15 +8,30 @@
 //! is enabled (its static key's count, read here), so a disabled one
 //! costs a load and a branch.
 
+#[cfg(CONFIG_TRACEPOINTS)]
 use core::ptr;
 use kernel::{bindings, prelude::*};
 
 /// Whether the tracepoint `tp` is enabled (`static_key_enabled()`).
+#[cfg(CONFIG_TRACEPOINTS)]
 #[inline(always)]
 fn enabled(tp: *const bindings::tracepoint) -> bool {
     // SAFETY: `tp` is one of this file's static tracepoints, which live
     // forever; `enabled` is an atomic_t, read once.
     unsafe { ptr::read_volatile(ptr::addr_of!((*tp).key.enabled.counter)) > 0 }
+}
+
+/// Whether a tracepoint is enabled, by name (`false` without
+/// `CONFIG_TRACEPOINTS`, where the C wrappers are empty and the
+/// tracepoints do not exist).
+macro_rules! on {
+    ($tp:ident) => {{
+        #[cfg(CONFIG_TRACEPOINTS)]
+        let on = enabled(ptr::addr_of!(bindings::$tp));
+        #[cfg(not(CONFIG_TRACEPOINTS))]
+        let on = false;
+        on
+    }};
 }
 
 /// Why a chain went asynchronous (the `reason` field).
@@ -33,7 +48,7 @@ pub(crate) enum AsyncReason {
 /// `async_exec()` accepted a chain.
 #[inline]
 pub(crate) fn submit(atom: usize, ahu: usize, inline: bool) {
-    if !enabled(ptr::addr_of!(bindings::__tracepoint_syslet_submit)) {
+    if !on!(__tracepoint_syslet_submit) {
         return;
     }
     // SAFETY: a tracepoint wrapper; plain values.
@@ -49,7 +64,7 @@ pub(crate) fn went_async(atom: usize, reason: AsyncReason) {
 /// A chain ended with `result`: returned to the caller, or `posted`.
 #[inline]
 pub(crate) fn complete(atom: usize, result: &Result, posted: bool) {
-    if !enabled(ptr::addr_of!(bindings::__tracepoint_syslet_complete)) {
+    if !on!(__tracepoint_syslet_complete) {
         return;
     }
     let error = match result {

@@ -12,9 +12,10 @@
  * The copy_from_user() of a whole atom would also end in "rep movsb",
  * which TCG runs byte by byte.
  *
- * The decoding and every check on the values read stay in Rust; the only
- * value computed here is the ring slot address, the same one
- * AsyncHead::next_slot() computes.
+ * The decoding and the checks on the values read stay in Rust, except
+ * what the one window needs: the ring slot address (the one
+ * AsyncHead::next_slot() computes) and the ring geometry that makes it
+ * computable, which AsyncHead::decode() then checks again.
  */
 #include <linux/syslet.h>
 #include <linux/uaccess.h>

@@ -192,7 +192,7 @@ TEST(fork_inherits_exec_closes_close_range_leaves)
 		_exit(fcntl(rfd, F_GETFD) == FD_CLOEXEC ? 0 : 1);
 	}
 	ASSERT_EQ(child, waitpid(child, &status, 0));
-	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) TH_LOG("status %#x", status);
 	/* fork: the same number reads the same pipe. */
 	child = fork();
 	ASSERT_LE(0, child);
@@ -200,7 +200,7 @@ TEST(fork_inherits_exec_closes_close_range_leaves)
 		_exit(read(rfd, &c, 1) == 1 && c == 'z' ? 0 : 1);
 	ASSERT_EQ(1, write(p[1], "z", 1));
 	ASSERT_EQ(child, waitpid(child, &status, 0));
-	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) TH_LOG("status %#x", status);
 	/* execve: gone. */
 	child = fork();
 	ASSERT_LE(0, child);
@@ -213,7 +213,7 @@ TEST(fork_inherits_exec_closes_close_range_leaves)
 		_exit(2);
 	}
 	ASSERT_EQ(child, waitpid(child, &status, 0));
-	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) TH_LOG("status %#x", status);
 	close(rfd);
 	close(p[1]);
 }
@@ -473,10 +473,26 @@ TEST(fd_taking_calls_on_private_fds)
 	close(f);
 }
 
+/* close_range(CLOSE_RANGE_NONLINEAR | CLOSE_RANGE_UNSHARE) from a thread:
+ * NULL if the thread's copy lost fd[0] and fd[2]. */
+static void *unshare_and_close(void *arg)
+{
+	long *fd = arg;
+
+	if (syscall(SYS_close_range, fd[0], fd[2],
+		    CLOSE_RANGE_NONLINEAR | CLOSE_RANGE_UNSHARE))
+		return (void *)1;
+	if (fcntl(fd[0], F_GETFD) != -1 || fcntl(fd[2], F_GETFD) != -1)
+		return (void *)2;
+	return NULL;
+}
+
 TEST(close_range_closes_private_fds_only_on_request)
 {
 	long fd[3], t;
 	int i, j, status;
+	pthread_t th;
+	void *res;
 	pid_t child;
 
 	for (i = 0; i < 3; i++) {
@@ -511,10 +527,60 @@ TEST(close_range_closes_private_fds_only_on_request)
 		_exit(fcntl(fd[0], F_GETFD) == -1 && fcntl(fd[2], F_GETFD) == -1 ? 0 : 2);
 	}
 	ASSERT_EQ(child, waitpid(child, &status, 0));
-	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) TH_LOG("status %#x", status);
+	EXPECT_EQ(FD_CLOEXEC, fcntl(fd[2], F_GETFD));
+	/* A thread shares the table: with CLOSE_RANGE_UNSHARE it closes its
+	 * own copy only. */
+	ASSERT_EQ(0, pthread_create(&th, NULL, unshare_and_close, fd));
+	ASSERT_EQ(0, pthread_join(th, &res));
+	EXPECT_EQ(NULL, res);
+	EXPECT_EQ(FD_CLOEXEC, fcntl(fd[0], F_GETFD));
 	EXPECT_EQ(FD_CLOEXEC, fcntl(fd[2], F_GETFD));
 	close(fd[0]);
 	close(fd[2]);
+}
+
+/* A fork right after closes: the child's free slots are its own empty
+ * ones, and it can reopen them all without ever doubling a number. */
+TEST(fork_after_closes_reuses_the_freed_slots)
+{
+	long fd[12], got[12];
+	int i, j, status;
+	pid_t child;
+
+	for (i = 0; i < 12; i++) {
+		fd[i] = open("/dev/null", O_RDONLY | O_NONLINEAR);
+		ASSERT_TRUE(is_private(fd[i]));
+	}
+	for (i = 0; i < 12; i += 2)	/* six holes, spread out */
+		ASSERT_EQ(0, close(fd[i]));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (!child) {
+		/* Six opens fill exactly the six holes ... */
+		for (i = 0; i < 6; i++) {
+			got[i] = open("/dev/null", O_RDONLY | O_NONLINEAR);
+			for (j = 0; j < 12; j += 2)
+				if (got[i] == fd[j])
+					break;
+			if (j == 12)
+				_exit(1 + i);
+		}
+		/* ... and the inherited ones are still there, untouched. */
+		for (i = 1; i < 12; i += 2)
+			if (fcntl(fd[i], F_GETFD) != FD_CLOEXEC)
+				_exit(20);
+		/* The next one is new. */
+		got[6] = open("/dev/null", O_RDONLY | O_NONLINEAR);
+		for (j = 0; j < 12; j++)
+			if (got[6] == fd[j])
+				_exit(30);
+		_exit(0);
+	}
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) TH_LOG("status %#x", status);
+	for (i = 1; i < 12; i += 2)
+		close(fd[i]);
 }
 
 /* Threads allocating and closing at once, under a small RLIMIT_NOFILE: a

@@ -114,6 +114,8 @@ extern u64 syslet_live_jobs;
 extern u64 syslet_live_spares;
 
 /* syslet/sysctl.c: /proc/sys/kernel/syslet_* */
+/* syslet/syscalls.c: see syslet/invoke.rs's dispatch(). */
+extern bool syslet_table_dispatch;
 extern unsigned int sysctl_syslet_max_threads;
 extern unsigned int sysctl_syslet_idle_msecs;
 extern unsigned int sysctl_syslet_handoff;

@@ -20,7 +20,8 @@
  * MSG_CMSG_NONLINEAR for the SCM_RIGHTS descriptors recvmsg() receives.
  * close_range() leaves private descriptors alone unless given
  * CLOSE_RANGE_NONLINEAR; select() fails with EBADF for nfds above
- * NONLINEAR_FD (an fd_set cannot hold a private descriptor). F_GETFL
+ * NONLINEAR_FD + 1 once a process has private descriptors (an fd_set
+ * cannot hold one). F_GETFL
  * reports O_NONLINEAR for a private descriptor.
  */
 #ifndef _UAPI_LINUX_FDSPACE_H
