@@ -377,21 +377,33 @@ static int child_with_handoffs(int rounds, int block_forever)
  * The main thread's TID is the process's: it moves with the context and
  * takes the leadership along, so wait() finds the process by it.
  */
-TEST(exit_status_pid_and_tid_survive_handoffs_of_the_main_thread)
+/* Runs fn in a child process: its exit code, or -1 if it did not exit. */
+static int exit_code_of(int (*fn)(void))
 {
-	long procs = live("processes"), spares = live("spares");
 	int status;
 	pid_t child = fork();
 
-	ASSERT_LE(0, child);
-	if (!child) {
-		int rc = child_with_handoffs(5, 0);
+	if (child < 0)
+		return -1;
+	if (!child)
+		exit(fn());
+	if (waitpid(child, &status, 0) != child || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
 
-		exit(rc ? rc : (gettid() == getpid() ? 43 : 42));
-	}
-	ASSERT_EQ(child, waitpid(child, &status, 0));
-	ASSERT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(43, WEXITSTATUS(status));
+static int main_flow_after_five_handoffs(void)
+{
+	int rc = child_with_handoffs(5, 0);
+
+	return rc ? rc : (gettid() == getpid() ? 43 : 42);
+}
+
+TEST(exit_status_pid_and_tid_survive_handoffs_of_the_main_thread)
+{
+	long procs = live("processes"), spares = live("spares");
+
+	EXPECT_EQ(43, exit_code_of(main_flow_after_five_handoffs));
 	EXPECT_TRUE(live_back_to(procs, spares));
 }
 
@@ -434,15 +446,8 @@ static int main_thread_after_handoffs(void)
 TEST(main_thread_keeps_its_tid_and_leadership)
 {
 	long procs = live("processes"), spares = live("spares");
-	int status;
-	pid_t child = fork();
 
-	ASSERT_LE(0, child);
-	if (!child)
-		_exit(main_thread_after_handoffs());
-	ASSERT_EQ(child, waitpid(child, &status, 0));
-	ASSERT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(0, exit_code_of(main_thread_after_handoffs));
 	EXPECT_TRUE(live_back_to(procs, spares));
 }
 
@@ -736,15 +741,8 @@ static int stress(void)
 TEST(ten_thousand_mixed_calls_complete_exactly_once)
 {
 	long procs = live("processes"), spares = live("spares");
-	int status;
-	pid_t child = fork();
 
-	ASSERT_LE(0, child);
-	if (!child)
-		_exit(stress());
-	ASSERT_EQ(child, waitpid(child, &status, 0));
-	ASSERT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(0, exit_code_of(stress));
 	EXPECT_TRUE(live_back_to(procs, spares));
 }
 
