@@ -7,15 +7,14 @@
  * register frame, the FPU/extended state, the FS/GS bases and PKRU
  * (x86-64), the signal queues and mask under siglock, the per-thread
  * user pointers (robust futexes, rseq, clear_child_tid, sigaltstack),
- * and the TID, moved with exchange_tids() under tasklist_lock as exec's
- * de_thread() does; with the group leader's TID goes the leadership.
+ * and the TID of a thread that is not the group leader, moved with
+ * exchange_tids() under tasklist_lock as exec's de_thread() does.
  *
  * One syslet_context is owned by each spare thread. The task that blocks
  * fills it from the scheduler hook (syslet_context_save(): no sleeping,
  * no allocation); the spare applies it to itself, in its own context,
  * before it returns to user space (syslet_context_restore()).
  */
-#include <linux/cgroup.h>
 #include <linux/compat.h>
 #include <linux/pid.h>
 #include <linux/sched.h>
@@ -80,7 +79,7 @@ static bool default_fpstate(struct task_struct *t)
  * Called by current from the scheduler hook: stores the user context
  * whose register frame is @regs in @ctx for @to. Refuses (false, nothing
  * changed) if @to could not run it as current would (credentials,
- * seccomp) or a signal is pending (it belongs to this context and is
+ * no_new_privs, seccomp) or a signal is pending (it belongs to this context and is
  * delivered when current returns). On success current has no user
  * context left: every signal is blocked, so none is routed to it, and
  * its per-thread user pointers are now @ctx's.
@@ -93,6 +92,9 @@ bool syslet_context_save(void *buf, const struct pt_regs *regs,
 
 	if (to->cred != t->cred || to->real_cred != t->real_cred ||
 	    !syslet_handoff_supported() || !default_fpstate(to))
+		return false;
+	/* A context must not lose (or gain) no_new_privs on the way. */
+	if (task_no_new_privs(to) != task_no_new_privs(t))
 		return false;
 #ifdef CONFIG_SECCOMP
 	if (to->seccomp.mode != t->seccomp.mode)
@@ -160,52 +162,6 @@ bool syslet_context_save(void *buf, const struct pt_regs *regs,
 }
 
 /*
- * Whether @t, a thread of @from's group, can become its leader: they have
- * the same parents (threads do) and neither is traced (a tracer's view
- * of leadership is not ours to change).
- */
-static bool can_take_leadership(struct task_struct *t, struct task_struct *from)
-{
-	return t->real_parent == from->real_parent && t->parent == from->parent &&
-	       !t->ptrace && !from->ptrace && list_empty(&t->sibling);
-}
-
-/*
- * @t, which has just taken @from's TID, becomes the group leader in its
- * place, as a non-leader thread calling exec() does in de_thread(),
- * except that @from lives on, as an ordinary thread under @t's old TID
- * (it finishes its chain, then serves as a spare). Under tasklist_lock
- * (write) and siglock.
- */
-static void take_leadership(struct task_struct *t, struct task_struct *from)
-{
-	struct task_struct *p;
-	u64 start = t->start_time, boot = t->start_boottime;
-
-	transfer_pid(from, t, PIDTYPE_TGID);
-	transfer_pid(from, t, PIDTYPE_PGID);
-	transfer_pid(from, t, PIDTYPE_SID);
-	list_replace_rcu(&from->tasks, &t->tasks);
-	list_replace_init(&from->sibling, &t->sibling);
-	/*
-	 * Every thread's leader is @t (a thread being cloned meanwhile
-	 * reads it under tasklist_lock, patches/0004), and the leader is
-	 * the first thread: thread_group_empty() relies on it.
-	 */
-	for_each_thread(from, p)
-		p->group_leader = t;
-	list_del_rcu(&t->thread_node);
-	list_add_rcu(&t->thread_node, &t->signal->thread_head);
-	t->exit_signal = from->exit_signal;
-	from->exit_signal = -1;
-	/* The process's age is its leader's. */
-	t->start_time = from->start_time;
-	t->start_boottime = from->start_boottime;
-	from->start_time = start;
-	from->start_boottime = boot;
-}
-
-/*
  * Called by the spare thread that took @buf over, in its own context:
  * it becomes the thread the context came from. Its own stale private
  * signals are dropped; the ones queued for the TID it takes are moved
@@ -217,7 +173,6 @@ void syslet_context_restore(void *buf)
 	struct syslet_context *ctx = buf;
 	struct task_struct *t = current, *from = ctx->from;
 	struct fpu *fpu = &t->thread.fpu;
-	bool lead;
 
 	*task_pt_regs(t) = ctx->regs;
 	fpregs_lock();
@@ -249,27 +204,23 @@ void syslet_context_restore(void *buf)
 		set_user_nice(t, task_nice(from));
 
 	/*
+	 * The group leader keeps its TID: wait(), waitid() and job control
+	 * find and report a process by its leader's TID. (The leader never
+	 * serves as a spare, so only @from can be it.)
+	 */
+	/*
 	 * The TID and the signals queued for it move together (siglock
 	 * inside tasklist_lock, as in exec): a tgkill() cannot land between.
-	 * The leader's TID is the process's: wait(), waitid(), job control
-	 * and /proc find the process by it, so it moves with the leadership
-	 * (take_leadership()), under cgroup_threadgroup_change_begin() as in
-	 * de_thread().
 	 */
-	lead = thread_group_leader(from);
-	if (lead)
-		cgroup_threadgroup_change_begin(t);
 	write_lock_irq(&tasklist_lock);
 	spin_lock(&t->sighand->siglock);
 	if (!__fatal_signal_pending(t)) {
 		/* What this spare's own last chain raised is not the context's. */
 		flush_sigqueue(&t->pending);
 		if (pid_alive(from) && !(from->flags & PF_EXITING) &&
-		    !(t->flags & PF_EXITING) && !thread_group_leader(t) &&
-		    (!thread_group_leader(from) || can_take_leadership(t, from))) {
+		    !(t->flags & PF_EXITING) && !thread_group_leader(from) &&
+		    !thread_group_leader(t)) {
 			exchange_tids(t, from);
-			if (thread_group_leader(from))
-				take_leadership(t, from);
 			list_splice_tail_init(&from->pending.list, &t->pending.list);
 			t->pending.signal = from->pending.signal;
 			sigemptyset(&from->pending.signal);
@@ -277,8 +228,6 @@ void syslet_context_restore(void *buf)
 	}
 	spin_unlock(&t->sighand->siglock);
 	write_unlock_irq(&tasklist_lock);
-	if (lead)
-		cgroup_threadgroup_change_end(t);
 	/* An atom's ppoll() mask of this task's own is not to come back. */
 	clear_restore_sigmask();
 	set_current_blocked(&ctx->blocked);

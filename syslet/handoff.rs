@@ -32,23 +32,24 @@
 //! (`async_exec()` or `threadlet_off()`), which then returns 0 to the
 //! context it is given. Spares are made before a chain runs (the hook
 //! never forks), at most `syslet_max_threads` per process, and exit after
-//! `syslet_idle_msecs` idle. A task whose context moved is no longer the
-//! group leader (see below), so it serves as a spare like any other; in
-//! the rare case where the leadership could not move, the leader sleeps
-//! until the process ends instead ([`park_leader`]: it kept its TID, and
-//! an early exit would leave a zombie in front of the live process).
+//! `syslet_idle_msecs` idle. The thread group leader never becomes a
+//! spare: once its context has moved it sleeps until the process ends
+//! (it keeps its TID, see below, and an early exit would leave a zombie
+//! in front of the live process).
 //!
 //! # Thread ids
 //!
 //! The TID follows the user context (`exchange_tids()`, as exec does): the
 //! caller's `gettid()` does not change across a handoff, so
 //! `pthread_kill()`, PI and robust futexes (whose words hold TIDs) and
-//! `clear_child_tid` keep working; T goes on under S's old TID. The
-//! thread group leader's TID is the process's (`wait()`, `waitid()`, job
-//! control and /proc find a process by it), so with it goes the
-//! leadership: S becomes the leader, T an ordinary thread, as a
-//! non-leader thread calling exec() takes over in `de_thread()`
-//! (syslet/handoff.c). `getpid()` never changes.
+//! `clear_child_tid` keep working; T goes on under S's old TID. The one
+//! exception is the thread group leader: `wait()`, `waitid()` and job
+//! control find and report a process by its leader's TID, so the leader
+//! keeps it and never serves as a spare. The main thread's context gets
+//! the spare's TID at its first handoff (the 2007 v7 behaviour) and keeps
+//! that one from then on; what is addressed to the old TID (`tgkill()`, a
+//! PI futex it held) reaches the sleeping leader instead. `getpid()`
+//! never changes.
 //!
 //! # When there is no handoff
 //!
@@ -609,10 +610,9 @@ impl Drop for TaskRef {
     }
 }
 
-/// The group leader's user context has moved but the leadership could not
-/// (a traced thread, see syslet/handoff.c): it kept the process's TID, so
-/// it must not take over another context, which would then run under
-/// that TID: it sleeps until the process ends.
+/// The group leader's user context has moved. It keeps its TID (see
+/// "Thread ids"), so it must not take over another context, which would
+/// then run under the leader's TID: it sleeps until the process ends.
 /// Job control, the freezer and task work are served meanwhile.
 fn park_leader() -> ! {
     // SAFETY: process context.
