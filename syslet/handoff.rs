@@ -60,7 +60,7 @@
 //! or a user shadow stack. Decided in the hook, the atom then simply
 //! blocks in the caller: a signal already pending (it is delivered when
 //! `async_exec()` returns), no parked spare, or a spare with other
-//! credentials or seccomp filters than the caller's.
+//! credentials, seccomp filters or `no_new_privs` than the caller's.
 //!
 //! # Locks
 //!
