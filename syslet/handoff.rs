@@ -689,19 +689,33 @@ pub(crate) fn become_spare(process: Arc<Process>) {
     }
 }
 
+/// What parked spares must share with a caller to take its context, as
+/// one word: its credentials (by pointer: cred structs are aligned, so
+/// bit 0 is free) and, in bit 0, its `no_new_privs`. Spares are made by
+/// the caller, so they share both; when the caller's key changes, they
+/// are retired and remade ([`Process::ensure_spare`]). syslet/handoff.c
+/// checks both again before it moves a context.
+#[inline(always)]
+fn spare_key() -> *mut c_void {
+    let t = current();
+    // SAFETY: reads `current`'s own fields; `atomic_flags` is only changed
+    // with atomic bit operations, a racy read sees either value.
+    let (cred, flags) = unsafe { ((*t).cred as usize, ptr::read_volatile(ptr::addr_of!((*t).atomic_flags))) };
+    let nnp = (flags >> bindings::PFA_NO_NEW_PRIVS) & 1;
+    (cred | nnp as usize) as *mut c_void
+}
+
 /// [`Process::ensure_spare`] for a borrowed process; the fast path (a
 /// spare is parked) takes no reference.
 #[inline(always)]
 pub(crate) fn ensure_spare(process: ArcBorrow<'static, Process>) -> bool {
-    // SAFETY: reads `current`'s own field.
-    let cred = unsafe { (*current()).cred } as *mut c_void;
-    if process.spare_cred.load(Ordering::Acquire) == cred && process.idle_spares() > 0 {
+    if process.spare_key.load(Ordering::Acquire) == spare_key() && process.idle_spares() > 0 {
         return true;
     }
     ensure_spare_slow(process)
 }
 
-/// [`ensure_spare`] when no spare with the caller's credentials is parked.
+/// [`ensure_spare`] when no spare with the caller's key is parked.
 #[cold]
 fn ensure_spare_slow(process: ArcBorrow<'static, Process>) -> bool {
     Arc::<Process>::from(process).ensure_spare()
@@ -711,10 +725,9 @@ impl Process {
     /// Makes sure a spare is parked: spawns one and waits for it to park
     /// if none is. False when none can be had (the cap, no memory).
     pub(crate) fn ensure_spare(self: &Arc<Self>) -> bool {
-        // SAFETY: reads `current`'s own field.
-        let cred = unsafe { (*current()).cred } as *mut c_void;
-        if self.spare_cred.load(Ordering::Acquire) != cred {
-            self.retire_spares(cred);
+        let key = spare_key();
+        if self.spare_key.load(Ordering::Acquire) != key {
+            self.retire_spares(key);
         }
         if self.idle_spares() > 0 {
             return true;
@@ -745,13 +758,13 @@ impl Process {
         *st != SpareState::Exit
     }
 
-    /// The caller's credentials are not those the parked spares were
-    /// made with (it changed them since): the spares could not run its
-    /// context (the hook would refuse them), so they exit, and new ones
-    /// are made from the caller.
-    fn retire_spares(&self, cred: *mut c_void) {
+    /// The caller's credentials or `no_new_privs` are not those the
+    /// parked spares were made with (it changed them since): the spares
+    /// could not run its context (the hook would refuse them), so they
+    /// exit, and new ones are made from the caller.
+    fn retire_spares(&self, key: *mut c_void) {
         let mut inner = self.inner.lock();
-        self.spare_cred.store(cred, Ordering::Release);
+        self.spare_key.store(key, Ordering::Release);
         for place in inner.spares.iter_mut() {
             if place.as_ref().is_some_and(|s| s.reserve()) {
                 self.idle_spares.fetch_sub(1, Ordering::AcqRel);

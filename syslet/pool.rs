@@ -175,8 +175,8 @@ pub(crate) struct Process {
     pub(crate) inner: SpinLock<ProcessInner>,
     /// Spare threads in `ProcessInner::spares` (read without the lock).
     pub(crate) idle_spares: AtomicUsize,
-    /// The credentials the parked spares were made with.
-    pub(crate) spare_cred: AtomicPtr<c_void>,
+    /// What the parked spares share with their maker (`handoff::spare_key`).
+    pub(crate) spare_key: AtomicPtr<c_void>,
     /// Serializes posting to the completion rings of this process.
     #[pin]
     ring_lock: Mutex<()>,
@@ -239,7 +239,7 @@ impl Process {
                 "syslet::Process::inner"
             ),
             idle_spares: AtomicUsize::new(0),
-            spare_cred: AtomicPtr::new(ptr::null_mut()),
+            spare_key: AtomicPtr::new(ptr::null_mut()),
             ring_lock <- new_mutex!((), "syslet::Process::ring_lock"),
             posted <- new_condvar!("syslet::Process::posted"),
             post_count: AtomicU64::new(0),

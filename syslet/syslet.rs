@@ -52,7 +52,7 @@ mod umem;
 #[cfg(CONFIG_SYSLET_AIO)]
 pub use aio::{syslet_aio_rw, syslet_aio_work};
 pub use engine::{syslet_rs_async_exec, syslet_rs_async_wait};
-pub use handoff::{syslet_rs_task_exit, syslet_task_sleeping};
+pub use handoff::{syslet_handoff_supported, syslet_rs_task_exit, syslet_task_sleeping};
 pub use threadlet::{syslet_rs_threadlet_off, syslet_rs_threadlet_on};
 pub use pool::{syslet_free_process, syslet_rs_stats, syslet_worker_sleeping};
 pub use umem::syslet_rs_umem_add;

@@ -365,9 +365,10 @@ static int exit_code_of(int (*fn)(void))
 }
 
 /*
- * A spare made before the caller set no_new_privs does not get its
- * context (which would run on without it): SYSLET_ASYNC finds no spare
- * that can take it. In a child, so the flag stays there.
+ * A spare made before the caller set no_new_privs must not get its
+ * context (which would run on without it): the spares are retired and
+ * remade, and the handoff keeps the flag. In a child, so that the flag
+ * stays there.
  */
 static int nnp_after_spares(void)
 {
@@ -378,15 +379,18 @@ static int nnp_after_spares(void)
 	atom_set(&a, 0, __NR_getppid, &r, NULL, NULL);
 	if (sys_async_exec(&a, &ahu) != (long)&a)	/* makes a spare */
 		return 1;
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+	if (syslet_stat("spares_alive") < 1)
 		return 2;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return 3;
 	handoffs0 = syslet_stat("handoffs");
 	atom_set(&a, SYSLET_ASYNC, __NR_getppid, &r, NULL, NULL);
-	if (sys_async_exec(&a, &ahu) != -1 || errno != EAGAIN)
-		return 3;
-	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+	if (sys_async_exec(&a, &ahu) != 0)
 		return 4;
-	return syslet_stat("handoffs") == handoffs0 ? 0 : 5;
+	if (syslet_stat("handoffs") != handoffs0 + 1 || reap(&ahu, ring, 8) != &a)
+		return 5;
+	/* This flow now runs on a spare made after the flag was set. */
+	return prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1 ? 0 : 6;
 }
 
 TEST(no_new_privs_never_lost_in_a_handoff)
