@@ -53,6 +53,20 @@ static int is_private(long fd)
 	return fd > 0 && (fd & NONLINEAR_FD) && fd != NONLINEAR_FD;
 }
 
+/* Opens /dev/null with O_NONLINEAR into fds[] until a call gives no
+ * private descriptor or max are open: how many are. */
+static int open_private_until_full(long *fds, int max)
+{
+	int n;
+
+	for (n = 0; n < max; n++) {
+		fds[n] = open("/dev/null", O_RDONLY | O_NONLINEAR);
+		if (!is_private(fds[n]))
+			break;
+	}
+	return n;
+}
+
 TEST(fdup_gives_a_private_fd_that_works)
 {
 	int p[2], ep, d;
@@ -287,11 +301,7 @@ TEST(o_nonlinear_creates_private_fds)
 	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &lim));
 	for (i = 0; i < 10; i++)
 		EXPECT_EQ(-1, open("/nonexistent", O_RDONLY | O_NONLINEAR));
-	for (n = 0; n < 8; n++) {
-		fds[n] = open("/dev/null", O_RDONLY | O_NONLINEAR);
-		if (!is_private(fds[n]))
-			break;
-	}
+	n = open_private_until_full(fds, 8);
 	EXPECT_EQ(4, n);
 	while (n--)
 		close(fds[n]);
@@ -370,11 +380,7 @@ TEST(scm_rights_received_into_private_space)
 	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &old));
 	lim.rlim_cur = lim.rlim_max = 4;
 	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &lim));
-	for (n = 0; n < 64; n++) {
-		held[n] = open("/dev/null", O_RDONLY | O_NONLINEAR);
-		if (held[n] < 0)
-			break;
-	}
+	n = open_private_until_full(held, 64);
 	ASSERT_EQ(4, n);
 	ASSERT_EQ(0, send_fd(sv[0], p[0]));
 	r = recv_fd(sv[1], MSG_CMSG_NONLINEAR, &flags);
