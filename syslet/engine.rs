@@ -88,6 +88,13 @@ const RESCHED_EVERY: u64 = 64;
 ///
 /// Each atom after the first costs one user-access window, which stores
 /// the previous result and reads it (see syslet/uaccess.c).
+///
+/// Never inlined: a function of its own (one per [`Runner`], under 3 KB)
+/// keeps the per-atom loop within a page or two, where an emulating CPU
+/// chains its translation blocks directly. Inlined into `async_exec()`
+/// (9.5 KB) it cost a chained atom 5-8% more under QEMU TCG
+/// (Documentation/syslets.md, "What an inline chain costs under TCG").
+#[inline(never)]
 pub(crate) fn run_chain(first: usize, first_atom: Option<Atom>, runner: &impl Runner) -> ChainEnd {
     let mut end = ChainEnd { last: first, last_flags: 0, result: Ok(()), atoms: 0 };
     let mut addr = first;

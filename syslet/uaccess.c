@@ -4,11 +4,13 @@
  * put_user() and unsafe_get_user() are macros Rust cannot call.
  *
  * Cost model: under an emulating CPU (QEMU TCG, where the project runs)
- * what a chain pays for is the number of calls, returns and user-access
- * windows (stac/clac end a translation block), not the loads. So an
- * async_exec() reads everything it needs before running anything (head,
- * ring slot, first atom and its arguments) in one window, and each later
- * atom costs one window that stores the previous result and reads it.
+ * what a chain pays for is mostly the number of calls and returns (and
+ * the user-access windows they open, about 20 ns each), not the loads
+ * (Documentation/syslets.md, "What an inline chain costs under TCG"). So
+ * an async_exec() reads everything it needs before running anything
+ * (head, ring slot, first atom and its arguments) in one call and one
+ * window, and each later atom costs one that stores the previous result
+ * and reads it.
  * The copy_from_user() of a whole atom would also end in "rep movsb",
  * which TCG runs byte by byte.
  *
