@@ -94,8 +94,18 @@ const RESCHED_EVERY: u64 = 64;
 /// chains its translation blocks directly. Inlined into `async_exec()`
 /// (9.5 KB) it cost a chained atom 5-8% more under QEMU TCG
 /// (Documentation/syslets.md, "What an inline chain costs under TCG").
+/// The cachemiss path, the common one, goes further: its loop is
+/// [`run_chain_inline`] in a page-aligned function of its own
+/// (`handoff::run_cachemiss_chain`).
 #[inline(never)]
 pub(crate) fn run_chain(first: usize, first_atom: Option<Atom>, runner: &impl Runner) -> ChainEnd {
+    run_chain_inline(first, first_atom, runner)
+}
+
+/// [`run_chain`] for a caller that puts the loop in a function of its
+/// own elsewhere (the cachemiss path's hot section, [`handoff`]).
+#[inline(always)]
+pub(crate) fn run_chain_inline(first: usize, first_atom: Option<Atom>, runner: &impl Runner) -> ChainEnd {
     let mut end = ChainEnd { last: first, last_flags: 0, result: Ok(()), atoms: 0 };
     let mut addr = first;
     let mut atom = match first_atom.map_or_else(|| Atom::read(first), Ok) {

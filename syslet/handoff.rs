@@ -356,6 +356,27 @@ impl Runner for Cachemiss {
     }
 }
 
+// The section of the chain loop below starts on a page boundary.
+core::arch::global_asm!(
+    ".pushsection .text.hot.syslet_chain,\"ax\",@progbits",
+    ".balign 4096",
+    ".popsection",
+);
+
+/// The chain loop of the cachemiss path, the subsystem's hottest code:
+/// in `.text.hot` (as `__hot` C functions are, with the two reads of
+/// syslet/uaccess.c), at the start of a page. Under an emulating CPU a
+/// jump within a page is a chained jump and a jump across pages a
+/// lookup, so where the loop fell relative to page boundaries changed a
+/// chained atom's cost by up to 40% from one build to the next
+/// (Documentation/syslets.md, "What an inline chain costs under TCG").
+/// At the start of a page, and under 4 KB, it never straddles one.
+#[inline(never)]
+#[link_section = ".text.hot.syslet_chain"]
+fn run_cachemiss_chain(first: usize, first_atom: crate::abi::Atom, runner: &Cachemiss) -> engine::ChainEnd {
+    engine::run_chain_inline(first, Some(first_atom), runner)
+}
+
 /// `async_exec()` on the cachemiss path: runs the chain at `first` in the
 /// caller. Returns its last atom if it never went asynchronous; otherwise
 /// posts the completion to `ahu`'s ring and serves as a spare thread,
@@ -370,7 +391,7 @@ pub(crate) fn exec(
     ensure_spare(process);
     trace::submit(first, ahu, true);
     let runner = Cachemiss(Armed::new(process, ptr::null(), first, true));
-    let end = engine::run_chain(first, Some(first_atom), &runner);
+    let end = run_cachemiss_chain(first, first_atom, &runner);
     if !runner.0.handed() {
         process.stats.chain_inline(end.atoms);
         trace::complete(end.last, &end.result, false);

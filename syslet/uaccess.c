@@ -22,6 +22,14 @@
 #include <linux/syslet.h>
 #include <linux/uaccess.h>
 
+/*
+ * The two reads every chain makes are in the section of the cachemiss
+ * chain loop (syslet/handoff.rs, run_cachemiss_chain()), .text.hot at the
+ * start of the kernel's text: where they fall relative to page boundaries
+ * no longer moves with unrelated code.
+ */
+#define __syslet_hot	__section(".text.hot.syslet_chain")
+
 int syslet_read_words(unsigned long *dst, const unsigned long __user *src,
 		      unsigned int n)
 {
@@ -76,6 +84,7 @@ arg_fault:
  * (SYSLET_HEAD_WORDS words), the ring slot it names next, then the first
  * atom at @src as read_atom() does. Stops at the first failure.
  */
+__syslet_hot
 int syslet_read_submission(unsigned long *head, unsigned long *slot,
 			   unsigned long *atom, unsigned long *args,
 			   const unsigned long __user *ahu,
@@ -118,6 +127,7 @@ slot_fault:
  * is NULL), then reads the next atom at @src (unless it is NULL) as
  * read_atom() does.
  */
+__syslet_hot
 int syslet_store_read_atom(unsigned long __user *ret_ptr, unsigned long ret,
 			   unsigned long *atom, unsigned long *args,
 			   const unsigned long __user *src)
