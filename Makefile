@@ -27,7 +27,7 @@ help:
 	@echo "make run     build, boot the patched kernel, run the showcase"
 	@echo "make test    build, boot, run every test; prints 'N passed, N failed'"
 	@echo "make bench   benchmarks on the non-debug kernel (table + JSON)"
-	@echo "make check-configs  build and test a uniprocessor kernel without tracing, fdspace, syslet aio"
+	@echo "make check-configs  build and test a uniprocessor kernel without tracing, fdspace, syslet aio, with mitigations"
 	@echo "make shell   interactive shell in the guest (CONFIG=test|bench)"
 	@echo "make vm CMD='...'  run one command in the guest, cwd shared in"
 

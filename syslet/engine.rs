@@ -89,7 +89,7 @@ const RESCHED_EVERY: u64 = 64;
 /// Each atom after the first costs one user-access window, which stores
 /// the previous result and reads it (see syslet/uaccess.c).
 ///
-/// Never inlined: a function of its own (one per [`Runner`], under 3 KB)
+/// Never inlined: a function of its own (one per [`Runner`], about 3 KB)
 /// keeps the per-atom loop within a page or two, where an emulating CPU
 /// chains its translation blocks directly. Inlined into `async_exec()`
 /// (9.5 KB) it cost a chained atom 5-8% more under QEMU TCG

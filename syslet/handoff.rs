@@ -341,7 +341,8 @@ impl Runner for Cachemiss {
 
     fn arm(&self, sync: bool) {
         if !sync && !self.0.handed() {
-            // SAFETY: `run_chain` disarms before `self` can move.
+            // SAFETY: the chain loop (`run_cachemiss_chain`) disarms
+            // before `self` can move.
             unsafe { self.0.arm() };
         }
     }
@@ -370,7 +371,9 @@ core::arch::global_asm!(
 /// lookup, so where the loop fell relative to page boundaries changed a
 /// chained atom's cost by up to 40% from one build to the next
 /// (Documentation/syslets.md, "What an inline chain costs under TCG").
-/// At the start of a page, and under 4 KB, it never straddles one.
+/// At the start of a page, and under 4 KB in the non-debug kernel (KASAN
+/// makes it larger), it never straddles one. The C reads follow it
+/// (syslet/Makefile links uaccess.o after the crate).
 #[inline(never)]
 #[link_section = ".text.hot.syslet_chain"]
 fn run_cachemiss_chain(first: usize, first_atom: crate::abi::Atom, runner: &Cachemiss) -> engine::ChainEnd {

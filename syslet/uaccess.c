@@ -24,9 +24,10 @@
 
 /*
  * The two reads every chain makes are in the section of the cachemiss
- * chain loop (syslet/handoff.rs, run_cachemiss_chain()), .text.hot at the
- * start of the kernel's text: where they fall relative to page boundaries
- * no longer moves with unrelated code.
+ * chain loop (syslet/handoff.rs, run_cachemiss_chain()), .text.hot near
+ * the start of the kernel's text, right after the loop (syslet/Makefile
+ * links this file after the crate): on its page in the non-debug kernel,
+ * and where they fall no longer moves with unrelated code.
  */
 #define __syslet_hot	__section(".text.hot.syslet_chain")
 

@@ -5,7 +5,7 @@
 #   root/            Debian trixie build root (also the guest's read-only /)
 #   src/pristine/    the unpacked linux-source-6.12 tarball, never modified
 #   src/linux/       the working tree: pristine + patches/ + the grafted subsystem
-#   build/<config>/  O= object directory per config fragment (test, bench)
+#   build/<config>/  O= object directory per config fragment (test, bench, minimal)
 #   guest/           user-space programs built for the guest
 #   runs/<name>/     one VM run: its command, console log, results
 #   logs/            full logs of long steps
