@@ -3,17 +3,22 @@
 //! The user ABI of [`include/uapi/linux/syslet.h`](srctree/include/uapi/linux/syslet.h),
 //! decoded from user memory.
 //!
-//! Atoms and heads are read as arrays of words (syslet/uaccess.c) and
-//! decoded field by field, so no user-controlled padding reaches the
-//! kernel. Only the fields the kernel uses are read: `private` and the
-//! 2007 thread entry points never are.
+//! Atoms and heads are read as arrays of words (syslet/uaccess.c): a
+//! head is decoded field by field; an atom is read in place into an
+//! [`Atom`], whose first words mirror `struct syslet_uatom` and whose
+//! flags are checked before it runs. No user-controlled padding reaches
+//! the kernel. Only the fields the kernel uses are read: `private` and
+//! the 2007 thread entry points never are.
 //!
 //! The hot path reads in as few user-access windows as it can: an
 //! `async_exec()` reads the head, the ring slot it fills next and the
-//! first atom in one ([`Submission`]); between two atoms one window
+//! first atom in one ([`read_submission`]); between two atoms one window
 //! stores the result and reads the next atom ([`Atom::store_and_read`]).
 
-use core::mem::size_of;
+use core::{
+    mem::{size_of, MaybeUninit},
+    ptr,
+};
 use kernel::{bindings, prelude::*};
 
 /// Reads `N` words of user memory at `addr` (syslet/uaccess.c).
@@ -57,7 +62,12 @@ pub(crate) const ATOM_SIZE: usize = 11 * size_of::<usize>();
 /// Number of argument pointers in an atom.
 pub(crate) const MAX_ARGS: usize = 6;
 
-/// One atom as the kernel uses it.
+/// One atom as the kernel uses it, laid out as syslet/uaccess.c reads
+/// it: the words of `struct syslet_uatom` the kernel reads (all but
+/// `private`), then the values the argument pointers point to. A chain
+/// reads each atom into the same `Atom`, in place (copying it from a
+/// buffer on every atom cost a tenth of a chained atom under TCG).
+#[repr(C)]
 #[derive(Clone, Copy)]
 pub(crate) struct Atom {
     /// `SYSLET_*` bits, validated.
@@ -68,19 +78,26 @@ pub(crate) struct Atom {
     pub(crate) ret_ptr: usize,
     /// The next atom; 0 ends the chain.
     pub(crate) next: usize,
-    /// The values its argument pointers (up to the first NULL) point to,
-    /// read with the atom; `None` if one of them could not be read (the
-    /// atom then fails with `EFAULT` when it runs).
-    pub(crate) args: Option<[usize; MAX_ARGS]>,
+    /// The argument pointers (words 4-9 of the atom).
+    arg_ptrs: [usize; MAX_ARGS],
+    /// The values the argument pointers point to, up to the first NULL
+    /// one; 0 after it.
+    pub(crate) args: [usize; MAX_ARGS],
+    /// Whether `args` could be read; if not, the atom fails with `EFAULT`
+    /// when it runs.
+    pub(crate) args_read: bool,
 }
 
 /// What `syslet_store_read_atom()` and `syslet_read_submission()` report.
 type UserRead = u32;
 
-/// Words of an atom the kernel reads (all but `private`).
-const ATOM_WORDS: usize = bindings::SYSLET_ATOM_WORDS as usize;
 /// Words of the head the kernel reads.
 const HEAD_WORDS: usize = bindings::SYSLET_HEAD_WORDS as usize;
+
+// The C reads fill `flags` .. `arg_ptrs` as the `SYSLET_ATOM_WORDS` words
+// of an atom the kernel reads (all but `private`).
+const _: () =
+    assert!(core::mem::offset_of!(Atom, args) == bindings::SYSLET_ATOM_WORDS as usize * size_of::<usize>());
 
 /// Where the chain goes after an atom ran.
 pub(crate) enum AfterAtom {
@@ -88,48 +105,80 @@ pub(crate) enum AfterAtom {
     StoreFault,
     /// The chain ends (result stored).
     End,
-    /// The next atom, read (result stored).
-    Next(Atom),
+    /// The next atom was read into the chain's `Atom` (result stored).
+    Next,
     /// The next atom could not be read (`EFAULT`) or has bad flags
-    /// (`EINVAL`); the result was stored.
+    /// (`EINVAL`); the result was stored. The chain's `Atom` holds
+    /// whatever was read of it.
     NextFault(Error),
 }
 
 impl Atom {
-    /// Reads and validates the atom at user address `addr`.
+    /// An atom with these fields and no arguments (the KUnit suite's).
+    #[cfg(CONFIG_SYSLET_KUNIT_TEST)]
+    pub(crate) fn with(flags: usize, next: usize) -> Atom {
+        Atom { flags, next, ..Self::empty() }
+    }
+
+    /// All zeroes.
+    pub(crate) const fn empty() -> Atom {
+        Atom {
+            flags: 0,
+            nr: 0,
+            ret_ptr: 0,
+            next: 0,
+            arg_ptrs: [0; MAX_ARGS],
+            args: [0; MAX_ARGS],
+            args_read: false,
+        }
+    }
+
+    /// Reads and validates the atom at user address `addr` into `into`.
     ///
     /// Errors: `EFAULT` if it cannot be read, `EINVAL` for unknown flag
     /// bits or for `SYSLET_ASYNC` together with `SYSLET_SYNC`.
-    pub(crate) fn read(addr: usize) -> Result<Atom> {
-        match Self::store_and_read(0, 0, addr) {
-            AfterAtom::Next(atom) => Ok(atom),
+    pub(crate) fn read(addr: usize, into: &mut MaybeUninit<Atom>) -> Result<&mut Atom> {
+        let atom = into.write(Self::empty());
+        match Self::store_and_read(0, 0, addr, atom) {
+            AfterAtom::Next => Ok(atom),
             AfterAtom::NextFault(e) => Err(e),
             AfterAtom::StoreFault | AfterAtom::End => Err(EFAULT),
         }
     }
 
     /// Stores `ret` at user address `ret_ptr` (0: nowhere) and reads the
-    /// atom at `next` (0: the chain ends), in one user-access window.
-    pub(crate) fn store_and_read(ret_ptr: usize, ret: usize, next: usize) -> AfterAtom {
-        let mut words = [0usize; ATOM_WORDS];
-        let mut args = [0usize; MAX_ARGS];
-        // SAFETY: the buffers have the sizes syslet_store_read_atom()
-        // fills; it checks every user address itself.
+    /// atom at `next` (0: the chain ends) into `into`, in one user-access
+    /// window.
+    #[inline(always)]
+    pub(crate) fn store_and_read(ret_ptr: usize, ret: usize, next: usize, into: &mut Atom) -> AfterAtom {
+        // SAFETY: `into` is `SYSLET_ATOM_WORDS` words followed by `MAX_ARGS`
+        // words (`#[repr(C)]`, checked above), the buffers
+        // syslet_store_read_atom() fills; it checks every user address
+        // itself.
         let r: UserRead = unsafe {
             bindings::syslet_store_read_atom(
                 ret_ptr as _,
                 ret as _,
-                words.as_mut_ptr() as _,
-                args.as_mut_ptr() as _,
+                ptr::addr_of_mut!(into.flags).cast(),
+                into.args.as_mut_ptr().cast(),
                 next as _,
             ) as u32
         };
+        if r == bindings::syslet_uread_SYSLET_UREAD_OK && next != 0 {
+            // The common case first: one test.
+            into.args_read = true;
+            return match into.check() {
+                Ok(()) => AfterAtom::Next,
+                Err(e) => AfterAtom::NextFault(e),
+            };
+        }
         match r {
             bindings::syslet_uread_SYSLET_UREAD_STORE_FAULT => AfterAtom::StoreFault,
             _ if next == 0 => AfterAtom::End,
-            bindings::syslet_uread_SYSLET_UREAD_OK | bindings::syslet_uread_SYSLET_UREAD_ARG_FAULT => {
-                match Self::decode(&words, (r == bindings::syslet_uread_SYSLET_UREAD_OK).then_some(args)) {
-                    Ok(atom) => AfterAtom::Next(atom),
+            bindings::syslet_uread_SYSLET_UREAD_ARG_FAULT => {
+                into.args_read = false;
+                match into.check() {
+                    Ok(()) => AfterAtom::Next,
                     Err(e) => AfterAtom::NextFault(e),
                 }
             }
@@ -137,70 +186,68 @@ impl Atom {
         }
     }
 
-    /// Decodes the words of a `struct syslet_uatom` and the values its
-    /// argument pointers point to (`None`: one could not be read).
-    pub(crate) fn decode(w: &[usize; ATOM_WORDS], args: Option<[usize; MAX_ARGS]>) -> Result<Atom> {
-        let f = w[0];
-        if f & !flags::ALL != 0 || (f & flags::ASYNC != 0 && f & flags::SYNC != 0) {
+    /// Checks the flags read: `EINVAL` for unknown bits, or for
+    /// `SYSLET_ASYNC` together with `SYSLET_SYNC` (one test for both).
+    #[inline(always)]
+    pub(crate) fn check(&self) -> Result {
+        const _: () = assert!(flags::SYNC == flags::ASYNC << 1);
+        let f = self.flags;
+        if (f & !flags::ALL) | (f & (f >> 1) & flags::ASYNC) != 0 {
             return Err(EINVAL);
         }
-        Ok(Atom {
-            flags: f,
-            nr: w[1],
-            ret_ptr: w[2],
-            next: w[3],
-            args,
-        })
+        Ok(())
     }
 }
 
-/// What `async_exec()` reads before it runs anything.
-pub(crate) struct Submission {
-    /// The first atom.
-    pub(crate) first: Atom,
-}
-
-impl Submission {
-    /// Reads the head at `ahu`, the ring slot it fills next and the atom
-    /// at `first`, in one user-access window.
-    ///
-    /// Errors, in this order: `EFAULT` for an unreadable head, `EINVAL`
-    /// (or `EFAULT`, see [`AsyncHead::decode`]) for a bad ring geometry,
-    /// `EFAULT` for an unreadable ring slot or atom, `EINVAL` for the
-    /// atom's flags. An unreadable argument fails when the atom runs.
-    pub(crate) fn read(ahu: usize, first: usize) -> Result<Submission> {
-        let mut head = [0usize; HEAD_WORDS];
-        let mut slot = 0usize;
-        let mut words = [0usize; ATOM_WORDS];
-        let mut args = [0usize; MAX_ARGS];
-        // SAFETY: the buffers have the sizes syslet_read_submission()
-        // fills; it checks every user address itself.
-        let r: UserRead = unsafe {
-            bindings::syslet_read_submission(
-                head.as_mut_ptr() as _,
-                &mut slot as *mut usize as _,
-                words.as_mut_ptr() as _,
-                args.as_mut_ptr() as _,
-                ahu as _,
-                first as _,
-            ) as u32
-        };
-        match r {
-            bindings::syslet_uread_SYSLET_UREAD_HEAD_FAULT => return Err(EFAULT),
-            // The C side refuses exactly what `decode` does.
-            bindings::syslet_uread_SYSLET_UREAD_HEAD_INVALID => {
-                return AsyncHead::decode(&head).and(Err(EINVAL))
-            }
-            _ => {}
-        }
-        AsyncHead::decode(&head)?;
-        let args = match r {
-            bindings::syslet_uread_SYSLET_UREAD_OK => Some(args),
-            bindings::syslet_uread_SYSLET_UREAD_ARG_FAULT => None,
-            _ => return Err(EFAULT),
-        };
-        Ok(Submission { first: Atom::decode(&words, args)? })
-    }
+/// Reads what `async_exec()` reads before it runs anything: the head at
+/// `ahu`, the ring slot it fills next and the first atom, at `first`,
+/// into `atom`, in one user-access window. Returns the atom.
+///
+/// The atom is read into the caller's storage, not returned by value:
+/// moving it (17 words) compiles to a `rep movs`, which an emulating CPU
+/// runs one translation block per word.
+///
+/// Errors, in this order: `EFAULT` for an unreadable head, `EINVAL` (or
+/// `EFAULT`, see [`AsyncHead::decode`]) for a bad ring geometry, `EFAULT`
+/// for an unreadable ring slot or atom, `EINVAL` for the atom's flags. An
+/// unreadable argument fails when the atom runs.
+pub(crate) fn read_submission(ahu: usize, first: usize, atom: &mut MaybeUninit<Atom>) -> Result<&mut Atom> {
+    let mut head = [0usize; HEAD_WORDS];
+    let mut slot = 0usize;
+    let words = atom.as_mut_ptr();
+    // SAFETY: `words` points to an `Atom`, whose words and arguments
+    // syslet_read_submission() fills as in `Atom::store_and_read` (raw
+    // pointers: it is not initialized yet); `head` and `slot` have the
+    // sizes it fills; it checks every user address itself.
+    let r: UserRead = unsafe {
+        bindings::syslet_read_submission(
+            head.as_mut_ptr() as _,
+            &mut slot as *mut usize as _,
+            ptr::addr_of_mut!((*words).flags).cast(),
+            ptr::addr_of_mut!((*words).args).cast(),
+            ahu as _,
+            first as _,
+        ) as u32
+    };
+    // The C side refuses exactly the heads `AsyncHead::decode` does
+    // (`HEAD_INVALID`, decoded here for its error), so the head of any
+    // other result is valid and is not decoded again.
+    let args_read = match r {
+        bindings::syslet_uread_SYSLET_UREAD_OK => true,
+        bindings::syslet_uread_SYSLET_UREAD_ARG_FAULT => false,
+        bindings::syslet_uread_SYSLET_UREAD_HEAD_INVALID => return AsyncHead::decode(&head).and(Err(EINVAL)),
+        // The head, the ring slot or the atom could not be read.
+        _ => return Err(EFAULT),
+    };
+    // SAFETY: with the atom read (`OK` or `ARG_FAULT`), the C side wrote
+    // every word and every argument (0 for those it did not read), and
+    // `args_read` is the one field left.
+    let atom = unsafe {
+        ptr::addr_of_mut!((*words).args_read).write(args_read);
+        atom.assume_init_mut()
+    };
+    atom.check()?;
+    Ok(atom)
 }
 
 /// Size of one completion ring slot (a pointer).

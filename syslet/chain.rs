@@ -67,7 +67,7 @@ mod kunit_hooks {
     /// the chain, or a negative errno.
     #[no_mangle]
     pub extern "C" fn syslet_kunit_next(addr: usize, f: usize, next_ptr: usize, ret: isize) -> isize {
-        let atom = Atom { flags: f, nr: 0, ret_ptr: 0, next: next_ptr, args: Some([0; 6]) };
+        let atom = Atom::with(f, next_ptr);
         match next(addr, &atom, ret) {
             Ok(Next::Atom(a)) => a as isize,
             Ok(Next::End) => 0,

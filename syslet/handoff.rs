@@ -376,8 +376,8 @@ core::arch::global_asm!(
 /// (syslet/Makefile links uaccess.o after the crate).
 #[inline(never)]
 #[link_section = ".text.hot.syslet_chain"]
-fn run_cachemiss_chain(first: usize, first_atom: crate::abi::Atom, runner: &Cachemiss) -> engine::ChainEnd {
-    engine::run_chain_inline(first, Some(first_atom), runner)
+fn run_cachemiss_chain(first: usize, first_atom: &mut crate::abi::Atom, runner: &Cachemiss) -> engine::ChainEnd {
+    engine::run_chain_inline(first, first_atom, runner)
 }
 
 /// `async_exec()` on the cachemiss path: runs the chain at `first` in the
@@ -387,7 +387,7 @@ fn run_cachemiss_chain(first: usize, first_atom: crate::abi::Atom, runner: &Cach
 pub(crate) fn exec(
     process: ArcBorrow<'static, Process>,
     first: usize,
-    first_atom: crate::abi::Atom,
+    first_atom: &mut crate::abi::Atom,
     ahu: usize,
 ) -> Result<usize> {
     // Best effort: without a spare an atom that blocks blocks the caller.

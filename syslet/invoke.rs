@@ -4,6 +4,10 @@
 //! caller's seccomp filter, call the system call through the kernel's
 //! x86-64 system call table ([`dispatch`]).
 //!
+//! Most atoms take a shorter way: the *direct table*, filled at boot,
+//! holds the calls that need no check but seccomp's, so such an atom
+//! costs one lookup and one indirect call ([`run`]).
+//!
 //! Runs in process context on behalf of the submitting task, may sleep,
 //! holds no lock. The result is what the call returned, except that the
 //! restart codes (`-ERESTART*`), which must never reach user space outside
@@ -29,6 +33,24 @@ fn errno(e: u32) -> isize {
 /// call denied by seccomp is not an error of the chain: its result says so.
 #[inline(always)]
 pub(crate) fn run(atom: &Atom, regs: &mut bindings::pt_regs) -> Result<isize> {
+    // The common case in four tests: a call of the direct table, its
+    // arguments read, no seccomp filter.
+    if atom.args_read && !under_seccomp() {
+        if let Some(call) = direct_call(atom.nr) {
+            set_frame(regs, atom);
+            // SAFETY: `regs` is a frame whose argument registers are set,
+            // valid for the duration of the call; the direct table holds
+            // no call that uses the real user frame or changes the thread.
+            let ret = unsafe { call(regs) } as isize;
+            return Ok(crate::restart_to_eintr(ret));
+        }
+    }
+    run_checked(atom, regs)
+}
+
+/// [`run`] for every other atom: each check in turn.
+#[inline(never)]
+fn run_checked(atom: &Atom, regs: &mut bindings::pt_regs) -> Result<isize> {
     if atom.nr >= policy::NR_LIMIT {
         return Ok(errno(bindings::ENOSYS));
     }
@@ -36,16 +58,31 @@ pub(crate) fn run(atom: &Atom, regs: &mut bindings::pt_regs) -> Result<isize> {
         return Ok(errno(bindings::EOPNOTSUPP));
     }
     // Read with the atom, in the same user-access window.
-    let args = atom.args.ok_or(EFAULT)?;
-    if policy::refused_args(atom.nr, &args) {
+    if !atom.args_read {
+        return Err(EFAULT);
+    }
+    if policy::refused_args(atom.nr, &atom.args) {
         return Ok(errno(bindings::EOPNOTSUPP));
     }
-    if let Some(denied) = seccomp_check(atom.nr, &args)? {
+    if let Some(denied) = seccomp_check(atom.nr, &atom.args)? {
         return Ok(denied);
     }
-    // The frame is zeroed once per chain (`run_chain`); each atom sets
-    // the argument registers, `orig_ax` and `ax` (zeroing 21 words per
-    // atom was a tenth of its cost under TCG).
+    set_frame(regs, atom);
+    // SAFETY: `regs` is a frame whose argument registers are set, valid
+    // for the duration of the call, and `nr` is below `NR_LIMIT`; calls
+    // that use the real user frame (`current_pt_regs()`) or change the
+    // thread are refused above.
+    let ret = unsafe { dispatch(regs, atom.nr) };
+    Ok(crate::restart_to_eintr(ret))
+}
+
+/// Sets what an atom's call reads of its frame. The frame is zeroed once
+/// per chain (`run_chain`); each atom sets the argument registers,
+/// `orig_ax` and `ax` (zeroing 21 words per atom was a tenth of its cost
+/// under TCG).
+#[inline(always)]
+fn set_frame(regs: &mut bindings::pt_regs, atom: &Atom) {
+    let args = &atom.args;
     regs.di = args[0] as _;
     regs.si = args[1] as _;
     regs.dx = args[2] as _;
@@ -54,12 +91,57 @@ pub(crate) fn run(atom: &Atom, regs: &mut bindings::pt_regs) -> Result<isize> {
     regs.r9 = args[5] as _;
     regs.orig_ax = atom.nr as _;
     regs.ax = errno(bindings::ENOSYS) as _;
-    // SAFETY: `regs` is a frame whose argument registers are set, valid
-    // for the duration of the call, and `nr` is below `NR_LIMIT`; calls
-    // that use the real user frame (`current_pt_regs()`) or change the
-    // thread are refused above.
-    let ret = unsafe { dispatch(regs, atom.nr) };
-    Ok(crate::restart_to_eintr(ret))
+}
+
+/// Whether the current task is under a seccomp filter (or strict mode).
+#[inline(always)]
+fn under_seccomp() -> bool {
+    // SAFETY: `current` is a valid task and reads its own seccomp mode.
+    unsafe { (*current()).seccomp.mode != 0 }
+}
+
+/// Entries of `sys_call_table`.
+const TABLE_LEN: usize = bindings::NR_syscalls as usize;
+
+/// The direct table: the calls an atom may make with no check but
+/// seccomp's, by number, as `sys_call_table` has them; `None` for the
+/// others (refused, checked on their arguments like `futex`, or all of
+/// them when `syslet_table_dispatch` is off). Filled once at boot by
+/// [`syslet_rs_dispatch_init`], read-only after.
+#[link_section = ".data..ro_after_init"]
+static mut DIRECT_CALLS: [bindings::sys_call_ptr_t; TABLE_LEN] = [None; TABLE_LEN];
+
+/// The direct table's entry for `nr` (`None` past its end), read with
+/// the index clamped without a branch.
+#[inline(always)]
+fn direct_call(nr: usize) -> bindings::sys_call_ptr_t {
+    if nr >= TABLE_LEN {
+        return None;
+    }
+    // SAFETY: the clamped index is within the table, which is written
+    // only before user space starts (`syslet_rs_dispatch_init`).
+    unsafe { *ptr::addr_of!(DIRECT_CALLS).cast::<bindings::sys_call_ptr_t>().add(index_nospec(nr, TABLE_LEN)) }
+}
+
+/// Fills the direct table (syslet/syscalls.c, a late initcall): with
+/// `table` (`syslet_table_dispatch`), every call of `sys_call_table`
+/// that [`policy`] neither refuses nor checks on its arguments.
+#[no_mangle]
+pub extern "C" fn syslet_rs_dispatch_init(table: bool) {
+    if !table {
+        return;
+    }
+    for nr in 0..TABLE_LEN {
+        if policy::refused(nr) || policy::has_arg_rules(nr) {
+            continue;
+        }
+        // SAFETY: boot, before user space: nobody reads the table yet;
+        // `nr` is within both tables.
+        unsafe {
+            let from = ptr::addr_of!(bindings::sys_call_table).cast::<bindings::sys_call_ptr_t>();
+            *ptr::addr_of_mut!(DIRECT_CALLS).cast::<bindings::sys_call_ptr_t>().add(nr) = *from.add(nr);
+        }
+    }
 }
 
 /// Calls system call `nr` with the frame `regs`.
@@ -78,7 +160,7 @@ pub(crate) fn run(atom: &Atom, regs: &mut bindings::pt_regs) -> Result<isize> {
 /// the duration of the call.
 #[inline(always)]
 unsafe fn dispatch(regs: *const bindings::pt_regs, nr: usize) -> isize {
-    const LEN: usize = bindings::NR_syscalls as usize;
+    const LEN: usize = TABLE_LEN;
     // SAFETY: a boolean set once at boot.
     let table = unsafe { ptr::read_volatile(ptr::addr_of!(bindings::syslet_table_dispatch)) };
     if table && nr < LEN {

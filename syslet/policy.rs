@@ -99,7 +99,12 @@ pub(crate) fn refused(nr: usize) -> bool {
 /// chain because of its arguments: the PI operations of `futex`
 /// ([`refused`] is checked first).
 pub(crate) fn refused_args(nr: usize, args: &[usize; 6]) -> bool {
-    nr == NR_FUTEX && FUTEX_PI_OPS.contains(&(args[1] & FUTEX_CMD_MASK))
+    has_arg_rules(nr) && FUTEX_PI_OPS.contains(&(args[1] & FUTEX_CMD_MASK))
+}
+
+/// Whether [`refused_args`] may refuse system call `nr`.
+pub(crate) fn has_arg_rules(nr: usize) -> bool {
+    nr == NR_FUTEX
 }
 
 /// KUnit entry point.

@@ -45,7 +45,8 @@ SYSCALL_DEFINE0(threadlet_off)
  * sys_call_table (one indirect call) rather than x64_sys_call()'s switch:
  * only when the kernel runs without CPU mitigations and no Spectre-BHI
  * mitigation is active, since x86 dispatches system calls with a switch
- * for BHI's sake. Decided once, at boot.
+ * for BHI's sake. Decided once, at boot, when syslet/invoke.rs fills its
+ * direct table.
  */
 bool syslet_table_dispatch __ro_after_init;
 
@@ -54,6 +55,7 @@ static int __init syslet_dispatch_init(void)
 	syslet_table_dispatch = cpu_mitigations_off() &&
 				!boot_cpu_has(X86_FEATURE_CLEAR_BHB_LOOP) &&
 				!(x86_spec_ctrl_base & SPEC_CTRL_BHI_DIS_S);
+	syslet_rs_dispatch_init(syslet_table_dispatch);
 	return 0;
 }
 late_initcall(syslet_dispatch_init);

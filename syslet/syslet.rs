@@ -52,6 +52,7 @@ mod umem;
 #[cfg(CONFIG_SYSLET_AIO)]
 pub use aio::{syslet_aio_rw, syslet_aio_work};
 pub use engine::{syslet_rs_async_exec, syslet_rs_async_wait};
+pub use invoke::syslet_rs_dispatch_init;
 pub use handoff::{syslet_handoff_supported, syslet_rs_task_exit, syslet_task_sleeping};
 pub use threadlet::{syslet_rs_threadlet_off, syslet_rs_threadlet_on};
 pub use pool::{syslet_free_process, syslet_rs_stats, syslet_worker_sleeping};
@@ -81,7 +82,7 @@ fn restart_to_eintr(ret: isize) -> isize {
     const ERESTARTNOINTR: isize = 513;
     const ERESTARTNOHAND: isize = 514;
     const ERESTART_RESTARTBLOCK: isize = 516;
-    match -ret {
+    match ret.wrapping_neg() {
         ERESTARTSYS | ERESTARTNOINTR | ERESTARTNOHAND | ERESTART_RESTARTBLOCK => {
             -(kernel::bindings::EINTR as isize)
         }

@@ -17,7 +17,8 @@
  * The decoding and the checks on the values read stay in Rust, except
  * what the one window needs: the ring slot address (the one
  * AsyncHead::next_slot() computes) and the ring geometry that makes it
- * computable, which AsyncHead::decode() then checks again.
+ * computable: the same checks as AsyncHead::decode(), which then only
+ * decodes a head refused here to tell EINVAL from EFAULT.
  */
 #include <linux/syslet.h>
 #include <linux/uaccess.h>
@@ -51,13 +52,16 @@ efault:
 /*
  * Inside an open window: reads the atom at @src (SYSLET_ATOM_WORDS words)
  * and the words its argument pointers (words 4-9) point to, up to the
- * first NULL one.
+ * first NULL one; the arguments after it are 0. A chain reads every atom
+ * into the same buffers, so nothing of the previous atom may remain.
  */
 static __always_inline int read_atom(unsigned long *atom, unsigned long *args,
 				     const unsigned long __user *src)
 {
 	unsigned int i;
 
+	for (i = 0; i < 6; i++)
+		args[i] = 0;
 	if (!access_ok(src, SYSLET_ATOM_WORDS * sizeof(*src)))
 		return SYSLET_UREAD_ATOM_FAULT;
 	barrier_nospec();

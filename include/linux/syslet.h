@@ -116,6 +116,7 @@ extern u64 syslet_live_spares;
 /* syslet/sysctl.c: /proc/sys/kernel/syslet_* */
 /* syslet/syscalls.c: see syslet/invoke.rs's dispatch(). */
 extern bool syslet_table_dispatch;
+void syslet_rs_dispatch_init(bool table);
 extern unsigned int sysctl_syslet_max_threads;
 extern unsigned int sysctl_syslet_idle_msecs;
 extern unsigned int sysctl_syslet_handoff;
