@@ -92,34 +92,37 @@ const SCHED_DEADLINE: u32 = 6;
 /// Whether the current task's user context may move to a spare thread.
 /// The cases that may not are listed in the module documentation; they
 /// use the engine's async threads instead.
+///
+/// Every condition is evaluated and combined with `|`, not `||`, each
+/// through [`opaque`]: one branch instead of one per condition, which an
+/// emulating CPU pays for as a translation block each (every
+/// `async_exec()` asks).
 #[inline]
 pub(crate) fn can_hand_off() -> bool {
-    if sysctl(ptr::addr_of!(bindings::sysctl_syslet_handoff)) == 0 {
-        return false;
-    }
+    /// `policy` values of `SCHED_FIFO`, `SCHED_RR`, `SCHED_DEADLINE`.
+    const RT_POLICIES: u32 = 1 << SCHED_FIFO | 1 << SCHED_RR | 1 << SCHED_DEADLINE;
     let t = current();
+    let mut refused = opaque(sysctl(ptr::addr_of!(bindings::sysctl_syslet_handoff)) == 0);
     // SAFETY: `current` is valid and these are its own fields.
     unsafe {
-        if (*t).ptrace != 0
-            || matches!((*t).policy, SCHED_FIFO | SCHED_RR | SCHED_DEADLINE)
-            || !(*t).vfork_done.is_null()
-        {
-            return false;
-        }
+        refused |= opaque((*t).ptrace != 0);
+        // `policy` is below 32 (SCHED_* values); a larger one refuses.
+        refused |= opaque((RT_POLICIES.checked_shr((*t).policy).unwrap_or(1) & 1) != 0);
+        refused |= opaque(!(*t).vfork_done.is_null());
         #[cfg(CONFIG_FUTEX_PI)]
-        if (*t).pi_state_list.next != ptr::addr_of_mut!((*t).pi_state_list) {
-            return false;
+        {
+            refused |= opaque(!ptr::eq((*t).pi_state_list.next, ptr::addr_of_mut!((*t).pi_state_list)));
         }
         #[cfg(CONFIG_RT_MUTEXES)]
-        if !(*t).pi_waiters.rb_root.rb_node.is_null() {
-            return false;
+        {
+            refused |= opaque(!(*t).pi_waiters.rb_root.rb_node.is_null());
         }
         #[cfg(CONFIG_IO_URING)]
-        if !(*t).io_uring.is_null() {
-            return false;
+        {
+            refused |= opaque(!(*t).io_uring.is_null());
         }
     }
-    context_movable()
+    (refused | context_refused()) == 0
 }
 
 /// Whether syslet/handoff.c can carry the current task's user context: a
@@ -127,6 +130,13 @@ pub(crate) fn can_hand_off() -> bool {
 /// AMX-style dynamic features) and no user shadow stack.
 #[inline(always)]
 fn context_movable() -> bool {
+    context_refused() == 0
+}
+
+/// [`context_movable`]'s conditions, combined as in [`can_hand_off`]:
+/// nonzero if one refuses.
+#[inline(always)]
+fn context_refused() -> u8 {
     let t = current();
     let (fs, gs): (u16, u16);
     // SAFETY: reads this CPU's FS and GS selectors, which are the current
@@ -141,28 +151,34 @@ fn context_movable() -> bool {
             options(nomem, nostack, preserves_flags),
         );
     }
+    let mut refused = opaque((fs | gs) != 0);
     // SAFETY: `current`'s own thread_info and FPU state, which only it
-    // changes.
+    // changes; `fpstate` always points to a live buffer (the embedded
+    // `__fpstate` or a larger one).
     unsafe {
         let ti = ptr::addr_of!((*t).thread_info);
-        if (*ti).flags & (1 << bindings::TIF_ADDR32) != 0 || (*ti).status & bindings::TS_COMPAT != 0 {
-            return false;
-        }
+        refused |= opaque((*ti).flags & (1 << bindings::TIF_ADDR32) != 0);
+        refused |= opaque((*ti).status & bindings::TS_COMPAT != 0);
         let fpu = ptr::addr_of!((*t).thread.fpu);
-        if fs != 0
-            || gs != 0
-            || !ptr::eq((*fpu).fpstate, ptr::addr_of!((*fpu).__fpstate))
-            || (*(*fpu).fpstate).size != bindings::fpu_kernel_cfg.default_size
-        {
-            return false;
-        }
+        refused |= opaque(!ptr::eq((*fpu).fpstate, ptr::addr_of!((*fpu).__fpstate)));
+        refused |= opaque((*(*fpu).fpstate).size != bindings::fpu_kernel_cfg.default_size);
         // ARCH_SHSTK_SHSTK
         #[cfg(CONFIG_X86_USER_SHADOW_STACK)]
-        if (*t).thread.features & 1 != 0 {
-            return false;
+        {
+            refused |= opaque((*t).thread.features & 1 != 0);
         }
     }
-    true
+    refused
+}
+
+/// `cond` as 0 or 1, hidden from the optimizer, which would otherwise
+/// turn an `|` of conditions back into a branch per condition.
+#[inline(always)]
+fn opaque(cond: bool) -> u8 {
+    let mut v = cond as u8;
+    // SAFETY: an empty instruction that takes and gives back a register.
+    unsafe { core::arch::asm!("/* {v} */", v = inout(reg_byte) v, options(pure, nomem, nostack, preserves_flags)) };
+    v
 }
 
 /// [`context_movable`] for syslet/handoff.c's hook, which checks again
