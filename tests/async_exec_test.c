@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stddef.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <linux/filter.h>
@@ -83,6 +84,36 @@ TEST_F(chain, arguments_are_read_up_to_the_first_null)
 	ASSERT_EQ((long)&self->a[0], sys_async_exec(&self->a[0], &self->ahu));
 	ASSERT_EQ(3, self->ret[0]);
 	ASSERT_EQ(3, counter);
+}
+
+TEST_F(chain, arguments_after_the_first_null_are_zero_in_every_atom)
+{
+	unsigned long four = 4, fd, bufp, count = 4, counter = 7, *cp = &counter;
+	char buf[8] = "";
+	int f = memfd_create("syslet-args", 0);
+
+	/*
+	 * The kernel reads every atom of a chain into the same buffer: a[0]
+	 * fills all six arguments with 4, then a[1] (pread64, three) must see
+	 * pos 0 and a[2] (umem_add, one) inc 0.
+	 */
+	ASSERT_LE(0, f);
+	ASSERT_EQ(8, write(f, "abcdefgh", 8));
+	fd = f;
+	bufp = (unsigned long)buf;
+	atom_set(&self->a[0], 0, 999, &self->ret[0], &self->a[1],
+		 ATOM_ARGS(&four, &four, &four, &four, &four, &four));
+	atom_set(&self->a[1], 0, __NR_pread64, &self->ret[1], &self->a[2],
+		 ATOM_ARGS(&fd, &bufp, &count));
+	atom_set(&self->a[2], 0, __NR_umem_add, &self->ret[2], NULL,
+		 ATOM_ARGS((unsigned long *)&cp));
+	ASSERT_EQ((long)&self->a[2], sys_async_exec(&self->a[0], &self->ahu));
+	ASSERT_EQ(-ENOSYS, self->ret[0]);
+	ASSERT_EQ(4, self->ret[1]);
+	ASSERT_EQ(0, memcmp(buf, "abcd", 4));
+	ASSERT_EQ(7, self->ret[2]);
+	ASSERT_EQ(7, counter);
+	close(f);
 }
 
 /* a[0] returns `value` (umem_add reading a variable), with `flags`; a[1]
