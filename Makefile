@@ -5,7 +5,7 @@
 # 1. Inside the kernel tree it is the Kbuild file of the grafted
 #    subsystem (the tree's syslets/ directory; Kbuild sets $(obj)).
 # 2. In the project's checkout it is the user's entry point:
-#    `make run`, `make test`, `make bench`, `make check-configs`,
+#    `make run`, `make test`, `make bench`, `make profile`, `make check-configs`,
 #    `make shell`, `make vm CMD=...`
 #    (see README.md).
 
@@ -21,12 +21,13 @@ CONFIG ?= test
 CMD ?= uname -a
 TOOLS := $(CURDIR)/tools
 
-.PHONY: help setup kernel guest run test bench check-configs shell vm clean-cache
+.PHONY: help setup kernel guest run test bench profile check-configs shell vm clean-cache
 
 help:
 	@echo "make run     build, boot the patched kernel, run the showcase"
 	@echo "make test    build, boot, run every test; prints 'N passed, N failed'"
 	@echo "make bench   benchmarks on the non-debug kernel (table + JSON)"
+	@echo "make profile translation blocks and instructions per call under TCG (exact counts)"
 	@echo "make check-configs  build and test a uniprocessor kernel without tracing, fdspace, syslet aio, with mitigations"
 	@echo "make shell   interactive shell in the guest (CONFIG=test|bench)"
 	@echo "make vm CMD='...'  run one command in the guest, cwd shared in"
@@ -48,6 +49,9 @@ test:
 
 bench:
 	@$(TOOLS)/bench/run
+
+profile:
+	@$(TOOLS)/tcg-profile/run
 
 check-configs:
 	@$(TOOLS)/check-configs
