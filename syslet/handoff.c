@@ -22,6 +22,7 @@
 #include <linux/sched/task.h>
 #include <linux/sched/task_stack.h>
 #include <linux/rseq.h>
+#include <linux/task_work.h>
 #include <linux/syslet.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
@@ -37,6 +38,7 @@
 
 struct syslet_context {
 	struct task_struct *from;	/* the task the context came from */
+	long ret;			/* what its system call returns to it */
 	struct pt_regs regs;
 	unsigned long fsbase, gsbase;
 	u32 pkru;
@@ -85,7 +87,7 @@ static bool default_fpstate(struct task_struct *t)
  * its per-thread user pointers are now @ctx's.
  */
 bool syslet_context_save(void *buf, const struct pt_regs *regs,
-			 struct task_struct *to, bool threadlet)
+			 struct task_struct *to, bool threadlet, long ret)
 {
 	struct syslet_context *ctx = buf;
 	struct task_struct *t = current;
@@ -158,8 +160,25 @@ bool syslet_context_save(void *buf, const struct pt_regs *regs,
 	sas_ss_reset(t);
 	get_task_struct(t);
 	ctx->from = t;
+	ctx->ret = ret;
 	return true;
 }
+
+#ifdef CONFIG_SYSLET_AIO
+/*
+ * Task work queued by syslet_context_restore() for a context whose system
+ * call returns something else than 0 (io_submit()'s count, aio/aio.rs):
+ * it runs on the way to user space, after the spare's own system call
+ * (or ret_from_fork(), which clears ax) has set the return register.
+ */
+static void syslet_set_return(struct callback_head *work)
+{
+	struct task_struct *t = current;
+
+	task_pt_regs(t)->ax = t->syslet_aio_nr;
+	t->syslet_aio_nr = 0;
+}
+#endif
 
 /*
  * Called by the spare thread that took @buf over, in its own context:
@@ -175,6 +194,13 @@ void syslet_context_restore(void *buf)
 	struct fpu *fpu = &t->thread.fpu;
 
 	*task_pt_regs(t) = ctx->regs;
+#ifdef CONFIG_SYSLET_AIO
+	t->syslet_aio_nr = ctx->ret;
+	if (ctx->ret) {
+		init_task_work(&t->syslet_ret_work, syslet_set_return);
+		task_work_add(t, &t->syslet_ret_work, TWA_RESUME);
+	}
+#endif
 	fpregs_lock();
 	memcpy(&fpu->fpstate->regs, ctx->fpu, fpu_kernel_cfg.default_size);
 	/* The registers hold none of this: reload on the way out. */

@@ -20,7 +20,9 @@
 //! chain that never blocks costs the system calls and nothing else.
 //!
 //! Threadlets use the same move with a register frame saved by
-//! `threadlet_on()` ([`crate::threadlet`]).
+//! `threadlet_on()` ([`crate::threadlet`]), and fs/aio.c's buffered
+//! writes with `io_submit()`'s frame ([`run_armed`], `aio/`), whose
+//! context returns the count of iocbs submitted rather than 0.
 //!
 //! # Spare threads
 //!
@@ -231,6 +233,10 @@ pub(crate) struct Armed {
     handed: Cell<bool>,
     /// The spare it went to: the hook never drops a reference.
     taken: Cell<Option<Arc<Spare>>>,
+    /// What the system call returns to the context once it has moved: 0
+    /// (`async_exec()`'s NULL, `threadlet_on()`'s "not done"), or for an
+    /// aio write (`aio/`) the count `io_submit()` returns.
+    user_ret: isize,
 }
 
 impl Armed {
@@ -242,12 +248,13 @@ impl Armed {
     ) -> Armed {
         // SAFETY: reads `current`'s own field.
         let mm = unsafe { (*current()).mm };
-        Armed { process, regs, first, mm, enabled, handed: Cell::new(false), taken: Cell::new(None) }
+        Armed { process, regs, first, mm, enabled, handed: Cell::new(false), taken: Cell::new(None), user_ret: 0 }
     }
 
-    /// Whether this is a threadlet's record (boxed), not a chain's.
+    /// Whether this is a threadlet's record (boxed), not a chain's or an
+    /// aio write's.
     pub(crate) fn is_threadlet(&self) -> bool {
-        self.first == 0
+        self.first == 0 && self.user_ret == 0
     }
 
     /// Whether the user context has gone to a spare thread.
@@ -303,7 +310,13 @@ impl Armed {
         // task is alive (it holds a reference to it).
         let saved = unsafe {
             let regs = if self.regs.is_null() { bindings::current_pt_regs() } else { self.regs };
-            bindings::syslet_context_save(spare.ctx.0.cast(), regs, spare.task(), self.is_threadlet())
+            bindings::syslet_context_save(
+                spare.ctx.0.cast(),
+                regs,
+                spare.task(),
+                self.is_threadlet(),
+                self.user_ret as _,
+            )
         };
         if !saved {
             self.process.put_back_spare(spare);
@@ -424,6 +437,48 @@ pub(crate) fn exec(
     drop(runner);
     become_spare(process.into());
     Ok(0)
+}
+
+/// Runs `io` (an fs/aio.c write, `aio/`) in the caller armed for a
+/// handoff: if it sleeps, the user context of the caller's `io_submit()`
+/// moves to a spare thread and returns `user_ret` (the iocbs submitted,
+/// this one included). Returns `io`'s result and whether the context
+/// moved; if it did, the caller must leave `io_submit()` and park
+/// ([`park_handed_off`]). The caller checked [`can_hand_off`] and that
+/// the task is not [`armed`].
+pub(crate) fn run_armed(process: ArcBorrow<'static, Process>, user_ret: isize, io: impl FnOnce() -> isize) -> (isize, bool) {
+    // Best effort, as for a chain: without a spare a write that blocks
+    // blocks `io_submit()`, as on stock Linux.
+    ensure_spare(process);
+    let armed = Armed { user_ret, ..Armed::new(process, ptr::null(), 0, true) };
+    // SAFETY: `armed` stays in this frame until it is disarmed below.
+    unsafe { armed.arm() };
+    let ret = io();
+    Armed::disarm();
+    let handed = armed.handed();
+    let taken = armed.taken.take();
+    // A write past RLIMIT_FSIZE sent SIGXFSZ to this task, where it
+    // stays blocked and is dropped when it parks: the thread that now
+    // runs the submitter's context gets it, as after a direct write.
+    if let (Some(spare), true) = (&taken, ret == -(bindings::EFBIG as isize)) {
+        // SAFETY: the spare holds a reference to its task.
+        unsafe { bindings::send_sig(bindings::SIGXFSZ as _, spare.task(), 0) };
+    }
+    // Dropped in process context, like `Cachemiss::disarm`.
+    drop(taken);
+    (ret, handed)
+}
+
+/// The current task's user context moved while it ran an fs/aio.c write
+/// ([`run_armed`]): it parks as a spare, as after a chain, and returns
+/// when it is given another context. It must never return to the one it
+/// lost, so if the process state cannot be had it exits.
+pub(crate) fn park_handed_off() {
+    match Process::borrow_current() {
+        Ok(process) => become_spare(process.into()),
+        // Not reached: the handoff went through this state.
+        Err(_) => exit_thread(),
+    }
 }
 
 /// Where a spare is in its life.

@@ -50,7 +50,7 @@ mod umem;
 
 // The C ABI of the crate: what `include/linux/syslet.h` declares.
 #[cfg(CONFIG_SYSLET_AIO)]
-pub use aio::{syslet_aio_rw, syslet_aio_work};
+pub use aio::{syslet_aio_handed_off, syslet_aio_park, syslet_aio_rw, syslet_aio_submitting, syslet_aio_work};
 pub use engine::{syslet_rs_async_exec, syslet_rs_async_wait};
 pub use invoke::syslet_rs_dispatch_init;
 pub use handoff::{syslet_handoff_supported, syslet_rs_task_exit, syslet_task_sleeping};

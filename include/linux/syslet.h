@@ -47,7 +47,7 @@ struct pt_regs;
 size_t syslet_context_size(void);
 bool syslet_handoff_supported(void);
 bool syslet_context_save(void *ctx, const struct pt_regs *regs,
-			 struct task_struct *to, bool threadlet);
+			 struct task_struct *to, bool threadlet, long ret);
 void syslet_context_restore(void *ctx);
 void syslet_context_drop(void *ctx);
 void syslet_block_signals(void);
@@ -135,6 +135,15 @@ struct work_struct;
 bool syslet_aio_rw(struct kiocb *req, struct iov_iter *iter, bool write);
 /* aio/aio.rs: fs/aio.c offers each fsync work item; true if it took it. */
 bool syslet_aio_work(struct work_struct *work);
+/*
+ * aio/aio.rs, for io_submit()'s loop: the count it returns if this iocb
+ * is submitted (0 after the loop); whether the caller's user context has
+ * moved to a spare thread (a write blocked); the task then parks as a
+ * spare, returning what the context it takes returns.
+ */
+void syslet_aio_submitting(long nr);
+bool syslet_aio_handed_off(void);
+long syslet_aio_park(void);
 extern unsigned int sysctl_syslet_aio;
 #else
 static inline bool syslet_aio_rw(struct kiocb *req, struct iov_iter *iter,
@@ -145,6 +154,15 @@ static inline bool syslet_aio_rw(struct kiocb *req, struct iov_iter *iter,
 static inline bool syslet_aio_work(struct work_struct *work)
 {
 	return false;
+}
+static inline void syslet_aio_submitting(long nr) { }
+static inline bool syslet_aio_handed_off(void)
+{
+	return false;
+}
+static inline long syslet_aio_park(void)
+{
+	return 0;
 }
 #endif
 
