@@ -37,8 +37,9 @@
 //! A buffered write usually copies into the page cache without sleeping,
 //! and handing each to a thread cost more than it saved (fio's 4 KiB
 //! random writes with an fsync every 64 ran at 0.67-0.78x stock libaio).
-//! So when the caller's context can move ([`handoff::can_hand_off`]), a
-//! write runs inline, in `io_submit()`, armed like a chain's atom
+//! So when the caller's context can move ([`handoff::can_hand_off`]) and
+//! it is not the main thread (see `write_inline`), a write runs inline,
+//! in `io_submit()`, armed like a chain's atom
 //! ([`handoff::run_armed`]): if it never sleeps, it completes before
 //! `io_submit()` goes on, as on stock Linux; if it sleeps, the user
 //! context moves to a spare thread and `io_submit()` returns there at once
@@ -107,7 +108,7 @@ impl AioRw {
         // generic_write_checks() sent SIGXFSZ to *this* thread, where it
         // stays blocked: the submitter gets it instead, once, as a
         // synchronous write would have sent it.
-        if self.write && ret == -(bindings::EFBIG as isize) {
+        if self.write && ret == -(bindings::EFBIG as isize) && sigxfsz_pending() {
             // `Task` is a transparent wrapper of `task_struct`.
             let task = &*self.submitter as *const Task as *mut bindings::task_struct;
             // SAFETY: `task` is kept alive by the counted reference.
@@ -139,22 +140,46 @@ unsafe fn rw_done(req: *mut bindings::kiocb, ret: isize) {
     }
 }
 
+/// `io_submit` on x86-64.
+const NR_IO_SUBMIT: usize = 209;
+
 /// A write through the cachemiss path (module documentation), if it may
-/// take it: `None` when the caller is not in `io_submit()`'s loop, is
-/// inside a threadlet, or cannot hand its context off.
+/// take it. `None` (the thread path) unless the caller is a user thread
+/// in its own `io_submit()` system call, inside the loop, not the thread
+/// group leader, not in a threadlet, whose context can move:
+///
+/// * an `io_submit()` made by a chain's atom runs in `async_exec()`'s
+///   frame (or on an async thread, whose `worker_private` is its own):
+///   that context is the chain's to move, not this write's;
+/// * the leader keeps its TID when its context moves (see
+///   Documentation/handoff.md, "Thread ids"), so the context would run
+///   on under another one: programs that never asked for syslets must
+///   not see their main thread's `gettid()` change.
 ///
 /// # Safety
 ///
 /// As [`syslet_aio_rw`], for a write.
 unsafe fn write_inline(req: *mut bindings::kiocb, iter: *mut bindings::iov_iter) -> Option<bool> {
+    const NOT_USER: u32 = bindings::PF_SYSLET_WORKER | bindings::PF_IO_WORKER | bindings::PF_USER_WORKER;
     let t = current();
-    // SAFETY: `current`'s own field.
-    let nr = unsafe { (*t).syslet_aio_nr };
-    if nr <= 0 || handoff::armed() || !handoff::can_hand_off() {
+    // SAFETY: `current`'s own fields; a user task in a system call has
+    // its user frame at `current_pt_regs()`.
+    let (nr, flags, leader, syscall) = unsafe {
+        (
+            (*t).syslet_aio_nr,
+            (*t).flags,
+            (*t).exit_signal >= 0,
+            (*bindings::current_pt_regs()).orig_ax,
+        )
+    };
+    if nr <= 0 || flags & NOT_USER != 0 || leader || syscall != NR_IO_SUBMIT {
+        return None;
+    }
+    if handoff::armed() || !handoff::can_hand_off() {
         return None;
     }
     let process = Process::borrow_current().ok()?;
-    let (ret, handed) = handoff::run_armed(process, nr, || {
+    let (ret, took) = handoff::run_armed(process, nr, || {
         // SAFETY: `req` is a prepared write whose file has the method
         // (aio_write() checked), `iter` its iterator; `req` stays valid
         // until completed.
@@ -165,13 +190,33 @@ unsafe fn write_inline(req: *mut bindings::kiocb, iter: *mut bindings::iov_iter)
             }
         }
     });
-    // SAFETY: the write returned `ret`.
-    unsafe { rw_done(req, ret) };
-    if handed {
+    if let Some(took) = took {
+        // A write past RLIMIT_FSIZE sent SIGXFSZ to this task, where it
+        // stays blocked and is dropped when it parks: the thread that
+        // took the context gets it, as after a direct write. (An EFBIG
+        // past the file system's size limit sends none.)
+        if ret == -(bindings::EFBIG as isize) && sigxfsz_pending() {
+            let task = &*took as *const Task as *mut bindings::task_struct;
+            // SAFETY: `task` is kept alive by the counted reference.
+            unsafe { bindings::send_sig(bindings::SIGXFSZ as i32, task, 0) };
+        }
         // SAFETY: `current`'s own field: io_submit() leaves its loop.
         unsafe { (*t).syslet_aio_nr = -1 };
     }
+    // SAFETY: the write returned `ret`.
+    unsafe { rw_done(req, ret) };
     Some(true)
+}
+
+/// Whether SIGXFSZ is pending for the current task alone
+/// (generic_write_checks() sends it to the writer for a write past
+/// RLIMIT_FSIZE).
+fn sigxfsz_pending() -> bool {
+    // SAFETY: reads `current`'s own pending set; a racing sender can only
+    // add bits, and a stale read only misses a signal sent after the
+    // write returned.
+    let word = unsafe { ptr::read_volatile(ptr::addr_of!((*current()).pending.signal.sig[0])) };
+    word & (1 << (bindings::SIGXFSZ - 1)) != 0
 }
 
 /// io_submit(), before each iocb: `nr` is the count it returns if the

@@ -86,6 +86,8 @@ use kernel::{
     prelude::*,
     sync::{Arc, ArcBorrow, CondVar, CondVarTimeoutResult, SpinLock},
 };
+#[cfg(CONFIG_SYSLET_AIO)]
+use kernel::{task::Task, types::ARef};
 
 const SCHED_FIFO: u32 = 1;
 const SCHED_RR: u32 = 2;
@@ -270,8 +272,11 @@ impl Armed {
     pub(crate) unsafe fn arm(&self) {
         let t = current();
         // SAFETY: `current`'s own fields; `worker_private` is unused by
-        // user tasks (io-wq, workqueues and kthreads own it only for their
-        // threads). The caller keeps `self` alive while it is armed.
+        // user tasks (io-wq, workqueues, kthreads and the engine's async
+        // threads own it only for their threads, which are never armed:
+        // chains and threadlets arm in user tasks, and aio writes check
+        // the task's flags). The caller keeps `self` alive while it is
+        // armed.
         unsafe {
             (*t).worker_private = self as *const Armed as *mut c_void;
             (*t).flags |= bindings::PF_SYSLET_HANDOFF;
@@ -442,11 +447,17 @@ pub(crate) fn exec(
 /// Runs `io` (an fs/aio.c write, `aio/`) in the caller armed for a
 /// handoff: if it sleeps, the user context of the caller's `io_submit()`
 /// moves to a spare thread and returns `user_ret` (the iocbs submitted,
-/// this one included). Returns `io`'s result and whether the context
-/// moved; if it did, the caller must leave `io_submit()` and park
-/// ([`park_handed_off`]). The caller checked [`can_hand_off`] and that
-/// the task is not [`armed`].
-pub(crate) fn run_armed(process: ArcBorrow<'static, Process>, user_ret: isize, io: impl FnOnce() -> isize) -> (isize, bool) {
+/// this one included). Returns `io`'s result and, if the context moved,
+/// the task that took it; the caller must then leave `io_submit()` and
+/// park ([`park_handed_off`]). The caller checked [`can_hand_off`], that
+/// the task is not [`armed`], and that it is a user thread in its own
+/// `io_submit()` (whose frame is the one that moves).
+#[cfg(CONFIG_SYSLET_AIO)]
+pub(crate) fn run_armed(
+    process: ArcBorrow<'static, Process>,
+    user_ret: isize,
+    io: impl FnOnce() -> isize,
+) -> (isize, Option<ARef<Task>>) {
     // Best effort, as for a chain: without a spare a write that blocks
     // blocks `io_submit()`, as on stock Linux.
     ensure_spare(process);
@@ -455,24 +466,22 @@ pub(crate) fn run_armed(process: ArcBorrow<'static, Process>, user_ret: isize, i
     unsafe { armed.arm() };
     let ret = io();
     Armed::disarm();
-    let handed = armed.handed();
-    let taken = armed.taken.take();
-    // A write past RLIMIT_FSIZE sent SIGXFSZ to this task, where it
-    // stays blocked and is dropped when it parks: the thread that now
-    // runs the submitter's context gets it, as after a direct write.
-    if let (Some(spare), true) = (&taken, ret == -(bindings::EFBIG as isize)) {
-        // SAFETY: the spare holds a reference to its task.
-        unsafe { bindings::send_sig(bindings::SIGXFSZ as _, spare.task(), 0) };
-    }
-    // Dropped in process context, like `Cachemiss::disarm`.
-    drop(taken);
-    (ret, handed)
+    let took = armed.taken.take().filter(|_| armed.handed()).map(|spare| {
+        // SAFETY: the spare holds a reference to its task, which is a
+        // `task_struct` (`Task` is a transparent wrapper); `ARef::from`
+        // takes one of its own.
+        ARef::from(unsafe { &*(spare.task() as *const Task) })
+    });
+    // The spare's reference is dropped here, in process context, like
+    // `Cachemiss::disarm` does.
+    (ret, took)
 }
 
 /// The current task's user context moved while it ran an fs/aio.c write
 /// ([`run_armed`]): it parks as a spare, as after a chain, and returns
 /// when it is given another context. It must never return to the one it
 /// lost, so if the process state cannot be had it exits.
+#[cfg(CONFIG_SYSLET_AIO)]
 pub(crate) fn park_handed_off() {
     match Process::borrow_current() {
         Ok(process) => become_spare(process.into()),

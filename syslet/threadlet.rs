@@ -70,7 +70,8 @@ pub(crate) fn take() -> Option<KBox<Threadlet>> {
     }
     // SAFETY: an armed task's `worker_private` is its `Armed` record: the
     // first field of a `Threadlet` that `threadlet_on()` leaked, or a
-    // chain's, on the stack of the system call that armed it.
+    // chain's or an aio write's, on the stack of the system call that
+    // armed it (`is_threadlet()` tells them apart).
     let raw = unsafe { (*current()).worker_private } as *mut Threadlet;
     // SAFETY: as above; `armed` is the first field (`repr(C)`).
     let threadlet = unsafe { (*raw).armed.is_threadlet() };
