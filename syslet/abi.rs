@@ -151,15 +151,16 @@ impl Atom {
     /// window.
     #[inline(always)]
     pub(crate) fn store_and_read(ret_ptr: usize, ret: usize, next: usize, into: &mut Atom) -> AfterAtom {
-        // SAFETY: `into` is `SYSLET_ATOM_WORDS` words followed by `MAX_ARGS`
-        // words (`#[repr(C)]`, checked above), the buffers
-        // syslet_store_read_atom() fills; it checks every user address
-        // itself.
+        // SAFETY: `into` starts with `SYSLET_ATOM_WORDS` words followed by
+        // `MAX_ARGS` words (`#[repr(C)]`, checked above), the buffers
+        // syslet_store_read_atom() fills (the first pointer is derived
+        // from the whole `Atom`, which it writes beyond `flags`); it
+        // checks every user address itself.
         let r: UserRead = unsafe {
             bindings::syslet_store_read_atom(
                 ret_ptr as _,
                 ret as _,
-                ptr::addr_of_mut!(into.flags).cast(),
+                ptr::from_mut(into).cast(),
                 into.args.as_mut_ptr().cast(),
                 next as _,
             ) as u32
@@ -223,7 +224,7 @@ pub(crate) fn read_submission(ahu: usize, first: usize, atom: &mut MaybeUninit<A
         bindings::syslet_read_submission(
             head.as_mut_ptr() as _,
             &mut slot as *mut usize as _,
-            ptr::addr_of_mut!((*words).flags).cast(),
+            words.cast(),
             ptr::addr_of_mut!((*words).args).cast(),
             ahu as _,
             first as _,

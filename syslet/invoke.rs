@@ -126,8 +126,13 @@ fn direct_call(nr: usize) -> bindings::sys_call_ptr_t {
 /// Fills the direct table (syslet/syscalls.c, a late initcall): with
 /// `table` (`syslet_table_dispatch`), every call of `sys_call_table`
 /// that [`policy`] neither refuses nor checks on its arguments.
+///
+/// # Safety
+///
+/// Called once, from the initcall: before user space starts and before
+/// `.data..ro_after_init` becomes read-only.
 #[no_mangle]
-pub extern "C" fn syslet_rs_dispatch_init(table: bool) {
+pub unsafe extern "C" fn syslet_rs_dispatch_init(table: bool) {
     if !table {
         return;
     }
@@ -135,8 +140,9 @@ pub extern "C" fn syslet_rs_dispatch_init(table: bool) {
         if policy::refused(nr) || policy::has_arg_rules(nr) {
             continue;
         }
-        // SAFETY: boot, before user space: nobody reads the table yet;
-        // `nr` is within both tables.
+        // SAFETY: boot, before user space (see # Safety): nobody reads
+        // the table yet, and it is still writable; `nr` is within both
+        // tables.
         unsafe {
             let from = ptr::addr_of!(bindings::sys_call_table).cast::<bindings::sys_call_ptr_t>();
             *ptr::addr_of_mut!(DIRECT_CALLS).cast::<bindings::sys_call_ptr_t>().add(nr) = *from.add(nr);
