@@ -7,7 +7,9 @@
  * its instruction count, and a count is exact where a sampling profiler
  * under TCG is not.
  *
- * Counting is inline (a counter add per TB, no callback). At exit the
+ * Counting is inline (a counter add per TB, no callback), so it is exact
+ * with one vCPU only (the adds are not atomic): `make profile` boots with
+ * -smp 1. At exit the
  * plugin writes one line per TB that ran more than 1000 times:
  *   VADDR COUNT INSNS LAST-INSTRUCTION
  * Options: out=FILE (default tbcount.txt), min=HEXADDR (ignore TBs below).
