@@ -94,28 +94,51 @@ impl AioRw {
         // SAFETY: `req` is a live aio request whose file has the method
         // (checked by aio_read/aio_write before offering it); `iter` is
         // our own copy.
-        let ret = unsafe {
-            let fops = (*(*self.req).ki_filp).f_op;
-            let call = if self.write { (*fops).write_iter } else { (*fops).read_iter };
-            match call {
-                Some(f) => f(self.req, &mut self.iter),
-                None => -(bindings::EINVAL as isize),
-            }
-        };
+        let ret = unsafe { call_rw(self.req, &mut self.iter, self.write) };
         // SAFETY: `iov` came from `dup_iter` (or is null).
         unsafe { bindings::kfree(self.iov) };
         self.iov = ptr::null();
         // generic_write_checks() sent SIGXFSZ to *this* thread, where it
         // stays blocked: the submitter gets it instead, once, as a
         // synchronous write would have sent it.
-        if self.write && ret == -(bindings::EFBIG as isize) && sigxfsz_pending() {
-            // `Task` is a transparent wrapper of `task_struct`.
-            let task = &*self.submitter as *const Task as *mut bindings::task_struct;
-            // SAFETY: `task` is kept alive by the counted reference.
-            unsafe { bindings::send_sig(bindings::SIGXFSZ as i32, task, 0) };
+        if self.write {
+            forward_sigxfsz(ret, &self.submitter);
         }
         // SAFETY: `req` was just run.
         unsafe { rw_done(self.req, ret) };
+    }
+}
+
+/// Makes the request's `->read_iter()` or `->write_iter()` call, as
+/// fs/aio.c would (`-EINVAL` without the method).
+///
+/// # Safety
+///
+/// `req` is a prepared aio request and `iter` its iterator.
+unsafe fn call_rw(req: *mut bindings::kiocb, iter: *mut bindings::iov_iter, write: bool) -> isize {
+    // SAFETY: the request's file and its operations are valid (see
+    // # Safety).
+    unsafe {
+        let fops = (*(*req).ki_filp).f_op;
+        let call = if write { (*fops).write_iter } else { (*fops).read_iter };
+        match call {
+            Some(f) => f(req, iter),
+            None => -(bindings::EINVAL as isize),
+        }
+    }
+}
+
+/// After a write that returned `ret` on a task other than the one whose
+/// write it is (an async thread, or one whose context moved away): a
+/// SIGXFSZ that generic_write_checks() sent to the current task, where it
+/// stays blocked, goes to `to` instead. (An EFBIG past the file system's
+/// size limit sends none.)
+fn forward_sigxfsz(ret: isize, to: &Task) {
+    if ret == -(bindings::EFBIG as isize) && sigxfsz_pending() {
+        // `Task` is a transparent wrapper of `task_struct`.
+        let task = to as *const Task as *mut bindings::task_struct;
+        // SAFETY: `task` is kept alive by the caller's reference.
+        unsafe { bindings::send_sig(bindings::SIGXFSZ as i32, task, 0) };
     }
 }
 
@@ -179,27 +202,13 @@ unsafe fn write_inline(req: *mut bindings::kiocb, iter: *mut bindings::iov_iter)
         return None;
     }
     let process = Process::borrow_current().ok()?;
-    let (ret, took) = handoff::run_armed(process, nr, || {
-        // SAFETY: `req` is a prepared write whose file has the method
-        // (aio_write() checked), `iter` its iterator; `req` stays valid
-        // until completed.
-        unsafe {
-            match (*(*req).ki_filp).f_op.as_ref().and_then(|f| f.write_iter) {
-                Some(write_iter) => write_iter(req, iter),
-                None => -(bindings::EINVAL as isize),
-            }
-        }
-    });
+    // SAFETY: `req` is a prepared write (see # Safety), `iter` its
+    // iterator; `req` stays valid until completed.
+    let (ret, took) = handoff::run_armed(process, nr, || unsafe { call_rw(req, iter, true) });
     if let Some(took) = took {
-        // A write past RLIMIT_FSIZE sent SIGXFSZ to this task, where it
-        // stays blocked and is dropped when it parks: the thread that
-        // took the context gets it, as after a direct write. (An EFBIG
-        // past the file system's size limit sends none.)
-        if ret == -(bindings::EFBIG as isize) && sigxfsz_pending() {
-            let task = &*took as *const Task as *mut bindings::task_struct;
-            // SAFETY: `task` is kept alive by the counted reference.
-            unsafe { bindings::send_sig(bindings::SIGXFSZ as i32, task, 0) };
-        }
+        // This task's SIGXFSZ would be dropped when it parks: the thread
+        // that took the context gets it, as after a direct write.
+        forward_sigxfsz(ret, &took);
         // SAFETY: `current`'s own field: io_submit() leaves its loop.
         unsafe { (*t).syslet_aio_nr = -1 };
     }

@@ -167,23 +167,24 @@ impl Atom {
         };
         if r == bindings::syslet_uread_SYSLET_UREAD_OK && next != 0 {
             // The common case first: one test.
-            into.args_read = true;
-            return match into.check() {
-                Ok(()) => AfterAtom::Next,
-                Err(e) => AfterAtom::NextFault(e),
-            };
+            return into.read_as(true);
         }
         match r {
             bindings::syslet_uread_SYSLET_UREAD_STORE_FAULT => AfterAtom::StoreFault,
             _ if next == 0 => AfterAtom::End,
-            bindings::syslet_uread_SYSLET_UREAD_ARG_FAULT => {
-                into.args_read = false;
-                match into.check() {
-                    Ok(()) => AfterAtom::Next,
-                    Err(e) => AfterAtom::NextFault(e),
-                }
-            }
+            bindings::syslet_uread_SYSLET_UREAD_ARG_FAULT => into.read_as(false),
             _ => AfterAtom::NextFault(EFAULT),
+        }
+    }
+
+    /// An atom just read (its arguments too, if `args_read`): the next
+    /// one of the chain, or `NextFault` for bad flags.
+    #[inline(always)]
+    fn read_as(&mut self, args_read: bool) -> AfterAtom {
+        self.args_read = args_read;
+        match self.check() {
+            Ok(()) => AfterAtom::Next,
+            Err(e) => AfterAtom::NextFault(e),
         }
     }
 
