@@ -60,6 +60,21 @@ pub(crate) trait Runner {
     fn dying(&self) -> bool {
         fatal_signal_pending()
     }
+    /// Whether the chain must stop before its next atom because its
+    /// submitting context's identity may have changed since it went
+    /// asynchronous ([`crate::identity`]).
+    fn stale(&self) -> bool {
+        false
+    }
+    /// A signal is pending between two atoms. Here (the chain runs in the
+    /// caller) the chain ends with `EINTR` after the atom that ran, so that
+    /// the signal is delivered as `async_exec()` returns, as it would be
+    /// between two direct calls: a stop stops, a handler runs, a
+    /// `ppoll()` atom's temporary mask is restored then. Runners without a
+    /// user context stop for job control and the freezer instead.
+    fn signalled(&self) -> Result {
+        Err(EINTR)
+    }
 }
 
 /// How a chain ended.
@@ -72,6 +87,31 @@ pub(crate) struct ChainEnd {
     pub(crate) result: Result,
     /// Atoms run.
     pub(crate) atoms: u64,
+}
+
+/// For a task that has no user context of its own (a task carrying a
+/// detached chain, an async thread): with every signal but SIGKILL and
+/// SIGSTOP blocked (a `ppoll()` atom's temporary mask is dropped), lets
+/// `get_signal()` stop it for job control or the freezer and run its task
+/// work, so that a pending stop never makes a loop spin. Returns whether
+/// the task is dying (`get_signal()` does not return to an ordinary task
+/// for SIGKILL; an async thread exits on its own). The caller holds no
+/// lock and no reference it would leak.
+pub(crate) fn serve_stops() -> bool {
+    // SAFETY: process context; blocks the current task's signals and
+    // clears a pending mask restore.
+    unsafe { bindings::syslet_block_signals() };
+    if fatal_signal_pending() {
+        return true;
+    }
+    if !pool::signal_pending() {
+        return false;
+    }
+    // SAFETY: `ksignal` is plain data; zero is a valid value.
+    let mut ksig: bindings::ksignal = unsafe { core::mem::zeroed() };
+    // SAFETY: process context, no lock held; with every other signal
+    // blocked it only stops, freezes or ends the task.
+    unsafe { bindings::get_signal(&mut ksig) }
 }
 
 #[inline]
@@ -130,6 +170,12 @@ pub(crate) fn run_chain_inline(first: usize, atom: &mut Atom, runner: &impl Runn
     loop {
         end.last = addr;
         end.last_flags = atom.flags;
+        if runner.stale() {
+            // Not run: stored as its result, and posted.
+            let e = crate::ecanceled();
+            end.result = store_result(atom.ret_ptr, e.to_errno() as isize).and(Err(e));
+            return end;
+        }
         let ret = match run_atom(atom, runner, regs) {
             Ok(ret) => ret,
             Err(e) => {
@@ -167,11 +213,13 @@ pub(crate) fn run_chain_inline(first: usize, atom: &mut Atom, runner: &impl Runn
                 return end;
             }
         }
-        // Between two atoms: a fatal signal ends the chain at the one
-        // that ran.
-        if runner.dying() {
-            end.result = Err(EINTR);
-            return end;
+        // Between two atoms: a signal ends the chain at the one that ran
+        // (in the caller) or is served (see `Runner::signalled`).
+        if pool::signal_pending() {
+            if let Err(e) = runner.signalled() {
+                end.result = Err(e);
+                return end;
+            }
         }
         addr = next;
         if pool::attention() || end.atoms % RESCHED_EVERY == 0 {

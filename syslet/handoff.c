@@ -17,12 +17,14 @@
  */
 #include <linux/compat.h>
 #include <linux/pid.h>
+#include <linux/prctl.h>
+#include <linux/rseq.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/sched/task_stack.h>
-#include <linux/rseq.h>
 #include <linux/task_work.h>
+#include <linux/uprobes.h>
 #include <linux/syslet.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
@@ -55,6 +57,9 @@ struct syslet_context {
 	unsigned long sas_ss_sp;
 	size_t sas_ss_size;
 	unsigned int sas_ss_flags;
+	u64 timer_slack_ns, default_timer_slack_ns;
+	int pdeath_signal;
+	bool notsc;			/* PR_SET_TSC's PR_TSC_SIGSEGV */
 	u8 fpu[];			/* fpu_kernel_cfg.default_size bytes */
 };
 
@@ -81,7 +86,8 @@ static bool default_fpstate(struct task_struct *t)
  * Called by current from the scheduler hook: stores the user context
  * whose register frame is @regs in @ctx for @to. Refuses (false, nothing
  * changed) if @to could not run it as current would (credentials,
- * no_new_privs, seccomp) or a signal is pending (it belongs to this context and is
+ * no_new_privs, seccomp, files, fs, namespaces, a tracer on either side)
+ * or a signal is pending (it belongs to this context and is
  * delivered when current returns). On success current has no user
  * context left: every signal is blocked, so none is routed to it, and
  * its per-thread user pointers are now @ctx's.
@@ -95,6 +101,19 @@ bool syslet_context_save(void *buf, const struct pt_regs *regs,
 	if (to->cred != t->cred || to->real_cred != t->real_cred ||
 	    !syslet_handoff_supported() || !default_fpstate(to))
 		return false;
+	/*
+	 * The spare must see the files, root, cwd and namespaces the context
+	 * sees (a thread may have unshared them since the spare was made).
+	 * A tracer's tracees stay with the tracer task: no handoff.
+	 */
+	if (to->files != t->files || to->fs != t->fs ||
+	    to->nsproxy != t->nsproxy || !list_empty(&t->ptraced) || to->ptrace)
+		return false;
+#ifdef CONFIG_UPROBES
+	/* A uretprobe's trampoline returns through this task's records. */
+	if (t->utask && t->utask->return_instances)
+		return false;
+#endif
 	/* A context must not lose (or gain) no_new_privs on the way. */
 	if (task_no_new_privs(to) != task_no_new_privs(t))
 		return false;
@@ -118,6 +137,15 @@ bool syslet_context_save(void *buf, const struct pt_regs *regs,
 	if (test_restore_sigmask()) {
 		ctx->blocked = t->saved_sigmask;
 		sigfillset(&t->saved_sigmask);
+	} else if (!sigisemptyset(&t->real_blocked)) {
+		/*
+		 * A threadlet in sigtimedwait(): the mask it restores on
+		 * return is the context's; this task gets its own back.
+		 */
+		ctx->blocked = t->real_blocked;
+		sigfillset(&t->real_blocked);
+		sigdelsetmask(&t->real_blocked, sigmask(SIGKILL) | sigmask(SIGSTOP) |
+			      SYSLET_SYNCHRONOUS_MASK);
 	} else {
 		ctx->blocked = t->blocked;
 	}
@@ -158,6 +186,12 @@ bool syslet_context_save(void *buf, const struct pt_regs *regs,
 	ctx->sas_ss_size = t->sas_ss_size;
 	ctx->sas_ss_flags = t->sas_ss_flags;
 	sas_ss_reset(t);
+	ctx->timer_slack_ns = t->timer_slack_ns;
+	ctx->default_timer_slack_ns = t->default_timer_slack_ns;
+	ctx->notsc = test_tsk_thread_flag(t, TIF_NOTSC);
+	/* Sent when the process's parent dies, to the thread that set it. */
+	ctx->pdeath_signal = t->pdeath_signal;
+	t->pdeath_signal = 0;
 	get_task_struct(t);
 	ctx->from = t;
 	ctx->ret = ret;
@@ -179,6 +213,24 @@ static void syslet_set_return(struct callback_head *work)
 	t->syslet_aio_nr = 0;
 }
 #endif
+
+/*
+ * The children of @from become @t's (under tasklist_lock, as exit's
+ * reparenting does): their parent thread is the one that runs the user
+ * context that made them, so a child's PR_SET_PDEATHSIG fires when that
+ * context's thread ends, not when the task it left idles out.
+ */
+static void syslet_move_children(struct task_struct *from, struct task_struct *t)
+{
+	struct task_struct *child, *n;
+
+	list_for_each_entry_safe(child, n, &from->children, sibling) {
+		child->real_parent = t;
+		if (!child->ptrace)
+			child->parent = t;
+		list_move_tail(&child->sibling, &t->children);
+	}
+}
 
 /*
  * Called by the spare thread that took @buf over, in its own context:
@@ -226,6 +278,11 @@ void syslet_context_restore(void *buf)
 	t->sas_ss_sp = ctx->sas_ss_sp;
 	t->sas_ss_size = ctx->sas_ss_size;
 	t->sas_ss_flags = ctx->sas_ss_flags;
+	t->timer_slack_ns = ctx->timer_slack_ns;
+	t->default_timer_slack_ns = ctx->default_timer_slack_ns;
+	t->pdeath_signal = ctx->pdeath_signal;
+	if (test_thread_flag(TIF_NOTSC) != ctx->notsc)
+		set_tsc_mode(ctx->notsc ? PR_TSC_SIGSEGV : PR_TSC_ENABLE);
 	if (task_nice(t) != task_nice(from))
 		set_user_nice(t, task_nice(from));
 
@@ -251,6 +308,9 @@ void syslet_context_restore(void *buf)
 			t->pending.signal = from->pending.signal;
 			sigemptyset(&from->pending.signal);
 		}
+		if (pid_alive(from) && !(from->flags & PF_EXITING) &&
+		    !(t->flags & PF_EXITING))
+			syslet_move_children(from, t);
 	}
 	spin_unlock(&t->sighand->siglock);
 	write_unlock_irq(&tasklist_lock);
@@ -271,11 +331,17 @@ void syslet_context_drop(void *buf)
 	ctx->from = NULL;
 }
 
-/* Blocks every signal of current (a spare thread parks with none). */
+/*
+ * Blocks every signal of current (a spare thread parks with none, a
+ * task carrying a detached chain runs with none), and drops a mask an
+ * atom's ppoll() left to restore.
+ */
 void syslet_block_signals(void)
 {
 	sigset_t all;
 
+	/* An atom's ppoll() mask is not restored over this one. */
+	clear_restore_sigmask();
 	sigfillset(&all);
 	set_current_blocked(&all);
 }

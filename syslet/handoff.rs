@@ -163,6 +163,9 @@ fn context_refused() -> u8 {
         let ti = ptr::addr_of!((*t).thread_info);
         refused |= opaque((*ti).flags & (1 << bindings::TIF_ADDR32) != 0);
         refused |= opaque((*ti).status & bindings::TS_COMPAT != 0);
+        // CPUID faulting (ARCH_SET_CPUID) is per thread and only the
+        // thread itself can set it: refused rather than moved.
+        refused |= opaque((*ti).flags & (1 << bindings::TIF_NOCPUID) != 0);
         let fpu = ptr::addr_of!((*t).thread.fpu);
         refused |= opaque(!ptr::eq((*fpu).fpstate, ptr::addr_of!((*fpu).__fpstate)));
         refused |= opaque((*(*fpu).fpstate).size != bindings::fpu_kernel_cfg.default_size);
@@ -209,7 +212,9 @@ fn armed_record_live() -> bool {
     // SAFETY: with the flag set, `worker_private` is an `Armed` record or
     // a spare's tagged reference (see `syslet_task_sleeping`).
     let a = unsafe { (*t).worker_private } as *const Armed;
-    // SAFETY: as above.
+    // SAFETY: as above. (execve() frees a threadlet's record when it
+    // succeeds, `syslet_exec_end`: the address space cannot differ; the
+    // test stays, and never re-enters this function.)
     if a as usize & SPARE_TAG == 0 && unsafe { (*a).is_threadlet() && (*a).mm != (*t).mm } {
         drop(crate::threadlet::take());
         return false;
@@ -231,6 +236,9 @@ pub(crate) struct Armed {
     mm: *mut bindings::mm_struct,
     /// Whether a handoff may happen at all.
     enabled: bool,
+    /// The process's identity generation when the chain started
+    /// ([`crate::identity`]).
+    identity: u64,
     /// The user context has gone to a spare thread.
     handed: Cell<bool>,
     /// The spare it went to: the hook never drops a reference.
@@ -250,7 +258,18 @@ impl Armed {
     ) -> Armed {
         // SAFETY: reads `current`'s own field.
         let mm = unsafe { (*current()).mm };
-        Armed { process, regs, first, mm, enabled, handed: Cell::new(false), taken: Cell::new(None), user_ret: 0 }
+        let identity = process.identity.now();
+        Armed {
+            process,
+            regs,
+            first,
+            mm,
+            enabled,
+            identity,
+            handed: Cell::new(false),
+            taken: Cell::new(None),
+            user_ret: 0,
+        }
     }
 
     /// Whether this is a threadlet's record (boxed), not a chain's or an
@@ -303,6 +322,10 @@ impl Armed {
             || self.handed.get()
             || unsafe { (*t).mm } != self.mm
             || unsafe { (*t).flags } & bindings::PF_EXITING != 0
+            // Eligibility is decided now, against the state at this
+            // moment (a tracer may have attached, the policy changed
+            // since the chain started), not only before the chain ran.
+            || !can_hand_off()
         {
             return false;
         }
@@ -388,6 +411,21 @@ impl Runner for Cachemiss {
         if self.0.handed() {
             drop(self.0.taken.take());
         }
+    }
+
+    /// Once the context has moved, the chain stops at an identity change.
+    #[inline(always)]
+    fn stale(&self) -> bool {
+        self.0.handed() && self.0.process.identity.changed_since(self.0.identity)
+    }
+
+    /// In the caller, the chain ends and the signal is delivered; once the
+    /// context has moved, this task only stops or dies.
+    fn signalled(&self) -> Result {
+        if !self.0.handed() || engine::serve_stops() {
+            return Err(EINTR);
+        }
+        Ok(())
     }
 }
 
@@ -669,7 +707,10 @@ impl Spare {
         // SAFETY: claimed: the hook finished writing the context (the
         // state lock orders it), and only this thread reads it now.
         unsafe { bindings::syslet_context_restore(me.ctx.0.cast()) };
-        me.process.spare_done();
+        // This thread now runs a user context; the task that gave it up
+        // carries the rest of its chain and takes over this thread's
+        // place in the count (`Process::count_spare`) until it exits or
+        // parks as a spare in its turn (`become_spare`).
     }
 
     /// The thread of this spare is exiting (the `do_exit()` hook).
@@ -701,6 +742,12 @@ impl Spare {
 /// [`Armed`] record is aligned: its low bit is clear).
 const SPARE_TAG: usize = 1;
 
+/// Whether `worker_private` value `wp` of a `PF_SYSLET_HANDOFF` task is a
+/// parked spare's reference rather than an [`Armed`] record.
+pub(crate) fn is_spare_tag(wp: usize) -> bool {
+    wp & SPARE_TAG != 0
+}
+
 /// A reference to a spare's task, once its thread has set it.
 struct TaskRef(AtomicPtr<bindings::task_struct>);
 
@@ -714,18 +761,31 @@ impl Drop for TaskRef {
     }
 }
 
+/// How often a parked leader looks whether user threads are left.
+const LEADER_POLL_MSECS: u32 = 50;
+
 /// The group leader's user context has moved. It keeps its TID (see
 /// "Thread ids"), so it must not take over another context, which would
 /// then run under the leader's TID: it sleeps until the process ends.
-/// Job control, the freezer and task work are served meanwhile.
+/// Job control, the freezer and task work are served meanwhile. When no
+/// thread is left but the engine's own (the last user thread ended with
+/// `SYS_exit`), it ends the process, as the exit of a stock process's
+/// last thread would: with status 0, the leader's own `pthread_exit()`.
 fn park_leader() -> ! {
     // SAFETY: process context.
     unsafe { bindings::syslet_block_signals() };
     loop {
         // SAFETY: process context, no lock held.
-        unsafe { bindings::schedule_timeout_interruptible(isize::MAX as _) };
+        unsafe { bindings::schedule_timeout_interruptible(msecs_to_jiffies(LEADER_POLL_MSECS) as _) };
         if engine::fatal_signal_pending() {
             exit_thread();
+        }
+        if let Ok(process) = Process::borrow_current() {
+            if process.only_engine_threads_left() {
+                // SAFETY: process context, no lock or reference held; ends
+                // every thread of the group.
+                unsafe { bindings::do_group_exit(0) };
+            }
         }
         // SAFETY: `ksignal` is plain data; zero is a valid value.
         let mut ksig: bindings::ksignal = unsafe { core::mem::zeroed() };
@@ -771,14 +831,14 @@ pub(crate) fn become_spare(process: Arc<Process>) {
     // come back: a parked thread takes none.
     // SAFETY: process context.
     unsafe { bindings::syslet_block_signals() };
+    // This task carried a chain of a context that moved: it holds that
+    // spare's place in the count (see `Spare::serve`). The leader gives
+    // it up: it is not a thread the engine made.
     // SAFETY: reads `current`'s own field.
     if unsafe { (*current()).exit_signal } >= 0 {
+        process.spare_done();
         drop(process);
         park_leader();
-    }
-    if !process.count_spare(false) {
-        drop(process);
-        exit_thread();
     }
     match Spare::new(process.clone()) {
         Ok(spare) => {
@@ -794,19 +854,31 @@ pub(crate) fn become_spare(process: Arc<Process>) {
 }
 
 /// What parked spares must share with a caller to take its context, as
-/// one word: its credentials (by pointer: cred structs are aligned, so
-/// bit 0 is free) and, in bit 0, its `no_new_privs`. Spares are made by
-/// the caller, so they share both; when the caller's key changes, they
-/// are retired and remade ([`Process::ensure_spare`]). syslet/handoff.c
-/// checks both again before it moves a context.
+/// one word: its credentials, files, fs and namespaces (their pointers,
+/// mixed) and, in bit 0, its `no_new_privs`. Spares are made by the
+/// caller, so they share all of them; when the caller's key changes (it
+/// changed credentials or unshared a table since), they are retired and
+/// remade ([`Process::ensure_spare`]). A key is only a hint: two callers
+/// whose keys collide get each other's spares, and syslet/handoff.c,
+/// which compares every pointer before it moves a context, refuses them.
 #[inline(always)]
 fn spare_key() -> *mut c_void {
     let t = current();
-    // SAFETY: reads `current`'s own fields; `atomic_flags` is only changed
+    // SAFETY: reads `current`'s own fields (only it changes its cred,
+    // files, fs and nsproxy pointers); `atomic_flags` is only changed
     // with atomic bit operations, a racy read sees either value.
-    let (cred, flags) = unsafe { ((*t).cred as usize, ptr::read_volatile(ptr::addr_of!((*t).atomic_flags))) };
+    let (cred, files, fs, ns, flags) = unsafe {
+        (
+            (*t).cred as usize,
+            (*t).files as usize,
+            (*t).fs as usize,
+            (*t).nsproxy as usize,
+            ptr::read_volatile(ptr::addr_of!((*t).atomic_flags)),
+        )
+    };
     let nnp = (flags >> bindings::PFA_NO_NEW_PRIVS) & 1;
-    (cred | nnp as usize) as *mut c_void
+    let mixed = cred ^ files.rotate_left(16) ^ fs.rotate_left(32) ^ ns.rotate_left(48);
+    ((mixed & !1) | nnp as usize) as *mut c_void
 }
 
 /// [`Process::ensure_spare`] for a borrowed process; the fast path (a
@@ -881,21 +953,38 @@ impl Process {
         }
     }
 
-    /// Counts one more spare thread; false at `syslet_max_threads`
-    /// (`always` counts it anyway: the leader must not exit).
+    /// Counts one more spare thread; false at `syslet_max_threads`, which
+    /// bounds every thread the engine makes for a process: async threads,
+    /// spares, and the tasks carrying chains whose context moved to a
+    /// spare (each takes over the count of the spare it gave its context
+    /// to). (`always` counts it anyway: the leader must not exit.)
     fn count_spare(&self, always: bool) -> bool {
         let max = sysctl(ptr::addr_of!(bindings::sysctl_syslet_max_threads)) as usize;
         let mut inner = self.inner.lock();
-        if inner.spares_alive >= max && !always {
+        if inner.spares_alive + inner.alive >= max && !always {
             return false;
         }
         inner.spares_alive += 1;
         true
     }
 
-    /// A spare thread stopped being one.
+    /// Whether every live thread of the process but the current one (its
+    /// parked leader) is a thread of the engine.
+    fn only_engine_threads_left(&self) -> bool {
+        // SAFETY: `current`'s signal_struct; `live` is an atomic_t read
+        // racily (a thread starting or ending changes it; the leader looks
+        // again).
+        let live = unsafe { ptr::read_volatile(ptr::addr_of!((*(*current()).signal).live.counter)) };
+        let inner = self.inner.lock();
+        live >= 1 && (live - 1) as usize == inner.spares_alive + inner.alive
+    }
+
+    /// A spare thread (or a task carrying a chain) stopped being one.
+    /// Saturating: a claimed spare killed before it took its context and
+    /// the task that gave it both give the place up (the process is dying).
     fn spare_done(&self) {
-        self.inner.lock().spares_alive -= 1;
+        let mut inner = self.inner.lock();
+        inner.spares_alive = inner.spares_alive.saturating_sub(1);
     }
 
     fn idle_spares(&self) -> usize {

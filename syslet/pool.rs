@@ -45,6 +45,7 @@
 use crate::{
     abi::{flags, AsyncHead, SLOT_SIZE},
     engine::{self, ChainEnd, Runner},
+    identity::Identity,
     trace::{self, AsyncReason},
 };
 use core::{
@@ -187,6 +188,8 @@ pub(crate) struct Process {
     post_count: AtomicU64,
     /// Counters for /proc/<pid>/syslet.
     pub(crate) stats: Stats,
+    /// Identity changes of the process's threads ([`crate::identity`]).
+    pub(crate) identity: Identity,
     _live: Live,
 }
 
@@ -226,7 +229,7 @@ pub(crate) struct ProcessInner {
     /// Spare threads alive.
     pub(crate) spares_alive: usize,
     /// Async threads alive.
-    alive: usize,
+    pub(crate) alive: usize,
     /// Most async threads alive at once.
     peak: usize,
 }
@@ -250,6 +253,7 @@ impl Process {
                 chains_async: AtomicU64::new(0),
                 handoffs: AtomicU64::new(0),
             },
+            identity: Identity::new(),
             _live: Live::new(ptr::addr_of_mut!(bindings::syslet_live_processes)),
         })
     }
@@ -319,7 +323,9 @@ impl Process {
                 }
             }
             let max = sysctl(ptr::addr_of!(bindings::sysctl_syslet_max_threads));
-            if inner.alive >= max as usize {
+            // One bound for every thread the engine makes (see
+            // `Process::count_spare` in handoff.rs).
+            if inner.alive + inner.spares_alive >= max as usize {
                 return Ok(None);
             }
             inner.alive += 1;
@@ -400,7 +406,10 @@ impl Process {
                 return true;
             }
             drop(guard);
-            if dying() {
+            // The task posting has no user context (a carrier, an async
+            // thread): it stops here for job control and the freezer
+            // rather than spin, and a fatal signal ends the wait.
+            if dying() || (signal_pending() && engine::serve_stops()) {
                 return false;
             }
             // Full: wait for user space to clear the slot.
@@ -451,14 +460,17 @@ pub(crate) enum Work {
 struct Job {
     work: Work,
     creds: Creds,
+    /// The process's identity generation at submission.
+    identity: u64,
     _live: Live,
 }
 
 impl Job {
-    fn new(work: Work) -> Job {
+    fn new(work: Work, identity: &Identity) -> Job {
         Job {
             work,
             creds: Creds::of_current(),
+            identity: identity.now(),
             _live: Live::new(ptr::addr_of_mut!(bindings::syslet_live_jobs)),
         }
     }
@@ -534,6 +546,9 @@ pub(crate) struct Worker {
     dying: AtomicBool,
     /// The thread has left `serve()`: `park` must not add the worker back.
     gone: AtomicBool,
+    /// The process's identity generation when the running job was
+    /// submitted (only the worker's thread uses it).
+    job_identity: AtomicU64,
     _live: Live,
 }
 
@@ -553,6 +568,7 @@ impl Worker {
                 in_job: AtomicBool::new(false),
                 dying: AtomicBool::new(false),
                 gone: AtomicBool::new(false),
+                job_identity: AtomicU64::new(0),
                 _live: Live::new(ptr::addr_of_mut!(bindings::syslet_live_workers)),
             }),
             GFP_KERNEL_ACCOUNT,
@@ -595,7 +611,7 @@ impl Worker {
     /// Runs the chain at `first` on this worker and waits until it is
     /// detached or finished. Parks the worker again when it finished.
     pub(crate) fn submit(self: Arc<Self>, first: usize, ahu: usize) -> Result<Submitted> {
-        let job = Job::new(Work::Chain { first, ahu });
+        let job = Job::new(Work::Chain { first, ahu }, &self.process.identity);
         let mut slot = self.slot.lock();
         if slot.exiting {
             drop(slot);
@@ -639,7 +655,7 @@ impl Worker {
     /// back if the worker is exiting.
     #[cfg(CONFIG_SYSLET_AIO)]
     pub(crate) fn submit_detached(self: Arc<Self>, work: Work) -> core::result::Result<(), Work> {
-        let job = Job::new(work);
+        let job = Job::new(work, &self.process.identity);
         let mut slot = self.slot.lock();
         if slot.exiting {
             drop(slot);
@@ -711,6 +727,7 @@ impl Worker {
     /// The thread's life: run jobs until told to exit.
     fn serve(self: &Arc<Self>) {
         while let Some(job) = self.next_job() {
+            self.job_identity.store(job.identity, Ordering::Relaxed);
             // SAFETY: `job.creds` holds a reference for the whole job.
             let old = unsafe { bindings::override_creds(job.creds.0) };
             let handed_back = match job.work {
@@ -733,6 +750,10 @@ impl Worker {
             self.in_job.store(false, Ordering::Release);
             // SAFETY: restores what `override_creds` returned.
             unsafe { bindings::revert_creds(old) };
+            // A last `ppoll()` atom may have left its temporary mask: an
+            // async thread takes no signal but SIGKILL and SIGSTOP.
+            // SAFETY: process context, no lock held.
+            unsafe { bindings::syslet_block_signals() };
             // Deferred work queued on this thread (the final fput of a
             // file an atom closed, ...) runs now, not at thread exit.
             // SAFETY: process context, no lock held.
@@ -789,6 +810,25 @@ impl Runner for WorkerRunner<'_> {
 
     fn dying(&self) -> bool {
         self.0.is_dying()
+    }
+
+    /// Detached: the submitter may have changed its identity since.
+    fn stale(&self) -> bool {
+        self.0.state.load(Ordering::Acquire) == DETACHED
+            && self.0.process.identity.changed_since(self.0.job_identity.load(Ordering::Relaxed))
+    }
+
+    /// An async thread blocks every signal but SIGKILL and SIGSTOP: stop
+    /// for job control and the freezer, end the chain for a fatal signal.
+    fn signalled(&self) -> Result {
+        if engine::serve_stops() {
+            self.0.dying.store(true, Ordering::Release);
+        }
+        if self.0.is_dying() {
+            Err(EINTR)
+        } else {
+            Ok(())
+        }
     }
 }
 

@@ -3,6 +3,7 @@
  * /proc/<pid>/syslet: the per-process counters of the syslet engine,
  * gathered by Rust (syslet/pool.rs), printed here.
  */
+#include <linux/ptrace.h>
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/syslet.h>
@@ -12,6 +13,12 @@ int proc_pid_syslet(struct seq_file *m, struct pid_namespace *ns,
 {
 	struct syslet_stats st;
 
+	/*
+	 * What a process does, like /proc/<pid>/io: only for those who may
+	 * read it through ptrace (the file is 0400, checked again here).
+	 */
+	if (!ptrace_may_access(task, PTRACE_MODE_READ_FSCREDS))
+		return -EACCES;
 	syslet_rs_stats(task->signal, &st);
 	seq_printf(m, "atoms_inline %llu\natoms_async_thread %llu\nchains %llu\n"
 		   "chains_async %llu\ncompletions %llu\nthreads_alive %llu\n"

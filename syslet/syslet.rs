@@ -18,6 +18,7 @@
 //! | [`umem`]     | `umem_add()`: add to a word of user memory (chain loops) |
 //! | [`engine`]   | `async_exec()`, `async_wait()`: running a chain          |
 //! | [`handoff`]  | the cachemiss handoff: spare threads, the sleep hook     |
+//! | [`identity`] | identity changes stop detached chains                    |
 //! | [`threadlet`]| `threadlet_on()`, `threadlet_off()`                      |
 //! | [`abi`]      | the uapi structures, decoded from user memory            |
 //! | [`chain`]    | stop conditions, the next atom                           |
@@ -40,6 +41,7 @@ mod aio;
 mod chain;
 mod engine;
 mod handoff;
+mod identity;
 mod invoke;
 mod policy;
 mod pool;
@@ -54,7 +56,8 @@ pub use aio::{syslet_aio_handed_off, syslet_aio_park, syslet_aio_rw, syslet_aio_
 pub use engine::{syslet_rs_async_exec, syslet_rs_async_wait};
 pub use invoke::syslet_rs_dispatch_init;
 pub use handoff::{syslet_handoff_supported, syslet_rs_task_exit, syslet_task_sleeping};
-pub use threadlet::{syslet_rs_threadlet_off, syslet_rs_threadlet_on};
+pub use identity::syslet_identity_changed;
+pub use threadlet::{syslet_exec_begin, syslet_exec_end, syslet_rs_threadlet_off, syslet_rs_threadlet_on};
 pub use pool::{syslet_free_process, syslet_rs_stats, syslet_worker_sleeping};
 pub use umem::syslet_rs_umem_add;
 #[cfg(CONFIG_SYSLET_KUNIT_TEST)]
@@ -70,6 +73,12 @@ const __LOG_PREFIX: &[u8] = b"syslet\0";
 /// `-EOPNOTSUPP`, which `kernel::error::code` does not name.
 fn eopnotsupp() -> Error {
     Error::from_errno(-(kernel::bindings::EOPNOTSUPP as i32))
+}
+
+/// `-ECANCELED`: an atom of a detached chain not run because its
+/// submitter's identity changed ([`identity`]).
+fn ecanceled() -> Error {
+    Error::from_errno(-(kernel::bindings::ECANCELED as i32))
 }
 
 /// What a system call result becomes when it cannot go back through the

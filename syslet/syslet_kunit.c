@@ -170,6 +170,9 @@ static void refusal_list(struct kunit *test)
 		__NR_execveat, __NR_exit, __NR_exit_group, __NR_rt_sigreturn,
 		__NR_setuid, __NR_setgid, __NR_setresuid, __NR_setgroups,
 		__NR_arch_prctl, __NR_seccomp, __NR_async_exec, __NR_async_wait,
+		/* They reach commit_creds() (keyrings, Landlock domains). */
+		__NR_keyctl, __NR_add_key, __NR_request_key,
+		__NR_landlock_restrict_self,
 	};
 	static const unsigned long allowed[] = {
 		__NR_read, __NR_write, __NR_openat, __NR_close, __NR_getppid,

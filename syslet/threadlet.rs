@@ -28,7 +28,7 @@ use crate::{
     handoff::{self, Armed},
     pool::{current, Process},
 };
-use core::ptr;
+use core::{ffi::c_int, ptr};
 use kernel::{bindings, prelude::*};
 
 /// The record of a task in threadlet mode (`worker_private`).
@@ -64,8 +64,11 @@ fn threadlet_on(flags: usize) -> Result<isize> {
 }
 
 /// Takes the current task's threadlet record back, disarming it.
+///
+/// Looks at the flag itself, not through [`handoff::armed`], which calls
+/// this function (a threadlet record outliving its program).
 pub(crate) fn take() -> Option<KBox<Threadlet>> {
-    if !handoff::armed() {
+    if !armed_untagged(current()) {
         return None;
     }
     // SAFETY: an armed task's `worker_private` is its `Armed` record: the
@@ -94,6 +97,47 @@ fn threadlet_off() -> Result<isize> {
     handoff::become_spare(process);
     // A user context was handed to this task: it returns 0 to it.
     Ok(0)
+}
+
+/// Whether `t` has `PF_SYSLET_HANDOFF` set with an `Armed` record (not a
+/// parked spare's tagged reference) in `worker_private`.
+fn armed_untagged(t: *mut bindings::task_struct) -> bool {
+    // SAFETY: `t` is current; its own fields.
+    let (flags, wp) = unsafe { ((*t).flags, (*t).worker_private as usize) };
+    flags & bindings::PF_SYSLET_HANDOFF != 0 && wp != 0 && !handoff::is_spare_tag(wp)
+}
+
+/// `execve()` is about to run in `task` (current): a threadlet's handoff
+/// is disarmed while it does. Its head must not move in the middle of an
+/// exec (the context would take the caller's signal mask along, and the
+/// new program would start with every signal blocked). Returns whether
+/// it disarmed one, for [`syslet_exec_end`].
+#[no_mangle]
+pub extern "C" fn syslet_exec_begin(task: *mut bindings::task_struct) -> bool {
+    if task != current() || !armed_untagged(task) {
+        return false;
+    }
+    // SAFETY: current's own flags; the record stays in `worker_private`
+    // (no longer armed: the hook and `armed()` look at the flag first).
+    unsafe { (*task).flags &= !bindings::PF_SYSLET_HANDOFF };
+    true
+}
+
+/// `execve()` ended with `ret` in `task` (current), after
+/// [`syslet_exec_begin`] returned `disarmed`. A successful exec frees the
+/// threadlet record (the head belongs to the old program: the new one
+/// starts with no threadlet on); a failed one arms it again, and the
+/// threadlet goes on.
+#[no_mangle]
+pub extern "C" fn syslet_exec_end(task: *mut bindings::task_struct, disarmed: bool, ret: c_int) {
+    if !disarmed || task != current() {
+        return;
+    }
+    // SAFETY: current's own flags.
+    unsafe { (*task).flags |= bindings::PF_SYSLET_HANDOFF };
+    if ret >= 0 {
+        drop(take());
+    }
 }
 
 /// Frees the record of a task that exits in a threadlet.

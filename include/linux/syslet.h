@@ -53,6 +53,18 @@ void syslet_context_drop(void *ctx);
 void syslet_block_signals(void);
 
 /*
+ * syslet/identity.rs. syslet_identity_changed(): @task's credentials,
+ * seccomp mode or filter, no_new_privs, namespaces, fs or files changed
+ * (commit_creds(), seccomp_assign_mode() under siglock, prctl, unshare,
+ * setns): the process's detached chains stop before their next atom. It
+ * never sleeps. syslet_exec_begin()/_end() bracket bprm_execve(): a
+ * threadlet is disarmed while the exec runs, and freed if it succeeds.
+ */
+void syslet_identity_changed(struct task_struct *task);
+bool syslet_exec_begin(struct task_struct *task);
+void syslet_exec_end(struct task_struct *task, bool disarmed, int ret);
+
+/*
  * syslet/uaccess.c: word-sized user access (0 or -EFAULT), and the
  * engine's hot-path reads, which return one of these:
  */
@@ -125,6 +137,13 @@ static inline void syslet_worker_sleeping(struct task_struct *tsk) { }
 static inline void syslet_free_process(struct signal_struct *sig) { }
 static inline void syslet_task_sleeping(struct task_struct *tsk) { }
 static inline void syslet_task_exit(struct task_struct *tsk) { }
+static inline void syslet_identity_changed(struct task_struct *task) { }
+static inline bool syslet_exec_begin(struct task_struct *task)
+{
+	return false;
+}
+static inline void syslet_exec_end(struct task_struct *task, bool disarmed,
+				   int ret) { }
 #endif
 
 struct kiocb;

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The identity of a detached chain's submitting context.
+//!
+//! A chain that went asynchronous runs on another task than the user
+//! context that submitted it: the task that blocked (the cachemiss
+//! handoff, [`handoff`](crate::handoff)) or an async thread
+//! ([`pool`](crate::pool)). That task keeps the credentials, seccomp mode
+//! and filter, `no_new_privs`, namespaces, fs and files the context had
+//! when the chain went asynchronous. The context itself goes on in user
+//! space and may change any of them: drop privileges, enter seccomp,
+//! `unshare()` its files, `chroot()` after `unshare(CLONE_FS)`. An atom
+//! must never run with more than its submitting context has when the atom
+//! starts (the invariant of `Documentation/handoff.md`, "The identity
+//! contract").
+//!
+//! Every place in the kernel where a thread's identity changes calls
+//! [`syslet_identity_changed`] (patches/0010): `commit_creds()` (the
+//! `set*id` calls, `capset()`, keyrings, Landlock, user namespaces,
+//! exec), `seccomp_assign_mode()` (strict mode and each filter, TSYNC
+//! included), `PR_SET_NO_NEW_PRIVS`, `unshare()`, `setns()` and
+//! `close_range(CLOSE_RANGE_UNSHARE)`. Each call
+//! advances the process's [`Identity`] generation. A chain that went
+//! asynchronous compares the generation it started with against the
+//! current one before each atom; when they differ the atom is not run:
+//! its result is `-ECANCELED`, and it is the completion posted to the
+//! ring.
+//!
+//! The generation is per process, not per context: a change made by any
+//! thread stops every detached chain of the process. That is stricter than
+//! the invariant needs (a change by an unrelated thread would not widen
+//! what a chain may do), and cheap to get right: the context a chain came
+//! from may itself have moved to another task meanwhile.
+
+use crate::pool::Process;
+use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use kernel::bindings;
+
+/// The identity generation of a process: how many identity changes any of
+/// its threads made.
+pub(crate) struct Identity(AtomicU64);
+
+impl Identity {
+    pub(crate) const fn new() -> Identity {
+        Identity(AtomicU64::new(0))
+    }
+
+    /// The generation now, to compare later with [`Identity::changed_since`].
+    #[inline(always)]
+    pub(crate) fn now(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// Whether an identity change happened after [`Identity::now`]
+    /// returned `seen`.
+    #[inline(always)]
+    pub(crate) fn changed_since(&self, seen: u64) -> bool {
+        self.now() != seen
+    }
+
+    fn advance(&self) {
+        self.0.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// `task`'s credentials, seccomp state, `no_new_privs`, namespaces, fs or
+/// files changed. Called by core kernel code (see the module
+/// documentation), in any context a task can change those in, sometimes
+/// under `siglock`: one atomic add, never sleeps.
+#[no_mangle]
+pub extern "C" fn syslet_identity_changed(task: *mut bindings::task_struct) {
+    // SAFETY: the callers pass a live task (current, or a thread of
+    // current's group under siglock for seccomp's TSYNC), whose
+    // `signal_struct` lives at least as long; the field is written once,
+    // atomically (`Process::of_current`).
+    let field = unsafe { AtomicPtr::from_ptr(core::ptr::addr_of_mut!((*(*task).signal).syslet_process)) };
+    let p = field.load(Ordering::Acquire) as *const Process;
+    if !p.is_null() {
+        // SAFETY: the field's reference keeps the process state alive as
+        // long as the `signal_struct`.
+        unsafe { &*p }.identity.advance();
+    }
+}
