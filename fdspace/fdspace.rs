@@ -29,18 +29,39 @@
 //! process with up to 512 private descriptors never touches the
 //! directory (what counts when the caches are cold).
 //!
+//! A slot number that comes from user space (a made-up descriptor) is
+//! clamped with `array_index_nospec()` before the directory is indexed,
+//! as the fd array's lookups clamp theirs (Spectre v1).
+//!
 //! # Allocation
 //!
 //! Free slots are a stack (the last 8 in the header, older ones in
 //! `Alloc::free`) plus a high-water mark, under one spinlock held for a
-//! few instructions: a pop, a push or an increment. A new chunk is allocated outside the lock and published
-//! with a compare-exchange. Installing a file into a reserved slot and
-//! looking one up take no lock.
+//! few instructions: a pop, a push or an increment. A new chunk is
+//! allocated outside the lock and published with a compare-exchange.
+//! Installing a file into a reserved slot and looking one up take no lock.
+//!
+//! # RLIMIT_NOFILE
+//!
+//! Once a process has a space, linear and private descriptors together
+//! stay within `RLIMIT_NOFILE`: [`FdSpace::total`] counts both, private
+//! reservations charge it here, linear opens charge it from `fs/file.c`
+//! (`fdspace_charge()`, under the table's `file_lock`). A process without
+//! a space keeps the stock rule (only linear numbers below the limit) and
+//! pays one load per linear open and close.
+//!
+//! # Locks
+//!
+//! `Alloc`'s spinlock is innermost: it is taken under the table's
+//! `file_lock` (`iterate_fd()`, a close through `file_close_fd_locked()`)
+//! and under `task_lock` (`/proc/<pid>/fdspace`), never the other way
+//! round. Nothing here sleeps under either.
 
 use core::{
-    ffi::c_void,
-    ptr,
-    sync::atomic::{AtomicPtr, Ordering},
+    ffi::{c_int, c_void},
+    ops::Range,
+    ptr, slice,
+    sync::atomic::{AtomicPtr, AtomicU32, Ordering},
 };
 use kernel::{
     alloc::{flags::__GFP_ZERO, KVBox},
@@ -79,7 +100,7 @@ struct Alloc {
     free: KVec<u32>,
     /// Slots never used start here.
     next: u32,
-    /// Descriptors open (or reserved), for `RLIMIT_NOFILE`.
+    /// Private descriptors open (or reserved).
     open: u32,
 }
 
@@ -119,6 +140,15 @@ pub struct FdSpace {
     mult: u32,
     inverse: u32,
     key: u32,
+    /// Descriptors open in the linear table and in this space together:
+    /// what `RLIMIT_NOFILE` bounds once the process has a space. Set to
+    /// the linear count when the space is published (`fdspace_publish()`,
+    /// under the table's `file_lock`); from then on each linear open and
+    /// close (under `file_lock`) and each private reservation and release
+    /// charges or uncharges it. Changed by compare-exchange only, so a
+    /// linear and a private open racing for the last descriptor cannot
+    /// both get it.
+    total: AtomicU32,
     #[pin]
     alloc: SpinLock<Alloc>,
     /// The first chunk (slots 0-511), also `chunks[0]`: made with the
@@ -164,6 +194,7 @@ impl FdSpace {
             mult,
             inverse: inverse & MASK,
             key,
+            total: AtomicU32::new(0),
             alloc <- new_spinlock!(
                 Alloc { free_inline: [0; FREE_INLINE], n_inline: 0, free: KVec::new(), next: 0, open: 0 },
                 "fdspace::FdSpace::alloc"
@@ -186,18 +217,56 @@ impl FdSpace {
         (slot < MAX_SLOTS).then_some(slot)
     }
 
-    /// The file pointer of `slot`, if its chunk exists. Lock-free.
-    fn entry(&self, slot: u32) -> Option<&AtomicPtr<bindings::file>> {
+    /// The chunk of `slot`, if it exists. Lock-free.
+    ///
+    /// `slot` may come from user space (a made-up descriptor number): past
+    /// the bounds check it is clamped with `array_index_nospec()`, so a
+    /// mispredicted check cannot load a chunk pointer from beyond the
+    /// directory and then a file pointer from wherever that points.
+    fn chunk(&self, slot: u32) -> Option<&Chunk> {
+        if slot >= MAX_SLOTS {
+            return None;
+        }
+        let slot = index_nospec(slot, MAX_SLOTS);
         let chunk = if (slot as usize) < CHUNK_SLOTS {
             self.chunk0
         } else {
             self.chunks[(slot >> CHUNK_SHIFT) as usize].load(Ordering::Acquire)
         };
-        if chunk.is_null() {
-            return None;
-        }
         // SAFETY: published chunks live as long as the space.
-        Some(unsafe { &(*chunk)[slot as usize & (CHUNK_SLOTS - 1)] })
+        (!chunk.is_null()).then(|| unsafe { &*chunk })
+    }
+
+    /// The file pointer of `slot`, if its chunk exists. Lock-free.
+    fn entry(&self, slot: u32) -> Option<&AtomicPtr<bindings::file>> {
+        // The in-chunk index is masked: in bounds even under speculation.
+        self.chunk(slot).map(|c| &c[slot as usize & (CHUNK_SLOTS - 1)])
+    }
+
+    /// Counts one more descriptor, linear or private: `EMFILE` if `nofile`
+    /// are open already.
+    fn charge(&self, nofile: u64) -> Result {
+        self.total
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                if u64::from(n) < nofile {
+                    n.checked_add(1)
+                } else {
+                    None
+                }
+            })
+            .map(|_| ())
+            .map_err(|_| EMFILE)
+    }
+
+    /// Counts one descriptor less.
+    fn uncharge(&self) {
+        // Every uncharge follows its charge (or the count taken when the
+        // space was published): never below zero, and if a bug made it so
+        // the count stays at zero rather than wrap and lock the process
+        // out of every descriptor.
+        let _ = self
+            .total
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
     }
 
     /// Makes sure the chunk of `slot` exists. May sleep.
@@ -221,30 +290,36 @@ impl FdSpace {
     }
 
     /// Reserves a slot and returns its descriptor. Errors: `EMFILE` at
-    /// `nofile` descriptors or when the space is full, `ENOMEM`.
+    /// `nofile` descriptors (linear and private) or when the space is
+    /// full, `ENOMEM`.
     fn reserve(&self, nofile: u64) -> Result<u32> {
+        self.charge(nofile)?;
         let slot = {
             let mut a = self.alloc.lock();
-            if u64::from(a.open) >= nofile {
-                return Err(EMFILE);
-            }
             let slot = match a.pop_free() {
-                Some(s) => s,
+                Some(s) => Some(s),
                 None => {
                     // The number NONLINEAR_FD itself means "give me one"
                     // to dup2(): never hand it out.
                     if self.fd_of(a.next) == NONLINEAR_FD {
                         a.next += 1;
                     }
-                    if a.next >= MAX_SLOTS {
-                        return Err(EMFILE);
+                    if a.next < MAX_SLOTS {
+                        a.next += 1;
+                        Some(a.next - 1)
+                    } else {
+                        None
                     }
-                    a.next += 1;
-                    a.next - 1
                 }
             };
-            a.open += 1;
+            if slot.is_some() {
+                a.open += 1;
+            }
             slot
+        };
+        let Some(slot) = slot else {
+            self.uncharge();
+            return Err(EMFILE);
         };
         if let Err(e) = self.populate(slot) {
             self.release_slot(slot);
@@ -254,12 +329,15 @@ impl FdSpace {
     }
 
     fn release_slot(&self, slot: u32) {
-        let mut a = self.alloc.lock();
-        a.open -= 1;
-        // A push that cannot grow the stack leaks the slot number, never
-        // a file: the stack has room for every slot ever handed out but
-        // one allocation may fail under memory pressure.
-        let _ = a.push_free(slot);
+        {
+            let mut a = self.alloc.lock();
+            a.open -= 1;
+            // A push that cannot grow the stack leaks the slot number,
+            // never a file: the stack has room for every slot ever handed
+            // out but one allocation may fail under memory pressure.
+            let _ = a.push_free(slot);
+        }
+        self.uncharge();
     }
 
     /// Takes the file out of `fd`'s slot and frees the slot.
@@ -273,28 +351,45 @@ impl FdSpace {
         file
     }
 
-    /// Every installed file, with its descriptor, while `f` returns true.
-    fn for_each(&self, f: impl FnMut(u32, &AtomicPtr<bindings::file>) -> bool) {
-        let next = self.alloc.lock().next;
-        self.for_each_in(0..next, f);
+    /// Slots in use or used before: the high-water mark.
+    fn next(&self) -> u32 {
+        self.alloc.lock().next
     }
 
-    /// [`FdSpace::for_each`] over the slots of `slots`; returns the slot
-    /// it stopped at (`slots.end` if `f` never said stop).
+    /// Calls `f` with the descriptor and entry of each occupied slot of
+    /// `slots`, while it returns true; returns the slot it stopped at
+    /// (`slots.end` if `f` never said stop). Chunks never made are
+    /// skipped whole. Lock-free, never sleeps.
     fn for_each_in(
         &self,
-        slots: core::ops::Range<u32>,
+        slots: Range<u32>,
         mut f: impl FnMut(u32, &AtomicPtr<bindings::file>) -> bool,
     ) -> u32 {
-        for slot in slots.clone() {
-            if let Some(e) = self.entry(slot) {
-                if !e.load(Ordering::Acquire).is_null() && !f(self.fd_of(slot), e) {
-                    return slot;
+        let mut slot = slots.start;
+        while slot < slots.end {
+            // `slot` < `slots.end` <= MAX_SLOTS: no overflow.
+            let end = (((slot >> CHUNK_SHIFT) + 1) << CHUNK_SHIFT).min(slots.end);
+            if let Some(chunk) = self.chunk(slot) {
+                for s in slot..end {
+                    let e = &chunk[s as usize & (CHUNK_SLOTS - 1)];
+                    if !e.load(Ordering::Acquire).is_null() && !f(self.fd_of(s), e) {
+                        return s;
+                    }
                 }
             }
+            slot = end;
         }
         slots.end
     }
+}
+
+/// `array_index_nospec(index, size)`: `index` if it is below `size`, 0
+/// otherwise, also under speculation.
+fn index_nospec(index: u32, size: u32) -> u32 {
+    // SAFETY: arithmetic on two integers, no preconditions.
+    let i = unsafe { bindings::fdspace_index_nospec(index as _, size as _) };
+    // The result is `index` or 0: a `u32`.
+    i as u32
 }
 
 /// The space a `files_struct`'s field points to, if any.
@@ -303,8 +398,9 @@ impl FdSpace {
 ///
 /// `field` is the `fdspace` field of a live `files_struct`.
 unsafe fn space<'a>(field: *mut *mut c_void) -> Option<&'a FdSpace> {
-    // SAFETY: the field is only written with a compare-exchange (`get`)
-    // and cleared when the files_struct dies (`fdspace_release`).
+    // SAFETY: the field is only written when a space is published
+    // (`fdspace_publish()`, a release store under the table's lock) and
+    // cleared when the files_struct dies (`fdspace_release`).
     let p = unsafe { AtomicPtr::from_ptr(field) }.load(Ordering::Acquire) as *const FdSpace;
     // SAFETY: a published space lives as long as its files_struct.
     (!p.is_null()).then(|| unsafe { &*p })
@@ -339,9 +435,13 @@ unsafe fn get_or_make<'a>(field: *mut *mut c_void, scramble: impl FnOnce() -> (u
     };
     // SAFETY: the space is never moved out of its box again.
     let raw = KBox::into_raw(unsafe { Pin::into_inner_unchecked(new) });
-    // SAFETY: as for `space`.
-    let field = unsafe { AtomicPtr::from_ptr(field) };
-    if let Err(other) = field.compare_exchange(ptr::null_mut(), raw as *mut c_void, Ordering::AcqRel, Ordering::Acquire) {
+    // SAFETY: `raw` is valid and nobody else sees it yet.
+    let total = unsafe { (*raw).total.as_ptr() };
+    // SAFETY: `field` belongs to a live files_struct (the caller's
+    // contract); `total` lives as long as `raw`. Publishes under the
+    // table's lock, with the count of linear descriptors.
+    let other = unsafe { bindings::fdspace_publish(field, raw as *mut c_void, total) };
+    if !other.is_null() {
         // SAFETY: ours, not published.
         drop(unsafe { KBox::from_raw(raw) });
         // SAFETY: published by the winner, lives as long as the field.
@@ -448,7 +548,7 @@ pub extern "C" fn fdspace_close_range(
     const BATCH: usize = 32;
     // SAFETY: as for `fdspace_entry`.
     let Some(s) = (unsafe { space(field) }) else { return };
-    let next = s.alloc.lock().next;
+    let next = s.next();
     let mut from = 0;
     while from < next {
         let mut batch = [0u32; BATCH];
@@ -486,7 +586,7 @@ pub extern "C" fn fdspace_dup(dst: *mut *mut c_void, src: *mut *mut c_void) -> i
         // SAFETY: `dst` is the new files_struct's field.
         let new = unsafe { get_or_make(dst, || (old.mult, old.key)) }?;
         // Slots the parent allocates from here on are not the child's.
-        let next = old.alloc.lock().next;
+        let next = old.next();
         let mut err = Ok(());
         old.for_each_in(0..next, |fd, e| {
             let Some(slot) = old.slot_of(fd) else { return true };
@@ -503,6 +603,8 @@ pub extern "C" fn fdspace_dup(dst: *mut *mut c_void, src: *mut *mut c_void) -> i
                 if let Some(ne) = new.entry(slot) {
                     ne.store(file, Ordering::Release);
                     new.alloc.lock().open += 1;
+                    // Inherited: counted, whatever the limit says now.
+                    new.total.fetch_add(1, Ordering::Relaxed);
                 }
             }
             true
@@ -543,21 +645,142 @@ pub extern "C" fn fdspace_release(files: *mut bindings::files_struct, field: *mu
     drop(unsafe { KBox::from_raw(p) });
 }
 
-/// Calls `show(fd, slot, arg)` for each private descriptor in number
-/// order of its slot (the /proc/<pid>/fdspace listing); the callback
-/// takes a reference to the slot's file itself (it may be closed
-/// meanwhile).
+/// Takes a reference to the files of up to `max` private descriptors of
+/// the space of `field`, from slot `*pos` on, into `fds` and `files`
+/// (the /proc/<pid>/fdspace listing); returns how many. Scans one chunk
+/// of slots at most, then sets `*pos` to the slot to go on from, or to
+/// `u32::MAX` when the walk is over. Never sleeps: the caller holds
+/// `task_lock` and drops it between calls.
+///
+/// # Safety
+///
+/// `field` is the `fdspace` field of a live `files_struct`; `pos` is
+/// valid for reads and writes, `fds` and `files` for `max` writes.
 #[no_mangle]
-pub extern "C" fn fdspace_for_each(
+pub unsafe extern "C" fn fdspace_collect(
     field: *mut *mut c_void,
-    show: Option<unsafe extern "C" fn(u32, *mut *mut bindings::file, *mut c_void)>,
-    arg: *mut c_void,
-) {
-    // SAFETY: as for `fdspace_entry`.
-    let (Some(s), Some(show)) = (unsafe { space(field) }, show) else { return };
-    s.for_each(|fd, e| {
-        // SAFETY: a slot of a live space; see above.
-        unsafe { show(fd, e.as_ptr(), arg) };
+    pos: *mut u32,
+    fds: *mut u32,
+    files: *mut *mut bindings::file,
+    max: u32,
+) -> u32 {
+    // SAFETY: the caller's contract.
+    let (pos, fds, files) = unsafe {
+        (
+            &mut *pos,
+            slice::from_raw_parts_mut(fds, max as usize),
+            slice::from_raw_parts_mut(files, max as usize),
+        )
+    };
+    // SAFETY: the caller's contract.
+    let Some(s) = (unsafe { space(field) }) else {
+        *pos = u32::MAX;
+        return 0;
+    };
+    let (from, next) = (*pos, s.next());
+    if from >= next || fds.is_empty() {
+        *pos = u32::MAX;
+        return 0;
+    }
+    let end = from.saturating_add(CHUNK_SLOTS as u32).min(next);
+    let mut n = 0;
+    *pos = s.for_each_in(from..end, |fd, e| {
+        if n == fds.len() {
+            return false; // this slot is the next call's
+        }
+        // SAFETY: a slot of a live space (the caller's task_lock keeps
+        // the files_struct); RCU is taken inside.
+        let file = unsafe { bindings::fdspace_get_file(e.as_ptr() as _) };
+        if !file.is_null() {
+            fds[n] = fd;
+            files[n] = file;
+            n += 1;
+        }
         true
     });
+    n as u32
+}
+
+/// `iterate_fd()` over the private descriptors of the space of `field`,
+/// after the linear ones: calls `f(p, file, fd)` for each, in slot order,
+/// until it returns non-zero, and returns that (0 if it never did).
+///
+/// `start` is `iterate_fd()`'s: up to `NONLINEAR_FD + 1` the walk starts
+/// at the first slot; above, it is a private descriptor plus one (what
+/// callers that stop early return, and pass back to resume) and the walk
+/// resumes after that descriptor's slot.
+///
+/// The file passed to `f` is referenced for the call: a private
+/// descriptor can be closed without the table's `file_lock`, which the
+/// caller holds; `fput()` is fine in atomic context. Never sleeps.
+///
+/// # Safety
+///
+/// `field` is the `fdspace` field of a live `files_struct` whose
+/// `file_lock` the caller holds; `f` and `p` are `iterate_fd()`'s.
+#[no_mangle]
+pub unsafe extern "C" fn fdspace_iterate(
+    field: *mut *mut c_void,
+    start: u32,
+    f: Option<unsafe extern "C" fn(*const c_void, *mut bindings::file, u32) -> c_int>,
+    p: *const c_void,
+) -> c_int {
+    // SAFETY: the caller's contract.
+    let (Some(s), Some(f)) = (unsafe { space(field) }, f) else { return 0 };
+    let from = if start <= NONLINEAR_FD + 1 {
+        0
+    } else {
+        // `start - 1` is a descriptor number; not one of this space (a
+        // slot out of range): nothing after it.
+        match s.slot_of(start - 1) {
+            Some(slot) => slot + 1,
+            None => return 0,
+        }
+    };
+    let mut res = 0;
+    s.for_each_in(from..s.next(), |fd, e| {
+        // SAFETY: a slot of a live space; RCU is taken inside.
+        let file = unsafe { bindings::fdspace_get_file(e.as_ptr() as _) };
+        if file.is_null() {
+            return true; // closed meanwhile
+        }
+        // SAFETY: `file` is referenced; `f` and `p` are the caller's.
+        res = unsafe { f(p, file, fd) };
+        // SAFETY: the reference taken above.
+        unsafe { bindings::fput(file) };
+        res == 0
+    });
+    res
+}
+
+/// Private descriptors open (or reserved) in the space of `field`, 0
+/// without a space: `select()` refuses an nfds that reaches the private
+/// space only in a process that has some.
+#[no_mangle]
+pub extern "C" fn fdspace_private_count(field: *mut *mut c_void) -> u32 {
+    // SAFETY: as for `fdspace_entry`.
+    unsafe { space(field) }.map_or(0, |s| s.alloc.lock().open)
+}
+
+/// Charges a new linear descriptor to the space of `field`: 0, or
+/// `-EMFILE` when linear and private descriptors are `nofile` already.
+/// Called under the table's `file_lock` (see [`FdSpace::total`]); never
+/// sleeps.
+#[no_mangle]
+pub extern "C" fn fdspace_charge(field: *mut *mut c_void, nofile: u64) -> c_int {
+    // SAFETY: as for `fdspace_entry`.
+    match unsafe { space(field) }.map_or(Ok(()), |s| s.charge(nofile)) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// Uncharges a closed linear descriptor from the space of `field`.
+/// Called under the table's `file_lock`; never sleeps.
+#[no_mangle]
+pub extern "C" fn fdspace_uncharge(field: *mut *mut c_void) {
+    // SAFETY: as for `fdspace_entry`.
+    if let Some(s) = unsafe { space(field) } {
+        s.uncharge();
+    }
 }
