@@ -174,7 +174,7 @@ def read_lines(path):
 
 def summarize(run, host, vm_status, out=sys.stdout):
     tally = Tally()
-    # Host side: cargo test and the runner's own tests.
+    # Host side: cargo test, the runner's own tests, tools/audit-refusals.
     for name in sorted(os.listdir(host)) if os.path.isdir(host) else []:
         path = os.path.join(host, name)
         if name.endswith(".out"):
