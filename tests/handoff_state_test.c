@@ -1,0 +1,799 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What a handoff and a running chain owe the rest of the process
+ * (tests/handoff_identity_test.c has credentials, seccomp and tables):
+ * job control stops every thread, chains included, and a handled signal
+ * ends an inline chain between atoms (-1/EINTR) without spinning; a
+ * ppoll() atom's temporary mask does not replace the caller's; per-thread
+ * state (TSC mode, timer slack, pdeath signal, thread CPU time) and the
+ * pdeath signals of a thread's children follow its context; a process
+ * whose main thread handed off ends when its last user thread exits; and
+ * kernel.syslet_max_threads bounds the threads chains hold.
+ *
+ * Every case runs in a child process with a deadline; the program must
+ * run as root (it sets kernel.syslet_* sysctls and restores them).
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "kselftest_harness.h"
+#include "handoff_test.h"
+
+/*
+ * Every test starts with the sysctls as found (the handoff on), and they
+ * are put back after it by the harness's process, even if the test was
+ * killed. 60 s per test: a case runs as root and as nobody, each with its
+ * own deadline.
+ */
+FIXTURE(handoff) {
+	int unused;
+};
+
+FIXTURE_SETUP(handoff)
+{
+	reset_sysctls();
+}
+
+FIXTURE_TEARDOWN_PARENT(handoff)
+{
+	reset_sysctls();
+}
+
+#define HTEST(name) TEST_F_TIMEOUT(handoff, name, 60)
+
+/* A chain of one read(fd, buf, 1) atom, with its own ring. */
+struct reader {
+	struct syslet_uatom atom;
+	unsigned long fd, buf, len;
+	long ret;
+	char data[8];
+	struct syslet_uatom *ring[8];
+	struct async_head_user ahu;
+};
+
+static void reader_init(struct reader *r, int fd, unsigned long flags)
+{
+	r->fd = fd;
+	r->buf = (unsigned long)r->data;
+	r->len = 1;
+	r->ret = NO_ATOM;
+	atom_set(&r->atom, flags, __NR_read, &r->ret, NULL, ATOM_ARGS(&r->fd, &r->buf, &r->len));
+	memset(r->ring, 0, sizeof(r->ring));
+	memset(&r->ahu, 0, sizeof(r->ahu));
+	r->ahu.completion_ring = r->ring;
+	r->ahu.ring_size_bytes = sizeof(r->ring);
+}
+
+static void on_alarm(int sig)
+{
+}
+
+/* ---- 7. job control ------------------------------------------------- */
+
+enum stop_kind { STOP_SYNC_LOOP, STOP_AFTER_HANDOFF, STOP_FULL_RING };
+
+static struct timespec ten_ms = { 0, 10 * 1000 * 1000 };
+static unsigned long ten_ms_ptr = (unsigned long)&ten_ms, null_arg;
+
+/* An atom that sleeps 10 ms and goes on with itself, forever. */
+static void loop_atom(struct syslet_uatom *a, unsigned long flags, long *ret)
+{
+	atom_set(a, flags, __NR_nanosleep, ret, a, ATOM_ARGS(&ten_ms_ptr, &null_arg));
+}
+
+static void stop_child(enum stop_kind kind, int ready_fd)
+{
+	static struct syslet_uatom loop, *ring[8], *full_ring[1];
+	static struct async_head_user ahu;
+	static struct reader r;
+	static long loop_ret;
+	int p[2];
+
+	alarm(60);	/* a net if the parent goes away */
+	ahu.completion_ring = ring;
+	ahu.ring_size_bytes = sizeof(ring);
+	if (kind == STOP_SYNC_LOOP) {
+		/* (a) runs in the caller, never detaches */
+		long pid_ret = 0;
+
+		atom_set(&loop, 0, __NR_getpid, &pid_ret, NULL, NULL);
+		if (sys_async_exec(&loop, &ahu) != (long)&loop || pid_ret != getpid())
+			_exit(3);	/* no chains here: nothing to test */
+		loop_atom(&loop, SYSLET_SYNC, &loop_ret);
+		if (write(ready_fd, "r", 1) != 1)
+			_exit(2);
+		/* Only a stop (or another signal) may end the chain. */
+		while (sys_async_exec(&loop, &ahu) == -1 && errno == EINTR)
+			;
+		_exit(5);
+	}
+	if (pipe(p))
+		_exit(2);
+	reader_init(&r, p[0], 0);
+	if (kind == STOP_AFTER_HANDOFF) {
+		/* (b) read -> endless loop, on the task that blocked */
+		loop_atom(&loop, 0, &loop_ret);
+		r.atom.next = &loop;
+	} else {
+		/* (c) the completion waits for a slot user space never frees */
+		full_ring[0] = &r.atom;
+		r.ahu.completion_ring = full_ring;
+		r.ahu.ring_size_bytes = sizeof(full_ring);
+	}
+	if (sys_async_exec(&r.atom, &r.ahu) != 0) {
+		say("stop child: the chain did not go asynchronous");
+		_exit(3);
+	}
+	if (write(p[1], "x", 1) != 1 || write(ready_fd, "r", 1) != 1)
+		_exit(4);
+	for (;;)
+		pause();
+}
+
+/* The states of `pid`'s threads (one letter each) and their CPU ticks. */
+static int task_stats(pid_t pid, char *states, size_t n, long *ticks)
+{
+	char path[300], line[512];
+	struct dirent *d;
+	size_t k = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return -1;
+	*ticks = 0;
+	while ((d = readdir(dir))) {
+		unsigned long ut, st;
+		char state, *p;
+		FILE *f;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", pid, d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		p = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
+		fclose(f);
+		if (!p || sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+				 &state, &ut, &st) != 3)
+			continue;
+		if (k + 1 < n)
+			states[k++] = state;
+		*ticks += ut + st;
+	}
+	states[k] = 0;
+	closedir(dir);
+	return 0;
+}
+
+static int all_stopped(const char *states)
+{
+	if (!*states)
+		return 0;
+	for (; *states; states++)
+		if (*states != 'T' && *states != 't')
+			return 0;
+	return 1;
+}
+
+struct stop_result {
+	int ready, stopped, all_stopped, ended_early;
+	long tick_growth;
+	char states[64];
+};
+
+static void check_stop(pid_t pid, int ready_fd, struct stop_result *res)
+{
+	double end;
+	long t0, t1;
+	char ch;
+	int status;
+
+	memset(res, 0, sizeof(*res));
+	res->ready = read_within(ready_fd, &ch, 1, 10000);
+	usleep(300 * 1000);	/* the loop or the wait is under way */
+	kill(pid, SIGSTOP);
+	end = now_ms() + 5000;
+	do {
+		pid_t r = waitpid(pid, &status, WUNTRACED | WNOHANG);
+
+		if (r == pid) {
+			if (WIFSTOPPED(status))
+				res->stopped = 1;
+			else
+				res->ended_early = 1;
+			break;
+		}
+		usleep(5000);
+	} while (now_ms() < end);
+	end = now_ms() + 5000;
+	do {
+		task_stats(pid, res->states, sizeof(res->states), &t0);
+		if (all_stopped(res->states)) {
+			res->all_stopped = 1;
+			break;
+		}
+		usleep(10000);
+	} while (now_ms() < end && !res->ended_early);
+	task_stats(pid, res->states, sizeof(res->states), &t0);
+	sleep(1);
+	task_stats(pid, res->states, sizeof(res->states), &t1);
+	res->tick_growth = t1 - t0;
+	kill(pid, SIGCONT);
+	if (!res->ended_early)
+		kill_reap(pid);
+}
+
+static void stop_case(struct __test_metadata *_metadata, enum stop_kind kind)
+{
+	struct stop_result res;
+	int ready[2];
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(ready));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(ready[0]);
+		stop_child(kind, ready[1]);
+	}
+	close(ready[1]);
+	check_stop(pid, ready[0], &res);
+	close(ready[0]);
+	EXPECT_TRUE(res.ready);
+	EXPECT_FALSE(res.ended_early);
+	EXPECT_TRUE(res.stopped) TH_LOG("waitpid(WUNTRACED) saw no stop within 5 s; thread states %s",
+					res.states);
+	EXPECT_TRUE(res.all_stopped) TH_LOG("thread states %s, want all T", res.states);
+	EXPECT_GE(3, res.tick_growth) TH_LOG("stopped, it still used %ld ticks in 1 s", res.tick_growth);
+}
+
+HTEST(sigstop_stops_a_looping_sync_chain_in_the_caller)
+{
+	stop_case(_metadata, STOP_SYNC_LOOP);
+}
+
+HTEST(sigstop_stops_a_looping_chain_after_a_handoff)
+{
+	stop_case(_metadata, STOP_AFTER_HANDOFF);
+}
+
+HTEST(sigstop_stops_a_completion_waiting_on_a_full_ring)
+{
+	stop_case(_metadata, STOP_FULL_RING);
+}
+
+/* (d) a handled signal ends an inline chain between atoms */
+
+static atomic_int usr1_count;
+
+static void count_usr1(int sig)
+{
+	atomic_fetch_add(&usr1_count, 1);
+}
+
+struct kick {
+	pid_t tid;
+	int ms;
+};
+
+static void *kick_fn(void *arg)
+{
+	struct kick *k = arg;
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	usleep(k->ms * 1000);
+	syscall(__NR_tgkill, getpid(), k->tid, SIGUSR1);
+	return NULL;
+}
+
+static int handled_signal_case(void *arg)
+{
+	struct sigaction sa = { .sa_handler = count_usr1 };	/* no SA_RESTART */
+	static struct syslet_uatom loop, *ring[8];
+	struct async_head_user ahu = RING_HEAD(ring);
+	struct kick k = { gettid(), 200 };
+	long loop_ret = NO_ATOM, r;
+	double t0, dt;
+	pthread_t th;
+	int e;
+
+	if (sigaction(SIGUSR1, &sa, NULL))
+		return 9;
+	loop_atom(&loop, SYSLET_SYNC, &loop_ret);
+	alarm(5);	/* a chain that never stops dies of SIGALRM */
+	if (pthread_create(&th, NULL, kick_fn, &k))
+		return 9;
+	t0 = now_ms();
+	errno = 0;
+	r = sys_async_exec(&loop, &ahu);
+	e = errno;
+	dt = now_ms() - t0;
+	alarm(0);
+	pthread_join(th, NULL);
+	say("looping SYNC chain + SIGUSR1 after 200 ms: async_exec() = %ld errno %d after %.0f ms, handler ran %d times, last atom %ld",
+	    r, e, dt, atomic_load(&usr1_count), loop_ret);
+	if (r != -1)
+		return 10;
+	if (e != EINTR)
+		return 11;
+	if (atomic_load(&usr1_count) != 1)
+		return 12;
+	return dt < 2000 ? 0 : 13;
+}
+
+HTEST(handled_signal_ends_a_looping_inline_chain_with_eintr)
+{
+	int rc;
+
+	rc = run_child(handled_signal_case, NULL, AS_ROOT, 20000);
+	EXPECT_EQ(0, rc) TH_LOG("%s", describe(rc));
+}
+
+/* ---- 8. the signal mask after ppoll() atoms ------------------------- */
+
+static int sigmask_case(void *arg)
+{
+	unsigned long flags = *(unsigned long *)arg;
+	struct sigaction sa = { .sa_handler = count_usr1 };
+	static struct syslet_uatom a[2], *ring[8];
+	struct async_head_user ahu = RING_HEAD(ring);
+	static struct timespec fifty_ms = { 0, 50 * 1000 * 1000 };
+	static sigset_t empty;
+	unsigned long fds = 0, nfds = 0, tsp = (unsigned long)&fifty_ms;
+	unsigned long maskp = (unsigned long)&empty, masksz = 8;
+	long ret[2] = { NO_ATOM, NO_ATOM }, r;
+	sigset_t usr1, now;
+	int e, i;
+
+	sigemptyset(&empty);
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &usr1, NULL) || raise(SIGUSR1) ||
+	    sigaction(SIGUSR1, &sa, NULL))
+		return 9;
+	for (i = 0; i < 2; i++)
+		atom_set(&a[i], flags, __NR_ppoll, &ret[i], i ? NULL : &a[1],
+			 ATOM_ARGS(&fds, &nfds, &tsp, &maskp, &masksz));
+	errno = 0;
+	r = sys_async_exec(&a[0], &ahu);
+	e = errno;
+	sigprocmask(SIG_BLOCK, NULL, &now);
+	say("blocked pending SIGUSR1, two ppoll(empty mask) atoms%s: async_exec() = %ld errno %d, atoms %ld %ld, handler %d, SIGUSR1 %s afterwards",
+	    flags ? " (SYNC)" : "", r, e, ret[0], ret[1], atomic_load(&usr1_count),
+	    sigismember(&now, SIGUSR1) ? "blocked" : "UNBLOCKED");
+	if (ret[0] != -EINTR)
+		return 10;
+	if (r != -1 || e != EINTR)
+		return 11;
+	if (ret[1] != NO_ATOM)
+		return 12;
+	if (atomic_load(&usr1_count) != 1)
+		return 13;
+	return sigismember(&now, SIGUSR1) ? 0 : 14;
+}
+
+HTEST(ppoll_atoms_leave_a_blocked_signal_blocked)
+{
+	unsigned long flags = 0;
+	int rc;
+
+	rc = run_child(sigmask_case, &flags, AS_ROOT, 20000);
+	EXPECT_EQ(0, rc) TH_LOG("%s", describe(rc));
+}
+
+HTEST(ppoll_sync_atoms_leave_a_blocked_signal_blocked)
+{
+	unsigned long flags = SYSLET_SYNC;
+	int rc;
+
+	rc = run_child(sigmask_case, &flags, AS_ROOT, 20000);
+	EXPECT_EQ(0, rc) TH_LOG("%s", describe(rc));
+}
+
+/* ---- 9. per-thread state across a handoff --------------------------- */
+
+enum prop { PROP_TSC, PROP_TIMERSLACK, PROP_PDEATHSIG, PROP_CPUTIME };
+
+static const char *const prop_names[] = { "PR_GET_TSC", "PR_GET_TIMERSLACK", "PR_GET_PDEATHSIG",
+					  "CLOCK_THREAD_CPUTIME_ID (ns)" };
+
+static long prop_get(enum prop which)
+{
+	struct timespec ts;
+	int v = -1;
+
+	switch (which) {
+	case PROP_TSC:
+		return prctl(PR_GET_TSC, &v, 0, 0, 0) ? -1 : v;
+	case PROP_TIMERSLACK:
+		return prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+	case PROP_PDEATHSIG:
+		return prctl(PR_GET_PDEATHSIG, &v, 0, 0, 0) ? -1 : v;
+	case PROP_CPUTIME:
+		if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts))
+			return -1;
+		return ts.tv_sec * 1000000000L + ts.tv_nsec;
+	}
+	return -1;
+}
+
+/* Sets the property; returns the value wanted back (-1: any, not lower). */
+static long prop_set(enum prop which)
+{
+	volatile unsigned long spin = 0;
+
+	switch (which) {
+	case PROP_TSC:
+		return prctl(PR_SET_TSC, PR_TSC_SIGSEGV, 0, 0, 0) ? -2 : PR_TSC_SIGSEGV;
+	case PROP_TIMERSLACK:
+		return prctl(PR_SET_TIMERSLACK, 123456, 0, 0, 0) ? -2 : 123456;
+	case PROP_PDEATHSIG:
+		return prctl(PR_SET_PDEATHSIG, SIGUSR2, 0, 0, 0) ? -2 : SIGUSR2;
+	case PROP_CPUTIME:
+		/* ~50 ms of this thread's CPU time (at most 10 s of waiting) */
+		for (double t0 = now_ms(); prop_get(PROP_CPUTIME) < 50000000L && now_ms() - t0 < 10000;)
+			for (int i = 0; i < 100000; i++)
+				spin++;
+		return -1;
+	}
+	return -2;
+}
+
+struct prop_run {
+	enum prop which;
+	long want, before, after, exec_ret;
+	int reaped, setup_failed;
+};
+
+/* In a thread that is not the leader: set, hand off, read back. */
+static void *prop_thread(void *arg)
+{
+	struct prop_run *pr = arg;
+	struct late_writer w;
+	struct reader r;
+	int q[2];
+
+	if (pipe(q) || late_writer_start(&w, q[1], 3000)) {
+		pr->setup_failed = 1;
+		return NULL;
+	}
+	/*
+	 * A spare made now, before the change: a spare made after it would
+	 * inherit the state from this thread at its creation and prove
+	 * nothing.
+	 */
+	reader_init(&r, q[0], 0);
+	atom_set(&r.atom, 0, __NR_getppid, &r.ret, NULL, NULL);
+	if (sys_async_exec(&r.atom, &r.ahu) != (long)&r.atom || r.ret != getppid()) {
+		pr->setup_failed = 1;
+		return NULL;
+	}
+	reader_init(&r, q[0], 0);
+	pr->want = prop_set(pr->which);
+	pr->before = prop_get(pr->which);
+	/* No vDSO clock reads from here to PR_TSC_ENABLE (rdtsc could fault). */
+	pr->exec_ret = sys_async_exec(&r.atom, &r.ahu);
+	pr->after = prop_get(pr->which);
+	atomic_store(&w.gate, 1);
+	if (pr->which == PROP_TSC)
+		prctl(PR_SET_TSC, PR_TSC_ENABLE, 0, 0, 0);
+	if (pr->exec_ret == 0)
+		pr->reaped = reap_deadline(&r.ahu, r.ring, 8, 10000) == &r.atom && r.ret == 1;
+	pthread_join(w.th, NULL);
+	return NULL;
+}
+
+static int prop_case(void *arg)
+{
+	struct prop_run pr = { .which = *(enum prop *)arg };
+	pthread_t th;
+
+	if (pthread_create(&th, NULL, prop_thread, &pr) || pthread_join(th, NULL) || pr.setup_failed)
+		return 9;
+	say("%s: set %ld, before the chain %ld, after the handoff %ld; async_exec() = %ld",
+	    prop_names[pr.which], pr.want, pr.before, pr.after, pr.exec_ret);
+	if (pr.want == -2)
+		return 10;
+	if (pr.exec_ret != 0)
+		return 11;	/* no handoff: nothing tested */
+	if (!pr.reaped)
+		return 12;
+	if (pr.want == -1)
+		return pr.after >= pr.before ? 0 : 13;
+	if (pr.before != pr.want)
+		return 14;
+	return pr.after == pr.want ? 0 : 15;
+}
+
+static void prop_test(struct __test_metadata *_metadata, enum prop which)
+{
+	int rc;
+
+	rc = run_child(prop_case, &which, AS_ROOT, 30000);
+	EXPECT_EQ(0, rc) TH_LOG("%s: %s", prop_names[which], describe(rc));
+}
+
+HTEST(tsc_mode_survives_a_handoff)
+{
+	prop_test(_metadata, PROP_TSC);
+}
+
+HTEST(timer_slack_survives_a_handoff)
+{
+	prop_test(_metadata, PROP_TIMERSLACK);
+}
+
+HTEST(pdeath_signal_setting_survives_a_handoff)
+{
+	prop_test(_metadata, PROP_PDEATHSIG);
+}
+
+/* The thread's CPU clock moves with the context (patches/0012). */
+HTEST(thread_cputime_does_not_go_backwards_across_a_handoff)
+{
+	prop_test(_metadata, PROP_CPUTIME);
+}
+
+/* The pdeath signal of a child of a thread that handed off. */
+
+static int death_pipe[2];
+
+static void on_parent_death(int sig)
+{
+	if (write(death_pipe[1], "D", 1) != 1)
+		_exit(7);
+}
+
+struct orphan_run {
+	pid_t pid, g;
+	int rc;
+};
+
+static void *orphan_thread_a(void *arg)
+{
+	struct orphan_run *o = arg;
+	struct late_writer w;
+	struct reader r;
+	int ready[2], q[2], status;
+	char ch;
+	long ret;
+
+	if (pipe(ready) || pipe(q)) {
+		o->rc = 9;
+		return NULL;
+	}
+	o->g = fork();
+	if (o->g < 0) {
+		o->rc = 9;
+		return NULL;
+	}
+	if (!o->g) {
+		struct sigaction sa = { .sa_handler = on_parent_death };
+
+		alarm(30);
+		if (sigaction(SIGUSR1, &sa, NULL) || prctl(PR_SET_PDEATHSIG, SIGUSR1, 0, 0, 0))
+			_exit(5);
+		if (getppid() != o->pid)
+			_exit(6);
+		if (write(ready[1], "g", 1) != 1)
+			_exit(7);
+		for (;;)
+			pause();
+	}
+	if (!read_within(ready[0], &ch, 1, 10000)) {
+		o->rc = 10;
+		return NULL;
+	}
+	if (late_writer_start(&w, q[1], 3000)) {
+		o->rc = 9;
+		return NULL;
+	}
+	reader_init(&r, q[0], 0);
+	ret = sys_async_exec(&r.atom, &r.ahu);
+	atomic_store(&w.gate, 1);
+	if (ret != 0) {
+		say("thread A: async_exec() = %ld: no handoff, nothing tested", ret);
+		o->rc = 11;
+	} else if (reap_deadline(&r.ahu, r.ring, 8, 10000) != &r.atom) {
+		o->rc = 12;
+	}
+	pthread_join(w.th, NULL);
+	if (o->rc)
+		return NULL;
+	/* The task that blocked is a spare now and idles out after 100 ms. */
+	usleep(1000 * 1000);
+	if (readable_within(death_pipe[0], 0)) {
+		say("the child got its pdeath signal while thread A still runs");
+		o->rc = 13;
+	} else if (kill(o->g, 0) || waitpid(o->g, &status, WNOHANG) != 0) {
+		say("the child is gone while thread A still runs");
+		o->rc = 14;
+	}
+	return NULL;	/* thread A exits: now the child must hear of it */
+}
+
+static int orphan_case(void *arg)
+{
+	struct orphan_run o = { .pid = getpid() };
+	pthread_t th;
+	int rc;
+
+	if (pipe(death_pipe) || pthread_create(&th, NULL, orphan_thread_a, &o) ||
+	    pthread_join(th, NULL))
+		return 9;
+	rc = o.rc;
+	if (!rc && !readable_within(death_pipe[0], 2000)) {
+		say("the child got no pdeath signal within 2 s of thread A's exit");
+		rc = 15;
+	}
+	if (o.g > 0)
+		kill_reap(o.g);
+	return rc;
+}
+
+HTEST(children_get_their_pdeath_signal_when_the_thread_exits_not_at_a_handoff)
+{
+	int rc;
+
+	ASSERT_EQ(0, write_sysctl("syslet_idle_msecs", 100));
+	rc = run_child(orphan_case, NULL, AS_ROOT, 30000);
+	write_sysctl("syslet_idle_msecs", hs_orig_idle);
+	EXPECT_EQ(0, rc) TH_LOG("%s", describe(rc));
+}
+
+/* ---- 10. the last user thread's exit ends the process --------------- */
+
+static atomic_int main_detached;
+
+static void *last_thread_fn(void *arg)
+{
+	int fd = *(int *)arg;
+	double t0 = now_ms();
+
+	while (!atomic_load(&main_detached) && now_ms() - t0 < 3000)
+		usleep(1000);
+	usleep(20000);
+	if (write(fd, "x", 1) != 1)
+		syscall(__NR_exit, 3);
+	usleep(100 * 1000);
+	syscall(__NR_exit, 0);
+	return NULL;
+}
+
+static void main_thread_exits_first(int report_fd)
+{
+	static struct reader r;
+	static int q[2];
+	pthread_t th;
+	long ret;
+
+	if (pipe(q))
+		_exit(2);
+	reader_init(&r, q[0], 0);
+	if (pthread_create(&th, NULL, last_thread_fn, &q[1]))
+		_exit(2);
+	ret = sys_async_exec(&r.atom, &r.ahu);
+	if (write(report_fd, &ret, sizeof(ret)) != sizeof(ret))
+		_exit(2);
+	atomic_store(&main_detached, 1);
+	syscall(__NR_exit, 0);	/* this thread only */
+}
+
+HTEST(process_ends_when_its_last_thread_exits_after_a_main_thread_handoff)
+{
+	int rp[2], status = 0, ended;
+	long ret = -1;
+	double t0;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(rp));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(rp[0]);
+		main_thread_exits_first(rp[1]);
+	}
+	close(rp[1]);
+	EXPECT_TRUE(read_within(rp[0], &ret, sizeof(ret), 10000));
+	EXPECT_EQ(0, ret) TH_LOG("the main thread's chain did not hand off: nothing tested");
+	t0 = now_ms();
+	ended = wait_deadline(pid, &status, 10000);
+	if (!ended)
+		kill_reap(pid);
+	EXPECT_TRUE(ended) TH_LOG("both user threads exited; the process was still there after 10 s");
+	if (ended) {
+		TH_LOG("the process ended %.0f ms after the main flow's exit, status %#x", now_ms() - t0,
+		       status);
+		EXPECT_TRUE(WIFEXITED(status));
+		EXPECT_EQ(0, WEXITSTATUS(status));
+	}
+	close(rp[0]);
+}
+
+/* ---- 11. syslet_max_threads bounds the threads chains hold ---------- */
+
+#define BOUND_CHAINS 8
+
+static int count_tasks(void)
+{
+	struct dirent *d;
+	DIR *dir = opendir("/proc/self/task");
+	int n = 0;
+
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir)))
+		n += d->d_name[0] != '.';
+	closedir(dir);
+	return n;
+}
+
+static int bound_case(void *arg)
+{
+	static struct reader r[BOUND_CHAINS];
+	struct sigaction sa = { .sa_handler = on_alarm };
+	int p[BOUND_CHAINS][2], async[BOUND_CHAINS] = { 0 };
+	int n_async = 0, n_eagain = 0, n_other = 0, tasks, i, rc = 0;
+
+	sigaction(SIGALRM, &sa, NULL);
+	for (i = 0; i < BOUND_CHAINS; i++) {
+		long ret;
+		int e;
+
+		if (pipe(p[i]))
+			return 9;
+		reader_init(&r[i], p[i][0], SYSLET_ASYNC);
+		alarm(3);	/* if it ran inline, the read would block */
+		errno = 0;
+		ret = sys_async_exec(&r[i].atom, &r[i].ahu);
+		e = errno;
+		alarm(0);
+		if (ret == 0) {
+			async[i] = 1;
+			n_async++;
+		} else if (ret == -1 && e == EAGAIN) {
+			n_eagain++;
+		} else {
+			say("chain %d: async_exec() = %ld errno %d", i, ret, e);
+			n_other++;
+		}
+	}
+	tasks = count_tasks();
+	say("syslet_max_threads 2, %d SYSLET_ASYNC chains: %d asynchronous, %d EAGAIN, %d other; %d threads",
+	    BOUND_CHAINS, n_async, n_eagain, n_other, tasks);
+	if (n_async > 2)
+		rc = 10;
+	else if (n_other)
+		rc = 11;
+	else if (tasks > 1 + 2)
+		rc = 12;
+	for (i = 0; i < BOUND_CHAINS; i++) {
+		if (write(p[i][1], "x", 1) != 1)
+			return 13;
+		if (async[i] && (reap_deadline(&r[i].ahu, r[i].ring, 8, 10000) != &r[i].atom ||
+				 r[i].ret != 1)) {
+			say("chain %d: no completion, or read %ld", i, r[i].ret);
+			rc = rc ? rc : 14;
+		}
+	}
+	return rc;
+}
+
+HTEST(syslet_max_threads_bounds_threads_held_by_chains)
+{
+	int rc;
+
+	ASSERT_EQ(0, write_sysctl("syslet_max_threads", 2));
+	rc = run_child(bound_case, NULL, AS_ROOT, 40000);
+	write_sysctl("syslet_max_threads", hs_orig_max);
+	EXPECT_EQ(0, rc) TH_LOG("%s", describe(rc));
+}
+
+TEST_HARNESS_MAIN
