@@ -83,6 +83,33 @@ static bool default_fpstate(struct task_struct *t)
  */
 
 /*
+ * Protections a thread sets on itself that a spare would not have, which
+ * the context cannot take along: speculation control (prctl
+ * PR_SET_SPECULATION_CTRL), syscall user dispatch, I/O port permissions,
+ * PR_SET_IO_FLUSHER, PR_MCE_KILL, a core-scheduling cookie. While one is
+ * set the context stays where it is (the atom blocks in place).
+ */
+static bool syslet_own_protections(struct task_struct *t)
+{
+	if (test_tsk_thread_flag(t, TIF_SSBD) ||
+	    test_tsk_thread_flag(t, TIF_SPEC_IB) ||
+	    test_tsk_thread_flag(t, TIF_SPEC_L1D_FLUSH) ||
+	    test_tsk_thread_flag(t, TIF_IO_BITMAP) ||
+	    task_spec_ssb_disable(t) || task_spec_ib_disable(t) ||
+	    test_task_syscall_work(t, SYSCALL_USER_DISPATCH))
+		return true;
+	if (t->flags & (PF_LOCAL_THROTTLE | PF_MCE_PROCESS | PF_MCE_EARLY))
+		return true;
+	if (t->thread.iopl_emul)
+		return true;
+#ifdef CONFIG_SCHED_CORE
+	if (t->core_cookie)
+		return true;
+#endif
+	return false;
+}
+
+/*
  * Called by current from the scheduler hook: stores the user context
  * whose register frame is @regs in @ctx for @to. Refuses (false, nothing
  * changed) if @to could not run it as current would (credentials,
@@ -114,6 +141,8 @@ bool syslet_context_save(void *buf, const struct pt_regs *regs,
 	if (t->utask && t->utask->return_instances)
 		return false;
 #endif
+	if (syslet_own_protections(t))
+		return false;
 	/* A context must not lose (or gain) no_new_privs on the way. */
 	if (task_no_new_privs(to) != task_no_new_privs(t))
 		return false;
@@ -222,12 +251,15 @@ static void syslet_set_return(struct callback_head *work)
  */
 static void syslet_move_children(struct task_struct *from, struct task_struct *t)
 {
-	struct task_struct *child, *n;
+	struct task_struct *child, *n, *thread;
 
 	list_for_each_entry_safe(child, n, &from->children, sibling) {
-		child->real_parent = t;
-		if (!child->ptrace)
-			child->parent = t;
+		/* Every thread of a child process names the same parent. */
+		for_each_thread(child, thread) {
+			RCU_INIT_POINTER(thread->real_parent, t);
+			if (!thread->ptrace)
+				thread->parent = t;
+		}
 		list_move_tail(&child->sibling, &t->children);
 	}
 }
@@ -314,6 +346,8 @@ void syslet_context_restore(void *buf)
 	}
 	spin_unlock(&t->sighand->siglock);
 	write_unlock_irq(&tasklist_lock);
+	/* The thread's CPU clock goes on from where the context left it. */
+	sched_exchange_runtime(from);
 	/* An atom's ppoll() mask of this task's own is not to come back. */
 	clear_restore_sigmask();
 	set_current_blocked(&ctx->blocked);

@@ -61,6 +61,12 @@ void syslet_block_signals(void);
  * threadlet is disarmed while the exec runs, and freed if it succeeds.
  */
 void syslet_identity_changed(struct task_struct *task);
+
+/*
+ * kernel/sched/core.c (patches/0012): exchanges the runtimes of @from
+ * and current, whose user context came from @from (the handoff).
+ */
+void sched_exchange_runtime(struct task_struct *from);
 bool syslet_exec_begin(struct task_struct *task);
 void syslet_exec_end(struct task_struct *task, bool disarmed, int ret);
 
