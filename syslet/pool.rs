@@ -314,12 +314,19 @@ impl Process {
 
     /// A parked worker, or a new one if the process has fewer than
     /// `syslet_max_threads`; `None` when it has that many, all busy.
+    ///
+    /// A worker shares the files, fs and namespaces of the thread that
+    /// made it, for good (io threads never unshare): only a caller that
+    /// has the same ones gets it, so that an atom never runs against
+    /// another thread's fd table, root or cwd (a thread may have unshared
+    /// them).
     pub(crate) fn get_worker(self: &Arc<Self>) -> Result<Option<Arc<Worker>>> {
+        let tables = Tables::of_current();
         {
             let mut inner = self.inner.lock();
             for place in inner.idle.iter_mut() {
-                if let Some(w) = place.take() {
-                    return Ok(Some(w));
+                if place.as_ref().is_some_and(|w| w.tables == tables) {
+                    return Ok(place.take());
                 }
             }
             let max = sysctl(ptr::addr_of!(bindings::sysctl_syslet_max_threads));
@@ -521,10 +528,28 @@ pub(crate) enum Submitted {
     Refused,
 }
 
+/// The files, fs and namespaces a task sees, by pointer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Tables {
+    files: usize,
+    fs: usize,
+    nsproxy: usize,
+}
+
+impl Tables {
+    fn of_current() -> Tables {
+        let t = current();
+        // SAFETY: `current`'s own pointers, which only it changes.
+        unsafe { Tables { files: (*t).files as usize, fs: (*t).fs as usize, nsproxy: (*t).nsproxy as usize } }
+    }
+}
+
 /// One async thread.
 #[pin_data]
 pub(crate) struct Worker {
     process: Arc<Process>,
+    /// What its thread shares with the task that made it.
+    tables: Tables,
     #[pin]
     slot: SpinLock<Slot>,
     /// The worker waits here for a job.
@@ -557,6 +582,7 @@ impl Worker {
         let w = Arc::pin_init(
             pin_init!(Worker {
                 process,
+                tables: Tables::of_current(),
                 slot <- new_spinlock!(
                     Slot { job: None, first: 0, seq: 0, detached: 0, done: 0, end: None, exiting: false },
                     "syslet::Worker::slot"
