@@ -6,7 +6,7 @@
 #    subsystem (the tree's syslets/ directory; Kbuild sets $(obj)).
 # 2. In the project's checkout it is the user's entry point:
 #    `make run`, `make test`, `make bench`, `make profile`, `make check-configs`,
-#    `make shell`, `make vm CMD=...`
+#    `make fuzz`, `make shell`, `make vm CMD=...`
 #    (see README.md).
 
 ifneq ($(obj),)
@@ -20,8 +20,10 @@ SHELL := /bin/bash
 CONFIG ?= test
 CMD ?= uname -a
 TOOLS := $(CURDIR)/tools
+DURATION ?= 300
+SEED ?=
 
-.PHONY: help setup kernel guest run test bench profile check-configs shell vm clean-cache
+.PHONY: help setup kernel guest run test bench profile check-configs fuzz shell vm clean-cache
 
 help:
 	@echo "make run     build, boot the patched kernel, run the showcase"
@@ -29,6 +31,7 @@ help:
 	@echo "make bench   benchmarks on the non-debug kernel (table + JSON)"
 	@echo "make profile translation blocks and instructions per call under TCG (exact counts)"
 	@echo "make check-configs  build and test a uniprocessor kernel without tracing, fdspace, syslet aio, with mitigations"
+	@echo "make fuzz    fuzz the whole ABI on the debug kernel (DURATION=300 s, SEED=time-based, printed)"
 	@echo "make shell   interactive shell in the guest (CONFIG=test|bench)"
 	@echo "make vm CMD='...'  run one command in the guest, cwd shared in"
 
@@ -55,6 +58,9 @@ profile:
 
 check-configs:
 	@$(TOOLS)/check-configs
+
+fuzz:
+	@DURATION=$(DURATION) SEED=$(SEED) $(TOOLS)/fuzz/run
 
 shell: guest
 	@$(TOOLS)/vm --config $(CONFIG) --interactive -- \
