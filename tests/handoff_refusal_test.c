@@ -178,7 +178,7 @@ static int blocking_chain(struct chain_run *c, int writer_max_ms)
 static void chain_say(const char *what, const struct chain_run *c)
 {
 	say("%s: async_exec() = %s (%#lx, errno %d) after %.0f ms, read %ld, completed %d, handoffs %ld -> %ld",
-	    what, c->exec_ret == 0 ? "0 (handed off)" :
+	    what, c->exec_ret == 0 ? "0 (asynchronous)" :
 	    c->exec_ret == c->atom ? "&atom (blocked in place)" : "something else",
 	    c->exec_ret, c->exec_errno, c->ms, c->atom_ret, c->completed,
 	    c->handoffs_before, c->handoffs_after);
