@@ -404,6 +404,12 @@ impl Process {
                 }
                 core::sync::atomic::fence(Ordering::Release);
                 if UserSlice::new(ahu, SLOT_SIZE).writer().write(&next).is_err() {
+                    // The index cannot be published: take the slot back,
+                    // so the ring is as it was (best effort: the ring
+                    // was writable a moment ago) and the completion is
+                    // lost, as documented, rather than left in a slot
+                    // that no index covers and the next post waits on.
+                    let _ = UserSlice::new(slot, SLOT_SIZE).writer().write(&0usize);
                     return false;
                 }
                 drop(guard);

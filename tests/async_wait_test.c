@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <signal.h>
 #include <time.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 
 #include "kselftest_harness.h"
 #include "syslet_test.h"
@@ -115,6 +117,68 @@ TEST_F(ring, sees_an_index_advanced_while_it_sleeps)
 	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
 	alarm(1);
 	ASSERT_EQ(1, sys_async_wait(1, 0, &self->ahu));
+}
+
+/*
+ * A completion whose slot was written but whose index could not be (the
+ * head became read-only) leaves the ring as it was: the slot is cleared,
+ * and the next post to the ring does not wait on it.
+ */
+TEST(unpublished_completion_leaves_the_ring_as_it_was)
+{
+	pid_t pid = fork();
+	int status;
+
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		static struct syslet_uatom *ring[4], a, b;
+		static unsigned long fd, ubuf, len = 1;
+		static volatile long ra, rb;
+		static char buf[8];
+		long pg = sysconf(_SC_PAGESIZE);
+		struct async_head_user *ahu = mmap(NULL, pg, PROT_READ | PROT_WRITE,
+						   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		int p[2], i;
+
+		alarm(30);
+		if (ahu == MAP_FAILED || pipe(p))
+			_exit(10);
+		ahu->completion_ring = ring;
+		ahu->ring_size_bytes = sizeof(ring);
+		fd = p[0];
+		ubuf = (unsigned long)buf;
+		ra = rb = -12345;
+		atom_set(&a, 0, __NR_read, (long *)&ra, NULL, ATOM_ARGS(&fd, &ubuf, &len));
+		if (sys_async_exec(&a, ahu) != 0)
+			_exit(11);
+		if (mprotect(ahu, pg, PROT_READ))
+			_exit(12);
+		if (write(p[1], "x", 1) != 1)
+			_exit(13);
+		for (i = 0; i < 500 && ra != 1; i++)
+			usleep(10000);
+		if (ra != 1)
+			_exit(14);
+		usleep(300000);
+		if (ahu->kernel_ring_idx != 0)
+			_exit(15);
+		if (__atomic_load_n(&ring[0], __ATOMIC_ACQUIRE) != NULL)
+			_exit(16);
+		/* With the head writable again the ring works. */
+		if (mprotect(ahu, pg, PROT_READ | PROT_WRITE))
+			_exit(17);
+		atom_set(&b, 0, __NR_read, (long *)&rb, NULL, ATOM_ARGS(&fd, &ubuf, &len));
+		if (sys_async_exec(&b, ahu) != 0)
+			_exit(18);
+		if (write(p[1], "y", 1) != 1)
+			_exit(19);
+		if (sys_async_wait(1, 0, ahu) != 1 || ring[0] != &b || rb != 1)
+			_exit(20);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("status %#x", status);
+	ASSERT_EQ(0, WEXITSTATUS(status));
 }
 
 TEST_HARNESS_MAIN
