@@ -58,7 +58,12 @@ enum {
 	FZ_EXIT_LOOPED = 42,	/* an op that may legitimately not end ran out of time */
 	FZ_EXIT_SETUP = 43,	/* the iteration could not set itself up */
 	FZ_EXIT_PROBE_BAD = 44,	/* --exec-probe found a private fd open */
+	/* thread exits (SYS_exit) of fz-thl.c's raw threadlet threads: a
+	 * process that ends with one of these ended while other threads of
+	 * it were still running */
+	FZ_EXIT_RAW_THREAD = 75,
 };
+#define FZ_EXIT_SPARE_THREAD 76	/* (a number: used in assembly) */
 
 /* ---- PRNG (splitmix64: tiny, and every stream is a pure function of its seed) */
 struct rng {

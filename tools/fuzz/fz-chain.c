@@ -500,8 +500,10 @@ static void gen_loop(struct gen *g, int lo, int hi)
 	a->nr = __NR_umem_add;
 	a->arg_ptr[0] = val_slot(c, (unsigned long)ctr);
 	a->arg_ptr[1] = val_slot(c, -1UL);
-	/* A bare STOP_ON_ZERO loop is only safe when nothing re-enters it. */
-	a->flags = how[rnd(r, g->nasty ? 3 : 4)];
+	/* A bare STOP_ON_ZERO loop is only safe when nothing re-enters it,
+	 * and when umem_add works: under a seccomp filter that denies it
+	 * the counter never moves, and only a non-positive stop ends it. */
+	a->flags = how[rnd(r, g->nasty || c->deny_errno[__NR_umem_add] ? 3 : 4)];
 	a->next = &ch->a[lo];
 	ch->spec[hi] = (struct atomspec){ .call = C_UMEM, .model = MK_CTR, .ctr = ctr };
 	for (int i = lo; i <= hi; i++)

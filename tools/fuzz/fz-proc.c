@@ -222,14 +222,20 @@ static void loop_child(struct ctx *c, struct rng *r, int stop)
 		a = endless_chain(c, r, sleeps, async && !seccomp);
 		if (!a)
 			_exit(1);
-		if (rsys2(__NR_async_exec, a, c->heads[0].ahu)) {
-			/* SYSLET_ASYNC refused (no thread to be had): without it
-			 * (it may still detach when the sleep blocks) */
-			a[0].flags = 0;
-			if (rsys2(__NR_async_exec, a, c->heads[0].ahu))
-				_exit(1);
+		for (;;) {
+			long ret = rsys2(__NR_async_exec, a, c->heads[0].ahu);
+
+			if (ret == 0)
+				break;		/* detached: the loop runs on elsewhere */
+			if (ret == -EINTR)
+				continue;	/* a stop or a signal between atoms: again */
+			if ((ret == -EAGAIN || ret == -EOPNOTSUPP) && a[0].flags) {
+				a[0].flags = 0;	/* SYSLET_ASYNC refused: without it */
+				continue;
+			}
+			_exit(1);
 		}
-		for (;;)	/* detached: the loop runs on elsewhere */
+		for (;;)
 			pause();
 	}
 	cov(c, "proc:%s:%s%s%s", stop ? "stop-loop" : "kill-loop", sleeps ? "sleeping-loop" : "busy-loop",

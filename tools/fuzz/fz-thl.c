@@ -282,8 +282,8 @@ static __attribute__((naked, noinline)) long raw_thl_on(long flags __attribute__
 		"	syscall\n"
 		"	test %rax,%rax\n"
 		"	jnz 1f\n"
-		"	mov $60,%eax\n"		/* SYS_exit of this thread */
-		"	xor %edi,%edi\n"
+		"	mov $60,%eax\n"		/* SYS_exit of this thread, with */
+		"	mov $" THREADLET_STR(FZ_EXIT_SPARE_THREAD) ",%edi\n"	/* a code no process exits with */
 		"	syscall\n"
 		"	ud2\n"
 		"1:	ret\n");
@@ -372,14 +372,17 @@ static void *raw_thread(void *arg)
 			p->res[i] = 0;
 			p->progress = i + 1;
 			word_wake(&p->done, 2);
-			rsys1(__NR_exit, 0);
+			rsys1(__NR_exit, FZ_EXIT_RAW_THREAD);
 			break;
 		}
 		p->res[i] = v;
 		p->progress = i + 1;
 	}
 	word_wake(&p->done, 1);
-	rsys1(__NR_exit, 0);	/* never back into glibc: see the top of this file */
+	/* never back into glibc (see the top of this file); the code is one
+	 * no process exits with: if the process ends with it, the kernel
+	 * took this thread for its last */
+	rsys1(__NR_exit, FZ_EXIT_RAW_THREAD);
 	return NULL;
 }
 

@@ -158,6 +158,13 @@ static void ended(struct run *ru, int status)
 			snprintf(why, sizeof(why), "exited 0 in the middle of op %d (a refused exit ran?)",
 				 s->cur_op);
 			snprintf(last_class, sizeof(last_class), "early-exit");
+		} else if (e == FZ_EXIT_RAW_THREAD || e == FZ_EXIT_SPARE_THREAD) {
+			failed = 1;
+			snprintf(why, sizeof(why), "the process ended with the exit code of one of its "
+				 "threads (%d: %s) in the middle of op %d, while its main flow still ran",
+				 e, e == FZ_EXIT_RAW_THREAD ? "a raw threadlet thread's SYS_exit" :
+				 "a spare's SYS_exit after threadlet_on returned 0", s->cur_op);
+			snprintf(last_class, sizeof(last_class), "thread-exit-ended-process");
 		} else if (e == FZ_EXIT_LOOPED && !s->nfail) {
 			tot_looped++;
 		} else if (e != FZ_EXIT_OK || s->nfail) {
