@@ -203,8 +203,9 @@ static void gen_call(struct gen *g, int i, int call)
 			kind = PK_ATOM;
 		cov(c, "ptr:umem_add:%s", ptr_kind_name[kind]);
 		v = kind == PK_VALID ? (unsigned long)ctr : (unsigned long)ptr_kind(c, r, kind, 8);
-		if (!arg(g, i, 0, v) || !arg(g, i, 1, inc))
-			break;
+		/* The model first: arg() makes it MK_ANY when it hands the
+		 * kernel another pointer than the variable holding v or inc
+		 * (whose value the model then cannot know). */
 		s->model = MK_EXACT;
 		if (kind == PK_VALID) {
 			s->expect = *ctr + inc;
@@ -216,6 +217,8 @@ static void gen_call(struct gen *g, int i, int call)
 		} else {
 			s->model = MK_ANY;
 		}
+		if (!arg(g, i, 0, v) || !arg(g, i, 1, inc))
+			break;
 		break;
 	}
 	case C_READ: case C_WRITE: case C_PREAD: case C_PWRITE: case C_TIMERFD_READ:

@@ -205,6 +205,11 @@ void op_threadlet(struct ctx *c, struct rng *r)
 			       /* after its own threadlet_off, a raw threadlet_on
 				* would return twice into compiled code */
 			       (j->step[k] == T_NESTED_ON && j->step[0] == T_OFF) ||
+			       /* and async_exec() is an ordinary one: it may go
+				* asynchronous (a signal detaches it on the
+				* async-thread model), its completion in a ring
+				* this op does not reap */
+			       (j->step[k] == T_ASYNC_EXEC && j->step[0] == T_OFF) ||
 			       (j->step[k] == T_FORK_EXIT && disabled_name("threadlet-fork")) ||
 			       (j->step[k] == T_SIGNAL && disabled_name("threadlet-signal")));
 		}
@@ -417,7 +422,11 @@ void op_threadlet_raw(struct ctx *c, struct rng *r)
 		       ((s == R_FORK_EXIT || s == R_FORK_THL_EXIT) && disabled_name("threadlet-fork")) ||
 		       (s == R_SIGNAL && disabled_name("threadlet-signal")) ||
 		       (s == R_EXIT && disabled_name("threadlet-exit")) ||
-		       (s == R_EXIT && i + 1 < p->n));
+		       (s == R_EXIT && i + 1 < p->n) ||
+		       /* outside a threadlet async_exec() is an ordinary one
+			* and may go asynchronous: only inside, where it runs
+			* inline */
+		       (s == R_ASYNC_EXEC && !on));
 		p->step[i] = s;
 		if (s == R_ON)
 			on = 1;
