@@ -58,6 +58,7 @@ enum {
 	FZ_EXIT_LOOPED = 42,	/* an op that may legitimately not end ran out of time */
 	FZ_EXIT_SETUP = 43,	/* the iteration could not set itself up */
 	FZ_EXIT_PROBE_BAD = 44,	/* --exec-probe found a private fd open */
+	FZ_EXIT_LIBC_EXIT = 45,	/* glibc's exit() ran in the iteration process */
 	/* thread exits (SYS_exit) of fz-thl.c's raw threadlet threads: a
 	 * process that ends with one of these ended while other threads of
 	 * it were still running */

@@ -366,6 +366,29 @@ static int selected(int k)
 	return 0;
 }
 
+/*
+ * An iteration ends with _exit(), never with exit(): glibc's exit() runs
+ * in it only when a pthread returning from its function finds itself the
+ * last thread (start_thread()'s count of the threads it made), which
+ * means a thread's function returned twice (a context that ran on in two
+ * tasks) or the main flow vanished; or when something else called
+ * exit(). Either way the process was about to end with 0.
+ */
+static pid_t iteration_pid;
+
+static void exit_trap(void)
+{
+	struct slot *s = cur_slot;
+
+	if (!s || getpid() != iteration_pid || s->cur_op == -2)
+		return;		/* a forked child, or the iteration's own end */
+	if (__atomic_fetch_add(&s->nfail, 1, __ATOMIC_RELAXED) == 0)
+		snprintf(s->fail, FZ_FAIL_LEN, "op %d: glibc's exit() ran in thread %ld in the middle "
+			 "of the op: the last pthread returned from its function (one returned twice, "
+			 "or the main flow is gone)", s->cur_op, (long)rsys0(__NR_gettid));
+	_exit(FZ_EXIT_LIBC_EXIT);
+}
+
 void run_iteration(struct slot *s, uint64_t seed, uint64_t iter)
 {
 	struct ctx *c = calloc(1, sizeof(*c));
@@ -383,6 +406,8 @@ void run_iteration(struct slot *s, uint64_t seed, uint64_t iter)
 	c->iter = iter;
 	c->iseed = seed_of(seed, iter);
 	c->pid = getpid();
+	iteration_pid = c->pid;
+	atexit(exit_trap);
 	c->root = geteuid() == 0;
 	c->t0 = now_ms();
 	c->op = -1;

@@ -119,6 +119,13 @@ static void reap_head(struct ctx *c, struct head *h)
 	}
 	k = __atomic_load_n(&h->ahu->kernel_ring_idx, __ATOMIC_ACQUIRE);
 	u = h->ahu->user_ring_idx;
+	/* The kernel stores the slot, then advances kernel_ring_idx
+	 * (Documentation/syslets.md, "The ring"): a completion taken in
+	 * between leaves user_ring_idx ahead of it for a moment. */
+	for (double end = now_ms() + 200; (long)(u - k) > 0 && now_ms() < end;) {
+		sleep_ms(1);
+		k = __atomic_load_n(&h->ahu->kernel_ring_idx, __ATOMIC_ACQUIRE);
+	}
 	if (!h->dirty && !h->corrupt) {
 		check(c);
 		if ((long)(k - h->last_k) < 0)
