@@ -73,139 +73,6 @@ FIXTURE_TEARDOWN_PARENT(handoff)
 
 #define HTEST(name) TEST_F_TIMEOUT(handoff, name, 60)
 
-/* A system call without libc: no errno (threadlets, dispatch). */
-static inline long raw_syscall4(long nr, long a1, long a2, long a3, long a4)
-{
-	register long r10 __asm__("r10") = a4;
-	long ret;
-
-	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "0"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10)
-			 : "rcx", "r11", "memory");
-	return ret;
-}
-
-/* A chain of one read(fd, buf, 1) atom, with its own ring. */
-struct reader {
-	struct syslet_uatom atom;
-	unsigned long fd, buf, len;
-	long ret;
-	char data[8];
-	struct syslet_uatom *ring[8];
-	struct async_head_user ahu;
-};
-
-static void reader_init(struct reader *r, int fd)
-{
-	r->fd = fd;
-	r->buf = (unsigned long)r->data;
-	r->len = 1;
-	r->ret = NO_ATOM;
-	atom_set(&r->atom, 0, __NR_read, &r->ret, NULL, ATOM_ARGS(&r->fd, &r->buf, &r->len));
-	memset(r->ring, 0, sizeof(r->ring));
-	memset(&r->ahu, 0, sizeof(r->ahu));
-	r->ahu.completion_ring = r->ring;
-	r->ahu.ring_size_bytes = sizeof(r->ring);
-}
-
-/*
- * A spare made now: one made after a thread changed its own state would
- * have inherited some of it at clone (PR_SET_IO_FLUSHER's flags are), and
- * a handoff to it would hide the loss. 0 on success.
- */
-static int make_spare(void)
-{
-	struct reader r;
-
-	reader_init(&r, -1);
-	atom_set(&r.atom, 0, __NR_getppid, &r.ret, NULL, NULL);
-	if (sys_async_exec(&r.atom, &r.ahu) != (long)&r.atom || r.ret != getppid())
-		return -1;
-	return syslet_stat("spares_alive") > 0 ? 0 : -1;
-}
-
-/* What one read(empty pipe) chain did; the pipe is written late. */
-struct chain_run {
-	long exec_ret, atom, atom_ret;
-	int exec_errno, completed;
-	long handoffs_before, handoffs_after;
-	double ms;	/* async_exec()'s duration */
-};
-
-/*
- * Runs a chain whose only atom reads an empty pipe; a late writer fills
- * it once async_exec() returned, or after `writer_max_ms` (an atom that
- * blocks in place is released so). Reaps the completion if it went
- * asynchronous. -1 if it could not set up.
- */
-static int blocking_chain(struct chain_run *c, int writer_max_ms)
-{
-	struct late_writer w;
-	struct reader r;
-	double t0;
-	int q[2];
-
-	memset(c, 0, sizeof(*c));
-	if (pipe(q))
-		return -1;
-	if (late_writer_start(&w, q[1], writer_max_ms)) {
-		close(q[0]);
-		close(q[1]);
-		return -1;
-	}
-	reader_init(&r, q[0]);
-	c->atom = (long)&r.atom;
-	c->handoffs_before = syslet_stat("handoffs");
-	t0 = now_ms();
-	errno = 0;
-	c->exec_ret = sys_async_exec(&r.atom, &r.ahu);
-	c->exec_errno = errno;
-	c->ms = now_ms() - t0;
-	atomic_store(&w.gate, 1);
-	if (c->exec_ret == 0)
-		c->completed = reap_deadline(&r.ahu, r.ring, 8, 10000) == &r.atom && r.ret == 1;
-	else
-		c->completed = c->exec_ret == (long)&r.atom && r.ret == 1;
-	c->atom_ret = r.ret;
-	pthread_join(w.th, NULL);
-	c->handoffs_after = syslet_stat("handoffs");
-	close(q[0]);
-	close(q[1]);
-	return 0;
-}
-
-static void chain_say(const char *what, const struct chain_run *c)
-{
-	say("%s: async_exec() = %s (%#lx, errno %d) after %.0f ms, read %ld, completed %d, handoffs %ld -> %ld",
-	    what, c->exec_ret == 0 ? "0 (asynchronous)" :
-	    c->exec_ret == c->atom ? "&atom (blocked in place)" : "something else",
-	    c->exec_ret, c->exec_errno, c->ms, c->atom_ret, c->completed,
-	    c->handoffs_before, c->handoffs_after);
-}
-
-/* 0 if `c` was refused a handoff and blocked in place to its end. */
-static int check_refused(const struct chain_run *c)
-{
-	if (c->handoffs_before < 0)
-		return 1;	/* no /proc/self/syslet counter */
-	if (c->exec_ret != c->atom)
-		return 2;	/* handed off (0), or failed */
-	if (!c->completed)
-		return 3;
-	return c->handoffs_after == c->handoffs_before ? 0 : 4;
-}
-
-/* 0 if `c` handed off, was counted and completed (the control). */
-static int check_handed_off(const struct chain_run *c)
-{
-	if (c->exec_ret != 0)
-		return 1;
-	if (!c->completed)
-		return 2;
-	return c->handoffs_after == c->handoffs_before + 1 ? 0 : 3;
-}
-
 /* ---- 1. syscall user dispatch refuses the handoff ------------------- */
 
 static volatile char sud_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
@@ -725,7 +592,7 @@ static void *cpu_thread(void *arg)
 	for (t0 = now_ms(); clock_ns(CLOCK_THREAD_CPUTIME_ID) < SPIN_NS && now_ms() - t0 < 20000;)
 		for (int i = 0; i < 100000; i++)
 			spin++;
-	reader_init(&r, q[0]);
+	reader_init(&r, q[0], 0);
 	cr->thread0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	cr->proc0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 	t0 = now_ms();

@@ -43,29 +43,6 @@ FIXTURE_TEARDOWN_PARENT(handoff)
 
 #define HTEST(name) TEST_F_TIMEOUT(handoff, name, 60)
 
-/* A chain of one read(fd, buf, 1) atom, with its own ring. */
-struct reader {
-	struct syslet_uatom atom;
-	unsigned long fd, buf, len;
-	long ret;
-	char data[8];
-	struct syslet_uatom *ring[8];
-	struct async_head_user ahu;
-};
-
-static void reader_init(struct reader *r, int fd, unsigned long flags)
-{
-	r->fd = fd;
-	r->buf = (unsigned long)r->data;
-	r->len = 1;
-	r->ret = NO_ATOM;
-	atom_set(&r->atom, flags, __NR_read, &r->ret, NULL, ATOM_ARGS(&r->fd, &r->buf, &r->len));
-	memset(r->ring, 0, sizeof(r->ring));
-	memset(&r->ahu, 0, sizeof(r->ahu));
-	r->ahu.completion_ring = r->ring;
-	r->ahu.ring_size_bytes = sizeof(r->ring);
-}
-
 static void on_alarm(int sig)
 {
 }

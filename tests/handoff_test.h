@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Helpers of the handoff safety tests (handoff_identity_test.c,
- * handoff_state_test.c): children run as root or as nobody with a
- * deadline, sysctls saved and restored, pipes written late, completions
- * reaped with a deadline. Nothing here waits without a bound.
+ * handoff_state_test.c, handoff_refusal_test.c, handoff_contract_test.c):
+ * children run as root or as nobody with a deadline, sysctls saved and
+ * restored, pipes written late, completions reaped with a deadline, a
+ * chain that blocks and what became of it (handed off or refused).
+ * Nothing here waits without a bound.
  */
 #ifndef HANDOFF_TEST_H
 #define HANDOFF_TEST_H
@@ -287,6 +289,210 @@ static inline int read_within(int fd, void *buf, size_t len, int ms)
 		got += n;
 	}
 	return 1;
+}
+
+/* ---- one blocking chain: handed off, or refused --------------------- */
+
+/* A system call without libc: no errno (threadlets, dispatch). */
+static inline long raw_syscall4(long nr, long a1, long a2, long a3, long a4)
+{
+	register long r10 __asm__("r10") = a4;
+	long ret;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "0"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+/* A chain of one read(fd, buf, 1) atom, with its own ring. */
+struct reader {
+	struct syslet_uatom atom;
+	unsigned long fd, buf, len;
+	long ret;
+	char data[8];
+	struct syslet_uatom *ring[8];
+	struct async_head_user ahu;
+};
+
+static inline void reader_init(struct reader *r, int fd, unsigned long flags)
+{
+	r->fd = fd;
+	r->buf = (unsigned long)r->data;
+	r->len = 1;
+	r->ret = NO_ATOM;
+	atom_set(&r->atom, flags, __NR_read, &r->ret, NULL, ATOM_ARGS(&r->fd, &r->buf, &r->len));
+	memset(r->ring, 0, sizeof(r->ring));
+	memset(&r->ahu, 0, sizeof(r->ahu));
+	r->ahu.completion_ring = r->ring;
+	r->ahu.ring_size_bytes = sizeof(r->ring);
+}
+
+/*
+ * A spare made now: one made after a thread changed its own state would
+ * have inherited some of it at clone (PR_SET_IO_FLUSHER's flags are), and
+ * a handoff to it would hide the loss. 0 on success.
+ */
+static inline int make_spare(void)
+{
+	struct reader r;
+
+	reader_init(&r, -1, 0);
+	atom_set(&r.atom, 0, __NR_getppid, &r.ret, NULL, NULL);
+	if (sys_async_exec(&r.atom, &r.ahu) != (long)&r.atom || r.ret != getppid())
+		return -1;
+	return syslet_stat("spares_alive") > 0 ? 0 : -1;
+}
+
+/* What one read(empty pipe) chain did; the pipe is written late. */
+struct chain_run {
+	long exec_ret, atom, atom_ret;
+	int exec_errno, completed;
+	long handoffs_before, handoffs_after;
+	double ms;	/* async_exec()'s duration */
+};
+
+/*
+ * Runs a chain whose only atom reads an empty pipe; a late writer fills
+ * it once async_exec() returned, or after `writer_max_ms` (an atom that
+ * blocks in place is released so). Reaps the completion if it went
+ * asynchronous. -1 if it could not set up.
+ */
+static inline int blocking_chain(struct chain_run *c, int writer_max_ms)
+{
+	struct late_writer w;
+	struct reader r;
+	double t0;
+	int q[2];
+
+	memset(c, 0, sizeof(*c));
+	if (pipe(q))
+		return -1;
+	if (late_writer_start(&w, q[1], writer_max_ms)) {
+		close(q[0]);
+		close(q[1]);
+		return -1;
+	}
+	reader_init(&r, q[0], 0);
+	c->atom = (long)&r.atom;
+	c->handoffs_before = syslet_stat("handoffs");
+	t0 = now_ms();
+	errno = 0;
+	c->exec_ret = sys_async_exec(&r.atom, &r.ahu);
+	c->exec_errno = errno;
+	c->ms = now_ms() - t0;
+	atomic_store(&w.gate, 1);
+	if (c->exec_ret == 0)
+		c->completed = reap_deadline(&r.ahu, r.ring, 8, 10000) == &r.atom && r.ret == 1;
+	else
+		c->completed = c->exec_ret == (long)&r.atom && r.ret == 1;
+	c->atom_ret = r.ret;
+	pthread_join(w.th, NULL);
+	c->handoffs_after = syslet_stat("handoffs");
+	close(q[0]);
+	close(q[1]);
+	return 0;
+}
+
+static inline void chain_say(const char *what, const struct chain_run *c)
+{
+	say("%s: async_exec() = %s (%#lx, errno %d) after %.0f ms, read %ld, completed %d, handoffs %ld -> %ld",
+	    what, c->exec_ret == 0 ? "0 (asynchronous)" :
+	    c->exec_ret == c->atom ? "&atom (blocked in place)" : "something else",
+	    c->exec_ret, c->exec_errno, c->ms, c->atom_ret, c->completed,
+	    c->handoffs_before, c->handoffs_after);
+}
+
+/* 0 if `c` was refused a handoff and blocked in place to its end. */
+static inline int check_refused(const struct chain_run *c)
+{
+	if (c->handoffs_before < 0)
+		return 1;	/* no /proc/self/syslet counter */
+	if (c->exec_ret != c->atom)
+		return 2;	/* handed off (0), or failed */
+	if (!c->completed)
+		return 3;
+	return c->handoffs_after == c->handoffs_before ? 0 : 4;
+}
+
+/* 0 if `c` handed off, was counted and completed (the control). */
+static inline int check_handed_off(const struct chain_run *c)
+{
+	if (c->exec_ret != 0)
+		return 1;
+	if (!c->completed)
+		return 2;
+	return c->handoffs_after == c->handoffs_before + 1 ? 0 : 3;
+}
+
+/*
+ * 0 if `c` did not hand off and completed: blocked in place (refused in
+ * the hook), or run on the async threads (refused by can_hand_off()
+ * before the chain; async_exec() then returns 0 too).
+ */
+static inline int check_no_handoff(const struct chain_run *c)
+{
+	if (c->handoffs_before < 0)
+		return 1;
+	if (c->exec_ret != 0 && c->exec_ret != c->atom)
+		return 2;
+	if (!c->completed)
+		return 3;
+	return c->handoffs_after == c->handoffs_before ? 0 : 4;
+}
+
+/*
+ * The calling thread's context handed off once (the control of a refusal,
+ * or the move a "moves" row is about); 0 if it did. Says what happened.
+ */
+static inline int hand_off(const char *what)
+{
+	struct chain_run c;
+
+	if (blocking_chain(&c, 3000))
+		return 1;
+	chain_say(what, &c);
+	return check_handed_off(&c) ? 2 : 0;
+}
+
+/* ---- a case in a thread that is not the leader ---------------------- */
+
+#define CASE_SKIP	200	/* a case's exit code: the kernel or CPU lacks it */
+
+/*
+ * Runs fn(arg) in a new thread of a child process (as `who`, killed
+ * after `ms`) and returns what fn returned, or a RUN_* value. The thread
+ * is not the group leader: its TID moves with its context, and a leader
+ * whose context moved would sleep until the process ends.
+ */
+static struct {
+	int (*fn)(void *);
+	void *arg;
+	int rc;
+} hs_job;
+
+static void *hs_job_thread(void *unused)
+{
+	hs_job.rc = hs_job.fn(hs_job.arg);
+	return NULL;
+}
+
+static inline int hs_job_run(void *unused)
+{
+	pthread_t th;
+
+	hs_job.rc = -1;
+	if (pthread_create(&th, NULL, hs_job_thread, NULL) || pthread_join(th, NULL))
+		return 9;
+	return hs_job.rc;
+}
+
+static inline int run_in_thread(int (*fn)(void *), void *arg, enum who who, int ms)
+{
+	hs_job.fn = fn;
+	hs_job.arg = arg;
+	return run_child(hs_job_run, NULL, who, ms);
 }
 
 #endif /* HANDOFF_TEST_H */
