@@ -60,7 +60,8 @@
 
 use crate::{
     handoff,
-    pool::{current, Process, Work},
+    pool::{current, Process},
+    worker::Work,
 };
 use core::{ffi::c_void, ptr};
 use kernel::{bindings, task::Task, types::ARef};

@@ -315,11 +315,11 @@ pub(crate) fn async_exec(first: usize, ahu: usize) -> Result<usize> {
     };
     trace::submit(first, ahu, worker.is_none());
     let end = match worker.map(|w| w.submit(first, ahu)).transpose()? {
-        Some(pool::Submitted::Detached) => return Ok(0),
-        Some(pool::Submitted::Finished(end)) => end,
+        Some(crate::worker::Submitted::Detached) => return Ok(0),
+        Some(crate::worker::Submitted::Finished(end)) => end,
         // No async thread to be had (all busy, or the one we got was
         // exiting), or seccomp: run inline.
-        Some(pool::Submitted::Refused) | None => {
+        Some(crate::worker::Submitted::Refused) | None => {
             let error = if seccomp { crate::eopnotsupp() } else { EAGAIN };
             let end = run_chain(first, Some(first_atom), &Inline { error });
             if let Ok(p) = pool::Process::of_current() {

@@ -98,7 +98,11 @@ static bool syslet_own_protections(struct task_struct *t)
 	    task_spec_ssb_disable(t) || task_spec_ib_disable(t) ||
 	    test_task_syscall_work(t, SYSCALL_USER_DISPATCH))
 		return true;
-	if (t->flags & (PF_LOCAL_THROTTLE | PF_MCE_PROCESS | PF_MCE_EARLY))
+	/*
+	 * A memory-error kill policy of its own: PF_MCE_EARLY means nothing
+	 * without PF_MCE_PROCESS (PR_MCE_KILL_CLEAR leaves it behind).
+	 */
+	if (t->flags & (PF_LOCAL_THROTTLE | PF_MCE_PROCESS))
 		return true;
 	if (t->thread.iopl_emul)
 		return true;

@@ -46,19 +46,25 @@ mod invoke;
 mod policy;
 mod pool;
 mod ring;
+mod spare;
+mod task;
 mod threadlet;
 mod trace;
 mod umem;
+mod wait;
+mod worker;
 
 // The C ABI of the crate: what `include/linux/syslet.h` declares.
 #[cfg(CONFIG_SYSLET_AIO)]
 pub use aio::{syslet_aio_handed_off, syslet_aio_park, syslet_aio_rw, syslet_aio_submitting, syslet_aio_work};
 pub use engine::{syslet_rs_async_exec, syslet_rs_async_wait};
 pub use invoke::syslet_rs_dispatch_init;
-pub use handoff::{syslet_handoff_supported, syslet_rs_task_exit, syslet_task_sleeping};
+pub use handoff::{syslet_handoff_supported, syslet_task_sleeping};
 pub use identity::syslet_identity_changed;
 pub use threadlet::{syslet_exec_begin, syslet_exec_end, syslet_rs_threadlet_off, syslet_rs_threadlet_on};
-pub use pool::{syslet_free_process, syslet_rs_stats, syslet_worker_sleeping};
+pub use pool::{syslet_free_process, syslet_rs_stats};
+pub use spare::syslet_rs_task_exit;
+pub use worker::syslet_worker_sleeping;
 pub use umem::syslet_rs_umem_add;
 #[cfg(CONFIG_SYSLET_KUNIT_TEST)]
 pub use {

@@ -27,11 +27,13 @@
 use crate::{
     handoff::{self, Armed},
     pool::{current, Process},
+    spare,
+    task::{Kind, Record},
 };
 use core::{ffi::c_int, ptr};
 use kernel::{bindings, prelude::*};
 
-/// The record of a task in threadlet mode (`worker_private`).
+/// The record of a task in threadlet mode ([`crate::task`]).
 #[repr(C)]
 pub(crate) struct Threadlet {
     /// Its `Armed::regs` points to `head`: the record is boxed and never
@@ -50,12 +52,15 @@ fn threadlet_on(flags: usize) -> Result<isize> {
         return Err(EBUSY);
     }
     let process = Process::borrow_current()?;
-    let enabled = handoff::can_hand_off() && handoff::ensure_spare(process);
+    let enabled = handoff::can_hand_off() && spare::ensure_spare(process);
     // SAFETY: the register frame of the current system call.
     let head = unsafe { *bindings::current_pt_regs() };
-    let mut t = KBox::new(Threadlet { armed: Armed::new(process, ptr::null(), 0, enabled), head }, GFP_KERNEL)?;
+    let mut t = KBox::new(
+        Threadlet { armed: Armed::new(Kind::Threadlet, process, ptr::null(), 0, enabled), head },
+        GFP_KERNEL,
+    )?;
     let head_ptr: *const bindings::pt_regs = &t.head;
-    t.armed = Armed::new(process, head_ptr, 0, enabled);
+    t.armed = Armed::new(Kind::Threadlet, process, head_ptr, 0, enabled);
     let raw = KBox::into_raw(t);
     // SAFETY: `raw` stays allocated until `threadlet_off()` or the exit
     // hook takes it back, and both disarm first.
@@ -68,19 +73,15 @@ fn threadlet_on(flags: usize) -> Result<isize> {
 /// Looks at the flag itself, not through [`handoff::armed`], which calls
 /// this function (a threadlet record outliving its program).
 pub(crate) fn take() -> Option<KBox<Threadlet>> {
-    if !armed_untagged(current()) {
-        return None;
-    }
-    // SAFETY: an armed task's `worker_private` is its `Armed` record: the
-    // first field of a `Threadlet` that `threadlet_on()` leaked, or a
-    // chain's or an aio write's, on the stack of the system call that
-    // armed it (`is_threadlet()` tells them apart).
-    let raw = unsafe { (*current()).worker_private } as *mut Threadlet;
-    // SAFETY: as above; `armed` is the first field (`repr(C)`).
-    let threadlet = unsafe { (*raw).armed.is_threadlet() };
+    let a = armed_record(current())?;
+    // SAFETY: an installed record lives until this task uninstalls it.
+    let threadlet = unsafe { (*a).is_threadlet() };
     Armed::disarm();
-    // SAFETY: as above; the task is disarmed, nothing else refers to it.
-    threadlet.then(|| unsafe { KBox::from_raw(raw) })
+    // SAFETY: a threadlet's `Armed` is the first field (`repr(C)`) of the
+    // `Threadlet` that `threadlet_on()` leaked; the task is disarmed,
+    // nothing else refers to it. A chain's or an aio write's record is on
+    // the stack of the system call that armed it, and stays there.
+    threadlet.then(|| unsafe { KBox::from_raw(a.cast_mut().cast::<Threadlet>()) })
 }
 
 /// `threadlet_off()`. Errors: `EINVAL` when no threadlet is on.
@@ -94,17 +95,23 @@ fn threadlet_off() -> Result<isize> {
     }
     let process = t.armed.process.into();
     drop(t);
-    handoff::become_spare(process);
+    spare::become_spare(process);
     // A user context was handed to this task: it returns 0 to it.
     Ok(0)
 }
 
-/// Whether `t` has `PF_SYSLET_HANDOFF` set with an `Armed` record (not a
-/// parked spare's tagged reference) in `worker_private`.
-fn armed_untagged(t: *mut bindings::task_struct) -> bool {
-    // SAFETY: `t` is current; its own fields.
-    let (flags, wp) = unsafe { ((*t).flags, (*t).worker_private as usize) };
-    flags & bindings::PF_SYSLET_HANDOFF != 0 && wp != 0 && !handoff::is_spare_tag(wp)
+/// The `Armed` record of `t` (current), if `PF_SYSLET_HANDOFF` is set
+/// with one (not a parked spare's).
+fn armed_record(t: *mut bindings::task_struct) -> Option<*const Armed> {
+    // SAFETY: `t` is current; its own flags.
+    if unsafe { (*t).flags } & bindings::PF_SYSLET_HANDOFF == 0 {
+        return None;
+    }
+    // SAFETY: as above.
+    match unsafe { Record::of(t) } {
+        Record::Armed(a) => Some(a),
+        Record::Empty | Record::Spare(_) | Record::Worker(_) => None,
+    }
 }
 
 /// `execve()` is about to run in `task` (current): a threadlet's handoff
@@ -114,7 +121,7 @@ fn armed_untagged(t: *mut bindings::task_struct) -> bool {
 /// it disarmed one, for [`syslet_exec_end`].
 #[no_mangle]
 pub extern "C" fn syslet_exec_begin(task: *mut bindings::task_struct) -> bool {
-    if task != current() || !armed_untagged(task) {
+    if task != current() || armed_record(task).is_none() {
         return false;
     }
     // SAFETY: current's own flags; the record stays in `worker_private`
@@ -136,14 +143,29 @@ pub extern "C" fn syslet_exec_end(task: *mut bindings::task_struct, disarmed: bo
     // SAFETY: current's own flags.
     unsafe { (*task).flags |= bindings::PF_SYSLET_HANDOFF };
     if ret >= 0 {
-        drop(take());
+        end_without_parking();
     }
 }
 
 /// Frees the record of a task that exits in a threadlet.
 pub(crate) fn task_exit(tsk: *mut bindings::task_struct) {
     if tsk == current() {
-        drop(take());
+        end_without_parking();
+    }
+}
+
+/// Ends the current task's threadlet where its task will not park as a
+/// spare (it exits, or `execve()` replaced its program). If the head had
+/// moved, the task carried the place in the process's thread count of the
+/// spare that took it ([`spare`], `Spare::serve`): it gives it back, as
+/// `become_spare()` does for a group leader. Otherwise the count stays
+/// one too high for good, and a parked leader would take the program's
+/// last user thread for an engine thread and end the process under it.
+fn end_without_parking() {
+    if let Some(t) = take() {
+        if t.armed.handed() {
+            t.armed.process.spare_done();
+        }
     }
 }
 

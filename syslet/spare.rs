@@ -1,0 +1,615 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Spare threads of the cachemiss handoff ([`crate::handoff`]).
+//!
+//! A spare is a user thread of the process (CLONE_VM|FS|FILES|SIGHAND|
+//! THREAD|SYSVSEM|IO) parked in the kernel with every signal blocked.
+//! New ones start in [`spare_main`] (`user_mode_thread()`: they begin in
+//! the kernel and leave through `ret_from_fork` with the frame they were
+//! given); a task whose context was taken parks inside its own system call
+//! (`async_exec()` or `threadlet_off()`, [`become_spare`]), which then
+//! returns 0 to the context it is given. Spares are made before a chain
+//! runs (the hook never forks), at most `syslet_max_threads` per process
+//! together with every other thread of the engine, and exit after
+//! `syslet_idle_msecs` idle. The thread group leader never becomes a
+//! spare: once its context has moved it sleeps until the process ends
+//! ([`park_leader`]).
+//!
+//! # States
+//!
+//! `Starting` (the thread has not parked) -> `Idle` (parked, in
+//! `Process::parked`) -> `Reserved` (a hook took it out of the list and
+//! saves a context into it) -> `Claimed` (the context is complete; the
+//! thread runs it) or back to `Idle` (the hook gave up). `Exit` from any
+//! state but `Reserved`, which the hook always leaves at once.
+//!
+//! # Locks
+//!
+//! The scheduler hook takes `Process::parked`, then a `Spare::inner`:
+//! both are [`RawSpinLock`]s, always in that order, with nothing else
+//! taken under them (no allocation, no `spinlock_t`, no last reference
+//! dropped: `wake_up_process()` is the only call). The waits on a spare
+//! use [`crate::wait`], not a `CondVar`, for that reason.
+//! `Process::inner` (a `spinlock_t`: the counts) is never held with them.
+
+use crate::{
+    engine,
+    pool::{current, msecs_to_jiffies, sysctl, Live, Process},
+    task::{self, Kind, Record, Tag},
+    wait::{self, Waiter, Woke},
+};
+use core::{
+    ffi::{c_int, c_void},
+    ptr,
+    sync::atomic::{AtomicPtr, Ordering},
+};
+use kernel::{
+    bindings, new_raw_spinlock,
+    prelude::*,
+    sync::{Arc, ArcBorrow, RawSpinLock},
+};
+
+/// Where a spare is in its life.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum SpareState {
+    /// Its thread has not parked yet.
+    Starting,
+    /// Parked, free to take.
+    Idle,
+    /// Taken by a hook that is saving a context into it.
+    Reserved,
+    /// Holds a context to run.
+    Claimed,
+    /// Its thread is exiting.
+    Exit,
+}
+
+/// A `syslet_context` buffer (syslet/handoff.c), owned by one spare.
+struct ContextBuf(*mut u8, usize);
+
+impl ContextBuf {
+    fn new() -> Result<ContextBuf> {
+        // SAFETY: a pure query.
+        let size = unsafe { bindings::syslet_context_size() };
+        let (p, len, _) = KVec::from_elem(0u8, size, GFP_KERNEL_ACCOUNT)?.into_raw_parts();
+        Ok(ContextBuf(p, len))
+    }
+}
+
+impl Drop for ContextBuf {
+    fn drop(&mut self) {
+        // SAFETY: `self.0`/`self.1` came from `into_raw_parts` in `new`.
+        drop(unsafe { KVec::from_raw_parts(self.0, self.1, self.1) });
+    }
+}
+
+/// One spare thread.
+#[pin_data]
+#[repr(C)]
+pub(crate) struct Spare {
+    /// Its thread's record ([`crate::task`]) while parked.
+    tag: Tag,
+    pub(crate) process: Arc<Process>,
+    /// Taken by the scheduler hook: raw.
+    #[pin]
+    inner: RawSpinLock<SpareInner>,
+    /// The thread's task; set by the thread before it parks.
+    task: TaskRef,
+    /// Written by the hook while `Reserved`, read by the thread once
+    /// `Claimed`.
+    ctx: ContextBuf,
+    _live: Live,
+}
+
+struct SpareInner {
+    state: SpareState,
+    /// The spare's thread, waiting for a context (or to exit).
+    thread: Waiter,
+    /// The task that spawned it, waiting for it to park.
+    spawner: Waiter,
+}
+
+// SAFETY: the context buffer is accessed under the state protocol above;
+// the task pointer holds a reference valid from any thread.
+unsafe impl Send for Spare {}
+// SAFETY: as above.
+unsafe impl Sync for Spare {}
+
+impl Spare {
+    fn new(process: Arc<Process>) -> Result<Arc<Spare>> {
+        let ctx = ContextBuf::new()?;
+        Arc::pin_init(
+            pin_init!(Spare {
+                tag: Tag(Kind::Spare),
+                process,
+                inner <- new_raw_spinlock!(
+                    SpareInner { state: SpareState::Starting, thread: Waiter::new(), spawner: Waiter::new() },
+                    "syslet::Spare::inner"
+                ),
+                task: TaskRef(AtomicPtr::new(ptr::null_mut())),
+                ctx,
+                _live: Live::new(ptr::addr_of_mut!(bindings::syslet_live_spares)),
+            }),
+            GFP_KERNEL_ACCOUNT,
+        )
+    }
+
+    pub(crate) fn task(&self) -> *mut bindings::task_struct {
+        self.task.0.load(Ordering::Acquire)
+    }
+
+    /// The context buffer, for syslet/handoff.c.
+    pub(crate) fn context(&self) -> *mut c_void {
+        self.ctx.0.cast()
+    }
+
+    /// `Idle` -> `Reserved`; false in any other state.
+    fn reserve(&self) -> bool {
+        let mut inner = self.inner.lock();
+        if inner.state == SpareState::Idle {
+            inner.state = SpareState::Reserved;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// `Reserved` -> `Claimed`, and wakes the thread.
+    pub(crate) fn claim(&self) {
+        let mut inner = self.inner.lock();
+        inner.state = SpareState::Claimed;
+        inner.thread.wake();
+    }
+
+    /// Sets `to` and wakes everyone waiting on this spare.
+    fn set_state(&self, to: SpareState) {
+        let mut inner = self.inner.lock();
+        inner.state = to;
+        inner.thread.wake();
+        inner.spawner.wake();
+    }
+
+    /// Parks the current thread as this spare until a context is handed
+    /// to it, then applies it and returns. Exits the thread instead when
+    /// it idles too long, the process dies, it is retired or it cannot
+    /// park.
+    ///
+    /// While parked, the thread's reference is its record
+    /// ([`crate::task`], `PF_SYSLET_HANDOFF` set), so that the
+    /// `do_exit()` hook takes it back however the thread ends, even from
+    /// inside `get_signal()` (a SIGKILL during a group stop).
+    fn serve(self: Arc<Self>) {
+        let t = current();
+        // SAFETY: takes a reference to the current task, dropped with
+        // `TaskRef`.
+        unsafe { bindings::get_task_struct(t) };
+        self.task.0.store(t, Ordering::Release);
+        let me = Arc::into_raw(self);
+        // SAFETY: the current task, a spare that has no other record;
+        // the reference (whose `tag` is its first field) is taken back
+        // below or by `syslet_rs_task_exit()`.
+        unsafe { task::install(t, ptr::addr_of!((*me).tag), bindings::PF_SYSLET_HANDOFF) };
+        // SAFETY: `me` is alive as long as the thread (see above).
+        let this = unsafe { &*me };
+        // SAFETY: as above.
+        if this.process.park_spare(unsafe { ArcBorrow::from_raw(me) }.into()).is_err() {
+            exit_thread();
+        }
+        this.set_state(SpareState::Idle);
+        loop {
+            let inner = this.inner.lock();
+            match inner.state {
+                SpareState::Claimed => break,
+                // Retired (`Process::retire_spares`), already unparked.
+                SpareState::Exit => {
+                    drop(inner);
+                    exit_thread();
+                }
+                SpareState::Idle | SpareState::Reserved | SpareState::Starting => {}
+            }
+            let timeout = msecs_to_jiffies(sysctl(ptr::addr_of!(bindings::sysctl_syslet_idle_msecs)));
+            let (mut st, res) = wait::wait(&this.inner, inner, |i| &mut i.thread, timeout as isize);
+            let leave = match res {
+                Woke::Woken => false,
+                Woke::Timeout => true,
+                Woke::Signal => engine::fatal_signal_pending(),
+            };
+            if leave {
+                if st.state == SpareState::Idle {
+                    st.state = SpareState::Exit;
+                    drop(st);
+                    exit_thread();
+                }
+                // Reserved: the hook decides at once; Claimed: run it
+                // (a dying process ends on the way to user space).
+                drop(st);
+                // SAFETY: process context, no lock held.
+                unsafe { bindings::cond_resched() };
+                continue;
+            }
+            drop(st);
+            if res == Woke::Signal {
+                // Task work, job control, the freezer: with every other
+                // signal blocked, get_signal() only handles those.
+                // SAFETY: `ksignal` is plain data; zero is a valid value.
+                let mut ksig: bindings::ksignal = unsafe { core::mem::zeroed() };
+                // SAFETY: process context, no lock held.
+                unsafe { bindings::get_signal(&mut ksig) };
+            }
+        }
+        task::uninstall(bindings::PF_SYSLET_HANDOFF);
+        // SAFETY: the reference is ours again.
+        let me = unsafe { Arc::from_raw(me) };
+        // SAFETY: claimed: the hook finished writing the context (the
+        // state lock orders it), and only this thread reads it now.
+        unsafe { bindings::syslet_context_restore(me.ctx.0.cast()) };
+        // This thread now runs a user context; the task that gave it up
+        // carries the rest of its chain and takes over this thread's
+        // place in the count (`Process::count_spare`) until it exits or
+        // parks as a spare in its turn (`become_spare`).
+    }
+
+    /// The thread of this spare is exiting (the `do_exit()` hook).
+    fn thread_exited(&self) {
+        let claimed = loop {
+            let mut inner = self.inner.lock();
+            let was = inner.state;
+            // The hook saving into it decides at once.
+            if was == SpareState::Reserved {
+                drop(inner);
+                // SAFETY: process context, no lock held.
+                unsafe { bindings::cond_resched() };
+                continue;
+            }
+            inner.state = SpareState::Exit;
+            inner.spawner.wake();
+            break was == SpareState::Claimed;
+        };
+        if claimed {
+            // SAFETY: a claimed context this thread will not run; with
+            // the state `Exit` nobody else touches the buffer.
+            unsafe { bindings::syslet_context_drop(self.ctx.0.cast()) };
+        }
+        self.process.unpark_spare(self);
+        self.process.spare_done();
+    }
+}
+
+/// A reference to a spare's task, once its thread has set it.
+struct TaskRef(AtomicPtr<bindings::task_struct>);
+
+impl Drop for TaskRef {
+    fn drop(&mut self) {
+        let t = self.0.load(Ordering::Acquire);
+        if !t.is_null() {
+            // SAFETY: the reference taken in `Spare::serve`.
+            unsafe { bindings::put_task_struct(t) };
+        }
+    }
+}
+
+/// How often a parked leader looks whether user threads are left.
+const LEADER_POLL_MSECS: u32 = 50;
+
+/// The group leader's user context has moved. It keeps its TID (see
+/// "Thread ids"), so it must not take over another context, which would
+/// then run under the leader's TID: it sleeps until the process ends.
+/// Job control, the freezer and task work are served meanwhile. When no
+/// thread is left but the engine's own (the last user thread ended with
+/// `SYS_exit`), it ends the process, as the exit of a stock process's
+/// last thread would: with status 0, the leader's own `pthread_exit()`.
+fn park_leader() -> ! {
+    // SAFETY: process context.
+    unsafe { bindings::syslet_block_signals() };
+    loop {
+        // SAFETY: process context, no lock held.
+        unsafe { bindings::schedule_timeout_interruptible(msecs_to_jiffies(LEADER_POLL_MSECS) as _) };
+        if engine::fatal_signal_pending() {
+            exit_thread();
+        }
+        if let Ok(process) = Process::borrow_current() {
+            if process.only_engine_threads_left() {
+                // SAFETY: process context, no lock or reference held; ends
+                // every thread of the group.
+                unsafe { bindings::do_group_exit(0) };
+            }
+        }
+        // SAFETY: `ksignal` is plain data; zero is a valid value.
+        let mut ksig: bindings::ksignal = unsafe { core::mem::zeroed() };
+        // SAFETY: every signal but SIGKILL and SIGSTOP is blocked (the
+        // hook did it): get_signal() handles stops, freezing, task work.
+        unsafe { bindings::get_signal(&mut ksig) };
+    }
+}
+
+/// Ends the current thread. References held by the caller's frame are
+/// not dropped: callers drop theirs first.
+pub(crate) fn exit_thread() -> ! {
+    // SAFETY: a user thread may end in do_exit(); the caller holds no lock.
+    unsafe { bindings::do_exit(0) }
+}
+
+/// Body of a new spare thread.
+///
+/// # Safety
+///
+/// Only `syslet_spawn_spare()` calls it, with the reference made by
+/// `Process::ensure_spare`.
+unsafe extern "C" fn spare_main(arg: *mut c_void) -> c_int {
+    // SAFETY: `arg` is the thread's reference.
+    let spare = unsafe { Arc::from_raw(arg as *const Spare) };
+    // SAFETY: process context.
+    unsafe { bindings::syslet_block_signals() };
+    spare.serve();
+    // Returns to user space through ret_from_fork with the frame given.
+    0
+}
+
+/// The current task's user context has moved: it parks as a spare until
+/// it is given another, and returns then. Takes the caller's reference
+/// to the process: a thread that exits here never returns to drop it (so
+/// callers must hold no other reference either).
+pub(crate) fn become_spare(process: Arc<Process>) {
+    // Deferred work of the chain (the final fput() of a file an atom
+    // closed) runs now, not whenever this thread next wakes.
+    // SAFETY: process context, no lock held.
+    unsafe { bindings::task_work_run() };
+    // A threadlet may have unblocked signals, an atom's ppoll() mask may
+    // come back: a parked thread takes none.
+    // SAFETY: process context.
+    unsafe { bindings::syslet_block_signals() };
+    // This task carried a chain of a context that moved: it holds that
+    // spare's place in the count (see `Spare::serve`). The leader gives
+    // it up: it is not a thread the engine made.
+    // SAFETY: reads `current`'s own field.
+    if unsafe { (*current()).exit_signal } >= 0 {
+        process.spare_done();
+        drop(process);
+        park_leader();
+    }
+    match Spare::new(process.clone()) {
+        Ok(spare) => {
+            drop(process);
+            spare.serve()
+        }
+        Err(_) => {
+            process.spare_done();
+            drop(process);
+            exit_thread()
+        }
+    }
+}
+
+/// What parked spares must share with a caller to take its context, as
+/// one word: its credentials, files, fs and namespaces (their pointers,
+/// mixed) and, in bit 0, its `no_new_privs`. Spares are made by the
+/// caller, so they share all of them; when the caller's key changes (it
+/// changed credentials or unshared a table since), they are retired and
+/// remade ([`Process::ensure_spare`]). A key is only a hint: two callers
+/// whose keys collide get each other's spares, and syslet/handoff.c,
+/// which compares every pointer before it moves a context, refuses them.
+#[inline(always)]
+fn spare_key() -> *mut c_void {
+    let t = current();
+    // SAFETY: reads `current`'s own fields (only it changes its cred,
+    // files, fs and nsproxy pointers); `atomic_flags` is only changed
+    // with atomic bit operations, a racy read sees either value.
+    let (cred, files, fs, ns, flags) = unsafe {
+        (
+            (*t).cred as usize,
+            (*t).files as usize,
+            (*t).fs as usize,
+            (*t).nsproxy as usize,
+            ptr::read_volatile(ptr::addr_of!((*t).atomic_flags)),
+        )
+    };
+    let nnp = (flags >> bindings::PFA_NO_NEW_PRIVS) & 1;
+    let mixed = cred ^ files.rotate_left(16) ^ fs.rotate_left(32) ^ ns.rotate_left(48);
+    ((mixed & !1) | nnp as usize) as *mut c_void
+}
+
+/// [`Process::ensure_spare`] for a borrowed process; the fast path (a
+/// spare is parked) takes no reference.
+#[inline(always)]
+pub(crate) fn ensure_spare(process: ArcBorrow<'static, Process>) -> bool {
+    if process.spare_key.load(Ordering::Acquire) == spare_key() && process.idle_spares() > 0 {
+        return true;
+    }
+    ensure_spare_slow(process)
+}
+
+/// [`ensure_spare`] when no spare with the caller's key is parked.
+#[cold]
+fn ensure_spare_slow(process: ArcBorrow<'static, Process>) -> bool {
+    Arc::<Process>::from(process).ensure_spare()
+}
+
+impl Process {
+    /// Makes sure a spare is parked: spawns one and waits for it to park
+    /// if none is. False when none can be had (the cap, no memory).
+    pub(crate) fn ensure_spare(self: &Arc<Self>) -> bool {
+        let key = spare_key();
+        if self.spare_key.load(Ordering::Acquire) != key {
+            self.retire_spares(key);
+        }
+        if self.idle_spares() > 0 {
+            return true;
+        }
+        if !self.count_spare(false) {
+            return false;
+        }
+        let spare = match Spare::new(self.clone()) {
+            Ok(s) => s,
+            Err(_) => {
+                self.spare_done();
+                return false;
+            }
+        };
+        let raw = Arc::into_raw(spare.clone()) as *mut c_void;
+        // SAFETY: starts a thread running `spare_main(raw)`, which owns
+        // the reference `raw`.
+        if unsafe { bindings::syslet_spawn_spare(Some(spare_main), raw) } < 0 {
+            // SAFETY: the thread was not created; take the reference back.
+            drop(unsafe { Arc::from_raw(raw as *const Spare) });
+            self.spare_done();
+            return false;
+        }
+        let mut inner = spare.inner.lock();
+        while inner.state == SpareState::Starting {
+            inner = wait::wait_uninterruptible(&spare.inner, inner, |i| &mut i.spawner);
+        }
+        inner.state != SpareState::Exit
+    }
+
+    /// The caller's credentials or `no_new_privs` are not those the
+    /// parked spares were made with (it changed them since): the spares
+    /// could not run its context (the hook would refuse them), so they
+    /// exit, and new ones are made from the caller.
+    fn retire_spares(&self, key: *mut c_void) {
+        let mut parked = self.parked.lock();
+        self.spare_key.store(key, Ordering::Release);
+        for place in parked.iter_mut() {
+            if place.as_ref().is_some_and(|s| s.reserve()) {
+                self.idle_spares.fetch_sub(1, Ordering::AcqRel);
+                if let Some(s) = place.take() {
+                    // Order: `parked`, then the spare's. Its thread
+                    // holds its own reference: this one is not the last.
+                    s.set_state(SpareState::Exit);
+                }
+            }
+        }
+    }
+
+    /// Counts one more spare thread; false at `syslet_max_threads`, which
+    /// bounds every thread the engine makes for a process: async threads,
+    /// spares, and the tasks carrying chains whose context moved to a
+    /// spare (each takes over the count of the spare it gave its context
+    /// to). (`always` counts it anyway: the leader must not exit.)
+    fn count_spare(&self, always: bool) -> bool {
+        let max = sysctl(ptr::addr_of!(bindings::sysctl_syslet_max_threads)) as usize;
+        let mut inner = self.inner.lock();
+        if inner.spares_alive + inner.alive >= max && !always {
+            return false;
+        }
+        inner.spares_alive += 1;
+        true
+    }
+
+    /// Whether every live thread of the process but the current one (its
+    /// parked leader) is a thread of the engine.
+    fn only_engine_threads_left(&self) -> bool {
+        // SAFETY: `current`'s signal_struct; `live` is an atomic_t read
+        // racily (a thread starting or ending changes it; the leader looks
+        // again).
+        let live = unsafe { ptr::read_volatile(ptr::addr_of!((*(*current()).signal).live.counter)) };
+        let inner = self.inner.lock();
+        live >= 1 && (live - 1) as usize == inner.spares_alive + inner.alive
+    }
+
+    /// A spare thread (or a task carrying a chain) stopped being one.
+    /// Saturating: a claimed spare killed before it took its context and
+    /// the task that gave it both give the place up (the process is dying).
+    pub(crate) fn spare_done(&self) {
+        let mut inner = self.inner.lock();
+        inner.spares_alive = inner.spares_alive.saturating_sub(1);
+    }
+
+    fn idle_spares(&self) -> usize {
+        self.idle_spares.load(Ordering::Acquire)
+    }
+
+    /// Adds `s` to the parked spares. Fails only for lack of memory.
+    ///
+    /// Nothing is allocated under the raw lock: when no place is free, a
+    /// list twice as long is allocated unlocked and the spares move into
+    /// it under the lock.
+    fn park_spare(&self, s: Arc<Spare>) -> Result {
+        let mut longer: Option<KVec<Option<Arc<Spare>>>> = None;
+        loop {
+            let mut parked = self.parked.lock();
+            if let Some(mut new) = longer.take() {
+                if new.len() > parked.len() {
+                    for (to, from) in new.iter_mut().zip(parked.iter_mut()) {
+                        *to = from.take();
+                    }
+                    core::mem::swap(&mut *parked, &mut new);
+                }
+                // The shorter list (all free places now) is freed unlocked.
+                longer = Some(new);
+            }
+            if let Some(place) = parked.iter_mut().find(|p| p.is_none()) {
+                *place = Some(s);
+                self.idle_spares.fetch_add(1, Ordering::AcqRel);
+                return Ok(());
+            }
+            let len = parked.len() * 2 + 4;
+            drop(parked);
+            drop(longer.take());
+            longer = Some(KVec::from_elem(None, len, GFP_KERNEL_ACCOUNT)?);
+        }
+    }
+
+    /// Takes `s` out of the parked spares, if it is there.
+    fn unpark_spare(&self, s: &Spare) {
+        let taken = {
+            let mut parked = self.parked.lock();
+            let t = parked
+                .iter_mut()
+                .find(|p| p.as_ref().is_some_and(|x| ptr::eq(&**x, s)))
+                .and_then(|p| p.take());
+            if t.is_some() {
+                self.idle_spares.fetch_sub(1, Ordering::AcqRel);
+            }
+            t
+        };
+        // Dropped unlocked; the thread still holds its own reference.
+        drop(taken);
+    }
+
+    /// Reserves a parked spare and takes it out of the list. For the
+    /// hook: no sleeping, no allocation, never drops a reference.
+    pub(crate) fn reserve_spare(&self) -> Option<Arc<Spare>> {
+        let mut parked = self.parked.lock();
+        for place in parked.iter_mut() {
+            if place.as_ref().is_some_and(|s| s.reserve()) {
+                self.idle_spares.fetch_sub(1, Ordering::AcqRel);
+                return place.take();
+            }
+        }
+        None
+    }
+
+    /// Gives back a spare [`Process::reserve_spare`] took (its place is
+    /// still free: no allocation), then makes it `Idle` again.
+    pub(crate) fn put_back_spare(&self, s: Arc<Spare>) {
+        {
+            let mut parked = self.parked.lock();
+            if let Some(place) = parked.iter_mut().find(|p| p.is_none()) {
+                *place = Some(s.clone());
+                self.idle_spares.fetch_add(1, Ordering::AcqRel);
+            }
+        }
+        s.inner.lock().state = SpareState::Idle;
+        // `s` is not the last reference: the thread holds its own.
+        drop(s);
+    }
+}
+
+/// `do_exit()` hook for a task that exits with `PF_SYSLET_HANDOFF`: a
+/// parked spare (its reference and its place in the process's list) or
+/// a threadlet that never ended (its record).
+#[no_mangle]
+pub extern "C" fn syslet_rs_task_exit(tsk: *mut bindings::task_struct) {
+    if tsk != current() {
+        return;
+    }
+    // SAFETY: the exiting task is current.
+    if let Record::Spare(s) = unsafe { Record::of(tsk) } {
+        task::uninstall(bindings::PF_SYSLET_HANDOFF);
+        // SAFETY: the reference `Spare::serve` installed.
+        let spare = unsafe { Arc::from_raw(s) };
+        spare.thread_exited();
+        return;
+    }
+    crate::threadlet::task_exit(tsk);
+}
