@@ -662,6 +662,27 @@ HTEST(perf_event_on_the_thread_counts_the_task_not_the_context)
 
 /* ---- SysV semaphore undo list --------------------------------------- */
 
+/*
+ * pthread_join() returns at the thread's clear_child_tid wake-up, in
+ * exit_mm(), before do_exit() runs exit_sem() and exit_shm(): waits
+ * until the thread `tid` is gone from /proc (after both). 1 if it went.
+ */
+static pid_t last_tid;
+
+static int wait_task_gone(pid_t tid, int ms)
+{
+	char path[64];
+	double end = now_ms() + ms;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d", tid);
+	while (!access(path, F_OK)) {
+		if (now_ms() > end)
+			return 0;
+		usleep(2000);
+	}
+	return 1;
+}
+
 static int sem_id = -1;
 
 /* unshare(CLONE_SYSVSEM), optionally hand off, semop(+1, SEM_UNDO), exit. */
@@ -676,6 +697,7 @@ static void *sem_thread(void *arg)
 		rc = 2;
 	if (semop(sem_id, &up, 1))
 		rc = 3;
+	last_tid = gettid();
 	return (void *)rc;
 }
 
@@ -685,7 +707,8 @@ static int sem_value_after(long handoff)
 	void *rc;
 
 	if (semctl(sem_id, 0, SETVAL, 0) ||
-	    pthread_create(&th, NULL, sem_thread, (void *)handoff) || pthread_join(th, &rc) || rc)
+	    pthread_create(&th, NULL, sem_thread, (void *)handoff) || pthread_join(th, &rc) || rc ||
+	    !wait_task_gone(last_tid, 5000))
 		return -1;
 	return semctl(sem_id, 0, GETVAL);
 }
@@ -742,6 +765,7 @@ static void *shm_thread(void *arg)
 		shmctl(id, IPC_RMID, NULL);
 		return (void *)-2L;
 	}
+	last_tid = gettid();
 	return (void *)(long)id;
 }
 
@@ -753,14 +777,14 @@ static int shm_case(void *arg)
 	double t0;
 
 	if (pthread_create(&th, NULL, shm_thread, (void *)0L) || pthread_join(th, &r1) ||
-	    (long)r1 < 0)
+	    (long)r1 < 0 || !wait_task_gone(last_tid, 5000))
 		return 9;
 	at_exit_inline = shm_exists((long)r1);
 	if (pthread_create(&th, NULL, shm_thread, (void *)1L) || pthread_join(th, &r2) ||
-	    (long)r2 < 0)
+	    (long)r2 < 0 || !wait_task_gone(last_tid, 5000))
 		return 10;
 	at_exit_moved = shm_exists((long)r2);
-	/* The task the context left idles out (syslet_idle_msecs 100). */
+	/* The task the context left idles out (syslet_idle_msecs 500). */
 	for (t0 = now_ms(); now_ms() - t0 < 5000 && later_moved; usleep(20000))
 		later_moved = shm_exists((long)r2);
 	say("unattached segment after its thread exited: %s without a handoff; %s with one, %s once the task it left idled out",
@@ -788,7 +812,7 @@ HTEST(sysv_shm_segment_made_before_a_handoff_dies_with_the_task_it_left)
 	}
 	ASSERT_LE(0, forced) TH_LOG("no kernel.shm_rmid_forced");
 	ASSERT_EQ(0, write_number("/proc/sys/kernel/shm_rmid_forced", 1));
-	ASSERT_EQ(0, write_sysctl("syslet_idle_msecs", 100));
+	ASSERT_EQ(0, write_sysctl("syslet_idle_msecs", 500));
 	rc1 = run_child(shm_case, NULL, AS_ROOT, 30000);
 	rc2 = run_child(shm_case, NULL, AS_NOBODY, 30000);
 	write_sysctl("syslet_idle_msecs", hs_orig_idle);

@@ -19,10 +19,6 @@
  *   ptracer exception, the process-wide tables, a child's exit signal,
  *   restart codes).
  *
- * mce_kill_policy_cleared_hands_off_again fails on the kernel of this
- * commit: PR_MCE_KILL_CLEAR leaves PF_MCE_EARLY, which alone still
- * refuses (Documentation/handoff.md, the PR_MCE_KILL row).
- *
  * Each case runs in a thread (not the leader) of a child process with a
  * deadline, as root and as nobody where nobody can set the state. The
  * program must run as root (it drops in its children and resets the
@@ -317,7 +313,8 @@ HTEST(mce_kill_policy_refuses_the_handoff_and_stays_set)
  * PR_MCE_KILL_CLEAR clears PF_MCE_PROCESS and leaves PF_MCE_EARLY, which
  * has no effect without it (PR_MCE_KILL_GET then says DEFAULT): the
  * thread has no policy of its own left, and its chains must hand off
- * again. syslet_own_protections() tests PF_MCE_EARLY alone.
+ * again (syslet_own_protections() tested PF_MCE_EARLY alone before
+ * 03749a7).
  */
 static int mce_cleared_case(void *arg)
 {
