@@ -110,6 +110,10 @@ int arena_setup(struct ctx *c)
 	rv[8] = (unsigned long)&c->counters[0];	/* a futex word that stays 0 */
 	rv[9] = 1;		/* CLOCK_MONOTONIC */
 	rv[10] = 3;		/* poll timeout, ms */
+	rv[11] = 0xffffffffUL;	/* 11..14: descriptors close() atoms get (fz-chain.c) */
+	rv[12] = 0x7fffffffUL;
+	rv[13] = NONLINEAR_FD;
+	rv[14] = 1000000;
 	c->ro_vals = rv;
 	strcpy(c->ro + 3584, "/dev/null");
 	strcpy(c->ro + 3584 + 16, "/nonexistent");

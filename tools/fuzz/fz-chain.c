@@ -248,15 +248,17 @@ static void gen_call(struct gen *g, int i, int call)
 		if (arg(g, i, 0, pick_fd(c, r, 0)))
 			arg(g, i, 1, buf_arg(g, 144, 0));
 		break;
-	case C_CLOSE_BAD: {
-		static const unsigned long bad[] = { 0xffffffffUL, 0x7fffffffUL, NONLINEAR_FD, 1000000 };
-
+	case C_CLOSE_BAD:
 		a->nr = __NR_close;
 		s->model = MK_EXACT;
 		s->expect = -EBADF;
-		arg(g, i, 0, bad[rnd(r, 4)]);
+		/* A descriptor no iteration has, from the read-only page: a
+		 * pointer of another kind, or a result stored into an
+		 * argument variable, would give it 0, 1, 2... and close one
+		 * of the iteration's own (seed 7 iteration 203: fd 0, then
+		 * "fdup(0, 0) = -EBADF" in a fork child). */
+		arg_ro(g, i, 0, 11 + rnd(r, 4));
 		break;
-	}
 	case C_DUP:
 		a->nr = __NR_dup;
 		s->model = MK_LINEAR;
@@ -460,6 +462,9 @@ static void gen_ret(struct gen *g, int i, int loop_atoms)
 		/* Into a later atom of this chain: its next, flags or first
 		 * argument pointer becomes this atom's result. */
 		int j = i + 1 + rnd(r, ch->n - i - 1), f = rnd(r, 3);
+
+		if (f == 2 && ch->a[j].nr == __NR_close)
+			f = rnd(r, 2);	/* its fd must stay one nobody has */
 
 		if (!ch->spec[j].self_mod) {
 			a->ret_ptr = f == 0 ? (long *)&ch->a[j].next : f == 1 ?
