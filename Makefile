@@ -57,7 +57,7 @@ profile:
 	@$(TOOLS)/tcg-profile/run
 
 check-configs:
-	@$(TOOLS)/check-configs
+	@CONFIGS="$(CONFIGS)" $(TOOLS)/check-configs
 
 fuzz:
 	@DURATION=$(DURATION) SEED=$(SEED) $(TOOLS)/fuzz/run
