@@ -36,39 +36,9 @@
 #include "kselftest_harness.h"
 #include "handoff_test.h"
 
-FIXTURE(handoff) {
-	int unused;
-};
+#define HTEST_SECONDS 90
+#include "handoff_fixture.h"
 
-FIXTURE_SETUP(handoff)
-{
-	reset_sysctls();
-}
-
-FIXTURE_TEARDOWN_PARENT(handoff)
-{
-	reset_sysctls();
-}
-
-#define HTEST(name) TEST_F_TIMEOUT(handoff, name, 90)
-
-static void expect_case(struct __test_metadata *_metadata, int rc, enum who who)
-{
-	if (rc == CASE_SKIP)
-		SKIP(return, "%s: not available here (see the lines above)", who_name(who));
-	EXPECT_EQ(0, rc) TH_LOG("%s: %s", who_name(who), describe(rc));
-}
-
-static void as_root(struct __test_metadata *_metadata, int (*fn)(void *), void *arg)
-{
-	expect_case(_metadata, run_in_thread(fn, arg, AS_ROOT, 40000), AS_ROOT);
-}
-
-static void as_both(struct __test_metadata *_metadata, int (*fn)(void *), void *arg)
-{
-	expect_case(_metadata, run_in_thread(fn, arg, AS_ROOT, 40000), AS_ROOT);
-	expect_case(_metadata, run_in_thread(fn, arg, AS_NOBODY, 40000), AS_NOBODY);
-}
 
 /*
  * A value the thread sets on itself only: read (the spare, made now, has

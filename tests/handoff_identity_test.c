@@ -36,27 +36,7 @@
 #define ECANCELED 125
 #endif
 
-/*
- * Every test starts with the sysctls as found (the handoff on), and they
- * are put back after it by the harness's process, even if the test was
- * killed. 60 s per test: a case runs as root and as nobody, each with its
- * own deadline.
- */
-FIXTURE(handoff) {
-	int unused;
-};
-
-FIXTURE_SETUP(handoff)
-{
-	reset_sysctls();
-}
-
-FIXTURE_TEARDOWN_PARENT(handoff)
-{
-	reset_sysctls();
-}
-
-#define HTEST(name) TEST_F_TIMEOUT(handoff, name, 60)
+#include "handoff_fixture.h"
 
 /* ---- 1. execve() inside a threadlet --------------------------------- */
 

@@ -52,26 +52,7 @@
 #define SYS_USER_DISPATCH		2	/* si_code of a dispatched call */
 #endif
 
-/*
- * Every test starts with the sysctls as found (the handoff on), and they
- * are put back after it by the harness's process, even if the test was
- * killed.
- */
-FIXTURE(handoff) {
-	int unused;
-};
-
-FIXTURE_SETUP(handoff)
-{
-	reset_sysctls();
-}
-
-FIXTURE_TEARDOWN_PARENT(handoff)
-{
-	reset_sysctls();
-}
-
-#define HTEST(name) TEST_F_TIMEOUT(handoff, name, 60)
+#include "handoff_fixture.h"
 
 /* ---- 1. syscall user dispatch refuses the handoff ------------------- */
 
