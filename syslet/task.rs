@@ -101,6 +101,7 @@ impl Record {
 /// `t` must be the current task, or a new one that does not run yet.
 /// `tag` must be the first field of a record of the kind it says, which
 /// must stay where it is until [`uninstall`].
+#[inline(always)]
 pub(crate) unsafe fn install(t: *mut bindings::task_struct, tag: *const Tag, flag: u32) {
     // SAFETY: by the contract above nobody else uses these fields now.
     unsafe {
@@ -110,6 +111,7 @@ pub(crate) unsafe fn install(t: *mut bindings::task_struct, tag: *const Tag, fla
 }
 
 /// Clears the current task's record and `flag`.
+#[inline(always)]
 pub(crate) fn uninstall(flag: u32) {
     let t = current();
     // SAFETY: the current task's own fields.
