@@ -293,19 +293,6 @@ static inline int read_within(int fd, void *buf, size_t len, int ms)
 
 /* ---- one blocking chain: handed off, or refused --------------------- */
 
-/* A system call without libc: no errno (threadlets, dispatch). */
-static inline long raw_syscall4(long nr, long a1, long a2, long a3, long a4)
-{
-	register long r10 __asm__("r10") = a4;
-	long ret;
-
-	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "0"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10)
-			 : "rcx", "r11", "memory");
-	return ret;
-}
-
 /* A chain of one read(fd, buf, 1) atom, with its own ring. */
 struct reader {
 	struct syslet_uatom atom;

@@ -180,4 +180,20 @@ static inline void atom_set(struct syslet_uatom *a, unsigned long flags,
 	a->private = NULL;
 }
 
+/*
+ * A system call without libc: no errno, no cancellation state (threadlet
+ * bodies, syscall user dispatch, code that must not touch glibc's state).
+ */
+static inline long raw_syscall4(long nr, long a1, long a2, long a3, long a4)
+{
+	register long r10 __asm__("r10") = a4;
+	long ret;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "0"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
 #endif /* SYSLET_TEST_H */

@@ -29,19 +29,6 @@
 
 enum { STACK_SIZE = 64 << 10 };
 
-/* A system call without libc: no errno, no cancellation state. */
-static inline long raw_syscall4(long nr, long a1, long a2, long a3, long a4)
-{
-	register long r10 __asm__("r10") = a4;
-	long ret;
-
-	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "0"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10)
-			 : "rcx", "r11", "memory");
-	return ret;
-}
-
 static inline long raw_syscall3(long nr, long a1, long a2, long a3)
 {
 	return raw_syscall4(nr, a1, a2, a3, 0);
