@@ -206,15 +206,19 @@ pub(crate) struct ProcessInner {
     pub(crate) spares_alive: usize,
     /// Async threads alive.
     pub(crate) alive: usize,
+    /// Places reserved for engine threads being made: counted against
+    /// `syslet_max_threads`, not yet in `alive` or `spares_alive` (see
+    /// `Process::only_engine_threads_left`).
+    pub(crate) starting: usize,
     /// Most async threads alive at once.
-    peak: usize,
+    pub(crate) peak: usize,
 }
 
 impl Process {
     fn new() -> impl PinInit<Self> {
         pin_init!(Self {
             inner <- new_spinlock!(
-                ProcessInner { idle: KVec::new(), spares_alive: 0, alive: 0, peak: 0 },
+                ProcessInner { idle: KVec::new(), spares_alive: 0, alive: 0, starting: 0, peak: 0 },
                 "syslet::Process::inner"
             ),
             parked <- new_raw_spinlock!(KVec::new(), "syslet::Process::parked"),
@@ -308,14 +312,13 @@ impl Process {
             }
             let max = sysctl(ptr::addr_of!(bindings::sysctl_syslet_max_threads));
             // One bound for every thread the engine makes (see
-            // `Process::count_spare` in handoff.rs).
-            if inner.alive + inner.spares_alive >= max as usize {
+            // `Process::reserve_thread` in spare.rs).
+            if inner.alive + inner.spares_alive + inner.starting >= max as usize {
                 return Ok(None);
             }
-            inner.alive += 1;
-            inner.peak = inner.peak.max(inner.alive);
+            inner.starting += 1;
         }
-        Worker::spawn(self.clone()).map(Some).inspect_err(|_| self.inner.lock().alive -= 1)
+        Worker::spawn(self.clone()).map(Some).inspect_err(|_| self.thread_not_started())
     }
 
     /// Puts `w` back among the idle workers, unless its thread is gone.

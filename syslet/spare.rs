@@ -245,7 +245,7 @@ impl Spare {
         unsafe { bindings::syslet_context_restore(me.ctx.0.cast()) };
         // This thread now runs a user context; the task that gave it up
         // carries the rest of its chain and takes over this thread's
-        // place in the count (`Process::count_spare`) until it exits or
+        // place in the count (`Process::reserve_thread`) until it exits or
         // parks as a spare in its turn (`become_spare`).
     }
 
@@ -338,6 +338,7 @@ pub(crate) fn exit_thread() -> ! {
 unsafe extern "C" fn spare_main(arg: *mut c_void) -> c_int {
     // SAFETY: `arg` is the thread's reference.
     let spare = unsafe { Arc::from_raw(arg as *const Spare) };
+    spare.process.thread_started(true);
     // SAFETY: process context.
     unsafe { bindings::syslet_block_signals() };
     spare.serve();
@@ -435,13 +436,13 @@ impl Process {
         if self.idle_spares() > 0 {
             return true;
         }
-        if !self.count_spare(false) {
+        if !self.reserve_thread() {
             return false;
         }
         let spare = match Spare::new(self.clone()) {
             Ok(s) => s,
             Err(_) => {
-                self.spare_done();
+                self.thread_not_started();
                 return false;
             }
         };
@@ -451,7 +452,7 @@ impl Process {
         if unsafe { bindings::syslet_spawn_spare(Some(spare_main), raw) } < 0 {
             // SAFETY: the thread was not created; take the reference back.
             drop(unsafe { Arc::from_raw(raw as *const Spare) });
-            self.spare_done();
+            self.thread_not_started();
             return false;
         }
         let mut inner = spare.inner.lock();
@@ -480,23 +481,52 @@ impl Process {
         }
     }
 
-    /// Counts one more spare thread; false at `syslet_max_threads`, which
-    /// bounds every thread the engine makes for a process: async threads,
-    /// spares, and the tasks carrying chains whose context moved to a
-    /// spare (each takes over the count of the spare it gave its context
-    /// to). (`always` counts it anyway: the leader must not exit.)
-    fn count_spare(&self, always: bool) -> bool {
+    /// Reserves a place for one more engine thread; false at
+    /// `syslet_max_threads`, which bounds every thread the engine makes
+    /// for a process: async threads, spares, and the tasks carrying chains
+    /// whose context moved to a spare (each takes over the count of the
+    /// spare it gave its context to). The place is `starting` until the
+    /// new thread runs ([`Process::thread_started`]) or is not made
+    /// ([`Process::thread_not_started`]).
+    pub(crate) fn reserve_thread(&self) -> bool {
         let max = sysctl(ptr::addr_of!(bindings::sysctl_syslet_max_threads)) as usize;
         let mut inner = self.inner.lock();
-        if inner.spares_alive + inner.alive >= max && !always {
+        if inner.spares_alive + inner.alive + inner.starting >= max {
             return false;
         }
-        inner.spares_alive += 1;
+        inner.starting += 1;
         true
+    }
+
+    /// The thread a place was reserved for runs: it is in `signal->live`
+    /// now, and counts as a spare or an async thread from here on.
+    pub(crate) fn thread_started(&self, spare: bool) {
+        let mut inner = self.inner.lock();
+        inner.starting = inner.starting.saturating_sub(1);
+        if spare {
+            inner.spares_alive += 1;
+        } else {
+            inner.alive += 1;
+            inner.peak = inner.peak.max(inner.alive);
+        }
+    }
+
+    /// The thread a place was reserved for was not made.
+    pub(crate) fn thread_not_started(&self) {
+        let mut inner = self.inner.lock();
+        inner.starting = inner.starting.saturating_sub(1);
     }
 
     /// Whether every live thread of the process but the current one (its
     /// parked leader) is a thread of the engine.
+    ///
+    /// Exact only because an engine thread is counted from its own first
+    /// step, after `copy_process()` put it in `live`, and uncounted in the
+    /// `do_exit()` hook, before `live` drops it: the count never exceeds
+    /// the engine threads `live` holds. Counted from the reservation, a
+    /// thread being made would be in the count and not yet in `live`, and
+    /// a process whose one user thread loops in a chain would look empty
+    /// and end with status 0 (fuzz seed 20261202, iteration 985).
     fn only_engine_threads_left(&self) -> bool {
         // SAFETY: `current`'s signal_struct; `live` is an atomic_t read
         // racily (a thread starting or ending changes it; the leader looks

@@ -509,6 +509,7 @@ impl Runner for WorkerRunner<'_> {
 unsafe extern "C" fn worker_main(arg: *mut c_void) -> c_int {
     // SAFETY: `arg` is the thread's reference (see `Worker::spawn`).
     let me = unsafe { Arc::from_raw(arg as *const Worker) };
+    me.process.thread_started(false);
     // SAFETY: names the current thread; the string is NUL-terminated.
     unsafe { bindings::__set_task_comm(current(), c_str!("syslet").as_char_ptr(), false) };
     me.serve();

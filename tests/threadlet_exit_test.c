@@ -38,6 +38,7 @@ enum {
 	THREAD_STUCK = 6,	/* the second thread never got to its exit */
 	THREAD_ON_FAILED = 7,	/* its threadlet_on() did not return 1 */
 	THREAD_NOT_MOVED = 8,	/* its head did not move to a spare */
+	NO_UNSHARE = 9,		/* unshare(CLONE_FS) failed */
 };
 
 static const struct timespec nap = { 0, 30 * 1000000 };
@@ -195,6 +196,79 @@ TEST(process_outlives_a_thread_that_exits_in_a_moved_threadlet)
 TEST(process_outlives_a_thread_that_parks_after_a_moved_threadlet)
 {
 	check_lives(_metadata, 1);
+}
+
+/*
+ * The parked leader's count of engine threads against a process that makes
+ * them all the time. The count must never run ahead of signal->live: a
+ * spare being made was once counted from its reservation, before
+ * copy_process() put it in live, so for that moment the leader saw one
+ * engine thread more than there were and, with the main flow as the only
+ * user thread, ended the process with status 0 (make fuzz, seed 20261202
+ * iteration 985: "a process looping in a chain ended by itself").
+ *
+ * The main flow's context moves (the leader parks), then for 3 s (60 of
+ * the leader's polls) it makes spare after spare: unshare(CLONE_FS) gives
+ * it a new fs_struct, which the parked spares do not share, so the next
+ * threadlet_on() retires them and makes a new one (syslet/spare.rs,
+ * `spare_key`, `Process::ensure_spare`).
+ */
+static void nothing_fn(void *arg)
+{
+	word_set(arg, 1);
+}
+
+static int making_flow(void)
+{
+	static int done;
+	char *stack = malloc(STACK_SIZE);
+	void (*volatile warm)(void *) = nap_fn;
+	int warm_word = 0, n = 0;
+	double end;
+
+	alarm(20);
+	if (!stack)
+		return NO_THREAD;
+	memset(stack, 0x5a, STACK_SIZE);
+	warm(&warm_word);
+	if (threadlet_exec(nap_fn, &done, stack, STACK_SIZE) != THREADLET_WENT_ASYNC)
+		return NO_MAIN_HANDOFF;
+	if (!word_wait(&done, 1, 5000))
+		return NO_COMPLETION;
+	end = now_ms() + 3000;
+	while (now_ms() < end) {
+		if (raw_syscall4(__NR_unshare, CLONE_FS, 0, 0, 0))
+			return NO_UNSHARE;
+		done = 0;
+		threadlet_exec(nothing_fn, &done, stack, STACK_SIZE);
+		if (!word_wait(&done, 1, 5000))
+			return NO_COMPLETION;
+		n++;
+	}
+	say("%d spares made", n);
+	return LIVED;
+}
+
+TEST(process_outlives_the_spares_it_makes)
+{
+	int status;
+	pid_t pid;
+
+	reset_sysctls();	/* (as root) the handoff on */
+	fflush(NULL);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0)
+		_exit(making_flow());
+	ASSERT_TRUE(wait_deadline(pid, &status, 25000)) {
+		kill_reap(pid);
+	}
+	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("the process ended with status %#x", status);
+	if (WEXITSTATUS(status) == NO_MAIN_HANDOFF)
+		SKIP(return, "no handoff happened (no spare to be had?): nothing to check");
+	ASSERT_EQ(LIVED, WEXITSTATUS(status))
+		TH_LOG("the process ended with %d while its main flow was still running (0: the parked "
+		       "leader took a spare being made for one that runs)", WEXITSTATUS(status));
 }
 
 TEST_HARNESS_MAIN
