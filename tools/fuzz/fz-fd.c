@@ -377,6 +377,58 @@ void op_fd_create(struct ctx *c, struct rng *r)
 	}
 }
 
+/* Whether fd is open on the sentinel memfd ("/memfd:fz-sentinel ..."). */
+static int is_sentinel(int fd)
+{
+	char path[64], link[128];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/thread-self/fd/%u", (unsigned int)fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return 0;
+	link[n] = 0;
+	return !strncmp(link, "/memfd:fz-sentinel", 18);
+}
+
+/* After close_range(lo, hi, flags) = ret: the sentinel fd (private or not)
+ * is closed if the call closes its number, and open otherwise. */
+static void check_sentinel(struct ctx *c, long fd, int priv, unsigned int lo, unsigned int hi,
+			   unsigned int flags, long ret)
+{
+	int in = fd >= 0 && (unsigned int)fd >= lo && (unsigned int)fd <= hi;
+	int closes = !ret && in && !(flags & CLOSE_RANGE_CLOEXEC) && (!priv || (flags & CLOSE_RANGE_NONLINEAR));
+	int open_now;
+
+	if (fd < 0)
+		return;		/* EMFILE, ENOMEM: no sentinel this time */
+	check(c);
+	if (is_private(fd) != priv) {
+		fail(c, "memfd_create(%s) gave %#lx", priv ? "MFD_NONLINEAR" : "0", fd);
+		rsys1(__NR_close, fd);
+		return;
+	}
+	open_now = is_sentinel(fd);
+	if (closes && open_now)
+		fail(c, "close_range(%#x, %#x, %#x) left the %s sentinel fd %#lx open",
+		     lo, hi, flags, priv ? "private" : "linear", fd);
+	else if (!closes && !open_now)
+		fail(c, "close_range(%#x, %#x, %#x) = %ld closed the %s sentinel fd %#lx",
+		     lo, hi, flags, ret, priv ? "private" : "linear", fd);
+	if (open_now)
+		rsys1(__NR_close, fd);
+	cov(c, "fd:close_range:%s-sentinel:%s", priv ? "private" : "linear", closes ? "closed" : "kept");
+}
+
+/*
+ * close_range(). A chain or threadlet that went asynchronous may still run
+ * (a loop never ends) and open private fds meanwhile: the space hands the
+ * slot freed last out first, so a closed number can be open again at once
+ * on another file (a linear one as well: dup() takes the lowest free). The
+ * check then rests on two sentinels, memfds no chain can reach (made here,
+ * their numbers never given to one), one private and one linear: each must
+ * be closed if the call closes its number, and stay open if not.
+ */
 void op_close_range(struct ctx *c, struct rng *r)
 {
 	static const unsigned int flagsets[] = {
@@ -386,7 +438,7 @@ void op_close_range(struct ctx *c, struct rng *r)
 	unsigned int flags = flagsets[rnd(r, 7)], lo, hi;
 	struct fdent before[FZ_MAX_FDS];
 	int nb, i, k = rnd(r, 4);
-	long ret;
+	long ret, sentinel, lsentinel;
 
 	if (k == 0) {
 		lo = NONLINEAR_FD;
@@ -407,12 +459,16 @@ void op_close_range(struct ctx *c, struct rng *r)
 	nb = c->nfds;
 	memcpy(before, c->fds, sizeof(before));
 	pthread_mutex_unlock(&c->fd_lock);
+	sentinel = rsys2(__NR_memfd_create, "fz-sentinel", MFD_NONLINEAR);
+	lsentinel = rsys2(__NR_memfd_create, "fz-sentinel", 0);
 	ret = rsys3(__NR_close_range, lo, hi, flags);
 	count_exec(c, 1);
 	cov(c, "fd:close_range:flags:%#x", flags);
 	cov_err(c, "close_range", ret);
 	flog(c, "  close_range(%#x, %#x, %#x) = %ld", lo, hi, flags, ret);
 	check(c);
+	check_sentinel(c, sentinel, 1, lo, hi, flags, ret);
+	check_sentinel(c, lsentinel, 0, lo, hi, flags, ret);
 	if (lo > hi || (flags & ~(CLOSE_RANGE_NONLINEAR | CLOSE_RANGE_CLOEXEC | CLOSE_RANGE_UNSHARE))) {
 		if (ret != -EINVAL)
 			fail(c, "close_range(%#x, %#x, %#x) = %ld, expected -EINVAL", lo, hi, flags, ret);
@@ -435,7 +491,9 @@ void op_close_range(struct ctx *c, struct rng *r)
 		else
 			closes = in && !(flags & CLOSE_RANGE_CLOEXEC);
 		check(c);
-		if (closes && open_now)
+		if (closes && open_now && c->bg_chains)
+			cov(c, "fd:close_range:number-reopened-by-a-running-chain");
+		else if (closes && open_now)
 			fail(c, "close_range(%#x, %#x, %#x) left %s fd %#x open", lo, hi, flags,
 			     before[i].priv ? "private" : "linear", fd);
 		else if (!closes && !open_now && !(before[i].kind == FK_NONE && !before[i].priv))

@@ -191,6 +191,7 @@ int reap_all(struct ctx *c, int wait_ms, int final)
 void chains_forget(struct ctx *c)
 {
 	c->ninflight = 0;
+	c->bg_chains = 0;	/* the parent's run with the parent's fd table */
 	for (int i = 0; i < FZ_HEADS; i++)
 		c->heads[i].dirty = 1;
 }

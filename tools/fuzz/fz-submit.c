@@ -234,6 +234,7 @@ long submit(struct ctx *c, struct rng *r, struct chainrec *ch, int geometry)
 
 	if (ret == 0) {
 		cov(c, "chain:went-async");
+		c->bg_chains = 1;
 		check(c);
 		if (ch->seccomp)
 			fail(c, "a chain went asynchronous under seccomp (it must run inline)");

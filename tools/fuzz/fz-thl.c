@@ -235,6 +235,8 @@ void op_threadlet(struct ctx *c, struct rng *r)
 		if (ret[i] == THREADLET_WENT_ASYNC) {
 			long tid = rsys0(__NR_gettid);
 
+			c->bg_chains = 1;
+
 			if (leader && i == 0 && tid == tid0)
 				fail(c, "threadlet went asynchronous from the group leader's context, but gettid() is still %ld", tid);
 			if (!leader && tid != tid0)
