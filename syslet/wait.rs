@@ -65,30 +65,46 @@ pub(crate) enum Woke {
     Signal,
 }
 
-/// Sleeps, interruptibly and for at most `timeout` jiffies
-/// (`MAX_SCHEDULE_TIMEOUT`: no limit), until the state of `lock` changes:
-/// records the current task in the [`Waiter`] `waiter` picks out of the
-/// data, releases `guard`, sleeps, and returns the lock held again with
-/// the waiter cleared. No wake-up is lost: the task is marked sleeping
+/// No time limit, for [`wait`].
+pub(crate) const MAX_SCHEDULE_TIMEOUT: isize = isize::MAX;
+
+/// Records the current task in the [`Waiter`] `waiter` picks out of the
+/// data, marks it `state`, releases `guard`, sleeps for at most `timeout`
+/// jiffies, and returns the lock held again with the waiter cleared, and
+/// the jiffies left. No wake-up is lost: the task is marked sleeping
 /// before the lock is released, and a wake after that makes the sleep
 /// return at once.
-pub(crate) fn wait<'a, T>(
+fn sleep<'a, T>(
     lock: &'a RawSpinLock<T>,
     mut guard: Guard<'a, T, RawSpinLockBackend>,
     waiter: fn(&mut T) -> &mut Waiter,
+    state: u32,
     timeout: isize,
-) -> (Guard<'a, T, RawSpinLockBackend>, Woke) {
-    let me = current();
-    waiter(&mut *guard).0 = me;
+) -> (Guard<'a, T, RawSpinLockBackend>, isize) {
+    waiter(&mut *guard).0 = current();
     // SAFETY: marks the current task sleeping, with the barrier that
     // orders it before the unlock below.
-    unsafe { bindings::set_current_state(bindings::TASK_INTERRUPTIBLE) };
+    unsafe { bindings::set_current_state(state) };
     drop(guard);
     // SAFETY: process context, no lock held; returns with the task
-    // running, at once if a signal is pending or it was woken since.
+    // running, at once if it was woken since (or, interruptible, if a
+    // signal is pending).
     let left = unsafe { bindings::schedule_timeout(timeout) };
     let mut guard = lock.lock();
     waiter(&mut *guard).0 = ptr::null_mut();
+    (guard, left as isize)
+}
+
+/// Sleeps, interruptibly and for at most `timeout` jiffies
+/// ([`MAX_SCHEDULE_TIMEOUT`]: no limit), until the state of `lock`
+/// changes; see [`sleep`].
+pub(crate) fn wait<'a, T>(
+    lock: &'a RawSpinLock<T>,
+    guard: Guard<'a, T, RawSpinLockBackend>,
+    waiter: fn(&mut T) -> &mut Waiter,
+    timeout: isize,
+) -> (Guard<'a, T, RawSpinLockBackend>, Woke) {
+    let (guard, left) = sleep(lock, guard, waiter, bindings::TASK_INTERRUPTIBLE, timeout);
     let woke = if crate::pool::signal_pending() {
         Woke::Signal
     } else if left == 0 {
@@ -103,16 +119,8 @@ pub(crate) fn wait<'a, T>(
 /// wait whose caller only looks at the state again.
 pub(crate) fn wait_uninterruptible<'a, T>(
     lock: &'a RawSpinLock<T>,
-    mut guard: Guard<'a, T, RawSpinLockBackend>,
+    guard: Guard<'a, T, RawSpinLockBackend>,
     waiter: fn(&mut T) -> &mut Waiter,
 ) -> Guard<'a, T, RawSpinLockBackend> {
-    waiter(&mut *guard).0 = current();
-    // SAFETY: as in `wait`.
-    unsafe { bindings::set_current_state(bindings::TASK_UNINTERRUPTIBLE) };
-    drop(guard);
-    // SAFETY: process context, no lock held.
-    unsafe { bindings::schedule() };
-    let mut guard = lock.lock();
-    waiter(&mut *guard).0 = ptr::null_mut();
-    guard
+    sleep(lock, guard, waiter, bindings::TASK_UNINTERRUPTIBLE, MAX_SCHEDULE_TIMEOUT).0
 }

@@ -68,9 +68,6 @@ const RUNNING: u32 = 1;
 const DETACHED: u32 = 2;
 const DONE: u32 = 3;
 
-/// `schedule_timeout()` without a limit.
-const MAX_SCHEDULE_TIMEOUT: isize = isize::MAX;
-
 /// What a worker runs.
 pub(crate) enum Work {
     /// A syslet chain: its first atom and its ring.
@@ -294,7 +291,7 @@ impl Worker {
                 break slot.end.take();
             }
             let woke;
-            (slot, woke) = wait::wait(&self.slot, slot, |s| &mut s.submitter, MAX_SCHEDULE_TIMEOUT);
+            (slot, woke) = wait::wait(&self.slot, slot, |s| &mut s.submitter, wait::MAX_SCHEDULE_TIMEOUT);
             if woke == Woke::Signal
                 && self.state.compare_exchange(RUNNING, DETACHED, Ordering::AcqRel, Ordering::Acquire).is_ok()
             {
