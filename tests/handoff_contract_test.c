@@ -43,51 +43,6 @@
 #include "handoff_fixture.h"
 
 
-/*
- * The refusal of a state the thread set (set() just before), checked in
- * place: no handoff, the state still set (is_set()), then cleared
- * (clear()) and the same chain hands off.
- */
-struct refusal {
-	const char *what;
-	int (*set)(void);	/* 0, -1 (failed), CASE_SKIP */
-	int (*is_set)(void);	/* 1 if still set */
-	int (*clear)(void);
-};
-
-static int refusal_case(void *arg)
-{
-	const struct refusal *rf = arg;
-	struct chain_run c;
-	int e, still;
-
-	/* A spare made before: the state is the thread's own. */
-	if (make_spare())
-		return 9;
-	e = rf->set();
-	if (e == CASE_SKIP)
-		return CASE_SKIP;
-	if (e) {
-		say("%s: could not set it: errno %d", rf->what, errno);
-		return 10;
-	}
-	if (blocking_chain(&c, 1000))
-		return 11;
-	still = rf->is_set();
-	chain_say(rf->what, &c);
-	e = check_no_handoff(&c);
-	if (e)
-		return 20 + e;
-	if (!still) {
-		say("%s: no longer set after the chain", rf->what);
-		return 30;
-	}
-	if (rf->clear())
-		return 31;
-	/* The control: the refusal was this state's. */
-	return hand_off("cleared (control)") ? 40 : 0;
-}
-
 /* ---- moves ---------------------------------------------------------- */
 
 /* The nice value: set_user_nice(S, task_nice(T)) at restore. */
