@@ -17,14 +17,19 @@
 //! |--------------|----------------------------------------------------------|
 //! | [`umem`]     | `umem_add()`: add to a word of user memory (chain loops) |
 //! | [`engine`]   | `async_exec()`, `async_wait()`: running a chain          |
-//! | [`handoff`]  | the cachemiss handoff: spare threads, the sleep hook     |
+//! | [`handoff`]  | the cachemiss handoff: the sleep hook, moving a context  |
 //! | [`identity`] | identity changes stop detached chains                    |
 //! | [`threadlet`]| `threadlet_on()`, `threadlet_off()`                      |
 //! | [`abi`]      | the uapi structures, decoded from user memory            |
 //! | [`chain`]    | stop conditions, the next atom                           |
 //! | [`invoke`]   | one atom: arguments, refusal, seccomp, the call itself   |
 //! | [`policy`]   | the system calls an atom may not make                    |
-//! | [`pool`]     | async threads, the per-process state, posting to the ring|
+//! | [`pool`]     | the per-process state, idle async threads, posting       |
+//! | [`worker`]   | an async thread: running a chain, detaching it           |
+//! | [`spare`]    | spare threads, parking them, the parked leader           |
+//! | [`threads`]  | the count of a process's engine threads, its bound       |
+//! | [`task`]     | the per-task record the hooks read                       |
+//! | [`wait`]     | waiting under a raw spinlock                             |
 //! | [`ring`]     | completion ring index arithmetic                         |
 //! | [`trace`]    | tracepoints                                              |
 //! | `aio` (`../aio/aio.rs`) | fs/aio.c reads and writes on async threads    |
@@ -49,6 +54,7 @@ mod ring;
 mod spare;
 mod task;
 mod threadlet;
+mod threads;
 mod trace;
 mod umem;
 mod wait;

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The count of a process's engine threads.
+//!
+//! One bound, `kernel.syslet_max_threads`, covers every thread the engine
+//! makes for a process: async threads ([`crate::worker`]), spares
+//! ([`crate::spare`]) and the tasks carrying chains whose context moved
+//! to a spare (each takes over the place of the spare it gave its
+//! context to). The same count tells a parked group leader when only the
+//! engine's threads are left ([`Process::only_engine_threads_left`]).
+//!
+//! # Invariants
+//!
+//! `ProcessInner::spares_alive + alive` never exceeds the engine threads
+//! `signal->live` holds: a new thread counts itself in its first step
+//! (until then its place is `starting`, bounded but not counted), and an
+//! exiting one is uncounted in the `do_exit()` hook, before `live` drops
+//! it. All counts are under `Process::inner`.
+
+use crate::pool::{current, sysctl, Process};
+use core::ptr;
+use kernel::bindings;
+
+impl Process {
+    /// Reserves a place for one more engine thread; false at
+    /// `syslet_max_threads`, which bounds every thread the engine makes
+    /// for a process: async threads, spares, and the tasks carrying chains
+    /// whose context moved to a spare (each takes over the count of the
+    /// spare it gave its context to). The place is `starting` until the
+    /// new thread runs ([`Process::thread_started`]) or is not made
+    /// ([`Process::thread_not_started`]).
+    pub(crate) fn reserve_thread(&self) -> bool {
+        let max = sysctl(ptr::addr_of!(bindings::sysctl_syslet_max_threads)) as usize;
+        let mut inner = self.inner.lock();
+        if inner.spares_alive + inner.alive + inner.starting >= max {
+            return false;
+        }
+        inner.starting += 1;
+        true
+    }
+
+    /// The thread a place was reserved for runs: it is in `signal->live`
+    /// now, and counts as a spare or an async thread from here on.
+    pub(crate) fn thread_started(&self, spare: bool) {
+        let mut inner = self.inner.lock();
+        inner.starting = inner.starting.saturating_sub(1);
+        if spare {
+            inner.spares_alive += 1;
+        } else {
+            inner.alive += 1;
+            inner.peak = inner.peak.max(inner.alive);
+        }
+    }
+
+    /// The thread a place was reserved for was not made.
+    pub(crate) fn thread_not_started(&self) {
+        let mut inner = self.inner.lock();
+        inner.starting = inner.starting.saturating_sub(1);
+    }
+
+    /// Whether every live thread of the process but the current one (its
+    /// parked leader) is a thread of the engine.
+    ///
+    /// Exact only because an engine thread is counted from its own first
+    /// step, after `copy_process()` put it in `live`, and uncounted in the
+    /// `do_exit()` hook, before `live` drops it: the count never exceeds
+    /// the engine threads `live` holds. Counted from the reservation, a
+    /// thread being made would be in the count and not yet in `live`, and
+    /// a process whose one user thread loops in a chain would look empty
+    /// and end with status 0 (fuzz seed 20261202, iteration 985).
+    pub(crate) fn only_engine_threads_left(&self) -> bool {
+        // SAFETY: `current`'s signal_struct; `live` is an atomic_t read
+        // racily (a thread starting or ending changes it; the leader looks
+        // again).
+        let live = unsafe { ptr::read_volatile(ptr::addr_of!((*(*current()).signal).live.counter)) };
+        let inner = self.inner.lock();
+        live >= 1 && (live - 1) as usize == inner.spares_alive + inner.alive
+    }
+
+    /// A spare thread (or a task carrying a chain) stopped being one.
+    /// Saturating: a claimed spare killed before it took its context and
+    /// the task that gave it both give the place up (the process is dying).
+    pub(crate) fn spare_done(&self) {
+        let mut inner = self.inner.lock();
+        inner.spares_alive = inner.spares_alive.saturating_sub(1);
+    }
+}
