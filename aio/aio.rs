@@ -60,7 +60,8 @@
 
 use crate::{
     handoff,
-    pool::{current, Process},
+    pool::Process,
+    prim::current,
     worker::Work,
 };
 use core::{ffi::c_void, ptr};

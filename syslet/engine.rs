@@ -40,7 +40,7 @@
 use crate::{
     abi::{self, flags, AfterAtom, AsyncHead, Atom},
     chain::{self, Next},
-    handoff, invoke, pool, trace,
+    handoff, invoke, pool, prim, trace,
 };
 use core::mem::MaybeUninit;
 use kernel::{bindings, prelude::*};
@@ -104,7 +104,7 @@ pub(crate) fn serve_stops() -> bool {
     if fatal_signal_pending() {
         return true;
     }
-    if !pool::signal_pending() {
+    if !prim::signal_pending() {
         return false;
     }
     // SAFETY: `ksignal` is plain data; zero is a valid value.
@@ -117,7 +117,7 @@ pub(crate) fn serve_stops() -> bool {
 #[inline]
 pub(crate) fn fatal_signal_pending() -> bool {
     // SAFETY: `current` is always a valid task.
-    pool::signal_pending() && unsafe { bindings::fatal_signal_pending(pool::current()) != 0 }
+    prim::signal_pending() && unsafe { bindings::fatal_signal_pending(prim::current()) != 0 }
 }
 
 /// Atoms between two `cond_resched()` calls when nobody asks for the CPU
@@ -215,14 +215,14 @@ pub(crate) fn run_chain_inline(first: usize, atom: &mut Atom, runner: &impl Runn
         }
         // Between two atoms: a signal ends the chain at the one that ran
         // (in the caller) or is served (see `Runner::signalled`).
-        if pool::signal_pending() {
+        if prim::signal_pending() {
             if let Err(e) = runner.signalled() {
                 end.result = Err(e);
                 return end;
             }
         }
         addr = next;
-        if pool::attention() || end.atoms % RESCHED_EVERY == 0 {
+        if prim::attention() || end.atoms % RESCHED_EVERY == 0 {
             // SAFETY: process context, no lock held.
             unsafe { bindings::cond_resched() };
         }
@@ -281,7 +281,7 @@ impl Runner for Inline {
 /// submitters' work), and its chains run inline.
 pub(crate) fn under_seccomp() -> bool {
     // SAFETY: `current` is a valid task and reads its own seccomp mode.
-    unsafe { (*pool::current()).seccomp.mode != 0 }
+    unsafe { (*prim::current()).seccomp.mode != 0 }
 }
 
 /// `async_exec(atom, ahu)`: runs the chain that starts at `atom`.

@@ -73,7 +73,8 @@
 
 use crate::{
     engine::{self, Runner},
-    pool::{current, sysctl, Process},
+    pool::Process,
+    prim::{current, sysctl},
     spare::{become_spare, ensure_spare, Spare},
     task::{self, Kind, Record, Tag},
     trace::{self, AsyncReason},

@@ -13,7 +13,7 @@
 //! restart codes (`-ERESTART*`), which must never reach user space outside
 //! the syscall exit path, become `-EINTR` (as fs/aio.c does).
 
-use crate::{abi::Atom, policy, pool::current};
+use crate::{abi::Atom, policy, prim::current};
 use core::ptr;
 use kernel::{bindings, prelude::*};
 

@@ -34,7 +34,8 @@
 
 use crate::{
     engine,
-    pool::{current, msecs_to_jiffies, sysctl, Live, Process},
+    pool::Process,
+    prim::{current, msecs_to_jiffies, sysctl, Live},
     task::{self, Kind, Record, Tag},
     wait::{self, Waiter, Woke},
 };

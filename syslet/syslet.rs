@@ -24,6 +24,7 @@
 //! | [`chain`]    | stop conditions, the next atom                           |
 //! | [`invoke`]   | one atom: arguments, refusal, seccomp, the call itself   |
 //! | [`policy`]   | the system calls an atom may not make                    |
+//! | [`prim`]     | the current task, sysctls, jiffies, live counters        |
 //! | [`pool`]     | the per-process state, idle async threads, posting       |
 //! | [`worker`]   | an async thread: running a chain, detaching it           |
 //! | [`spare`]    | spare threads, parking them, the parked leader           |
@@ -50,6 +51,7 @@ mod identity;
 mod invoke;
 mod policy;
 mod pool;
+mod prim;
 mod ring;
 mod spare;
 mod task;

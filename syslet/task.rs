@@ -22,7 +22,7 @@
 //! workqueue workers and kthreads use it for their own threads, which
 //! never run the engine's calls and never carry its flags.
 
-use crate::{handoff::Armed, pool::current, spare::Spare, worker::Worker};
+use crate::{handoff::Armed, prim::current, spare::Spare, worker::Worker};
 use core::{ffi::c_void, ptr};
 use kernel::bindings;
 

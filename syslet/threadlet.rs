@@ -26,7 +26,8 @@
 
 use crate::{
     handoff::{self, Armed},
-    pool::{current, Process},
+    pool::Process,
+    prim::current,
     spare,
     task::{Kind, Record},
 };

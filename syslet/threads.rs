@@ -17,7 +17,10 @@
 //! exiting one is uncounted in the `do_exit()` hook, before `live` drops
 //! it. All counts are under `Process::inner`.
 
-use crate::pool::{current, sysctl, Process};
+use crate::{
+    pool::Process,
+    prim::{current, sysctl},
+};
 use core::ptr;
 use kernel::bindings;
 

@@ -20,7 +20,7 @@
 //! [`wait`], between setting it and clearing it, both under the lock that
 //! guards it: whoever reads it under that lock sees a live task.
 
-use crate::pool::current;
+use crate::prim::{current, signal_pending};
 use core::ptr;
 use kernel::{
     bindings,
@@ -105,7 +105,7 @@ pub(crate) fn wait<'a, T>(
     timeout: isize,
 ) -> (Guard<'a, T, RawSpinLockBackend>, Woke) {
     let (guard, left) = sleep(lock, guard, waiter, bindings::TASK_INTERRUPTIBLE, timeout);
-    let woke = if crate::pool::signal_pending() {
+    let woke = if signal_pending() {
         Woke::Signal
     } else if left == 0 {
         Woke::Timeout
