@@ -22,6 +22,12 @@
 
 struct req {
 	struct iocb cb;
+	/* PREADV/PWRITEV's vector: here, where no buffer, chain result or
+	 * earlier request of the batch can write (a read completed inside
+	 * io_submit() into the data area once changed a later iocb's
+	 * iov_len: seed 20261203 iteration 370, "PWRITEV of 512 bytes
+	 * completed with 67098") */
+	struct iovec iov[2];
 	int live;
 	int op;
 	long nbytes;
@@ -214,7 +220,7 @@ void op_aio(struct ctx *c, struct rng *r)
 		case IO_CMD_FDSYNC: io_prep_fdsync(cb, fd); break;
 		case IO_CMD_POLL: io_prep_poll(cb, fd, POLLIN | POLLOUT); break;
 		case IO_CMD_PREADV: case IO_CMD_PWRITEV: {
-			struct iovec *iov = (struct iovec *)data_buf(c, r, 2 * sizeof(*iov));
+			struct iovec *iov = q->iov;
 
 			iov[0] = (struct iovec){ buf, len / 2 };
 			iov[1] = (struct iovec){ (char *)buf + len / 2, len - len / 2 };
