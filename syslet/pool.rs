@@ -209,7 +209,7 @@ impl Process {
             }
             let max = sysctl(ptr::addr_of!(bindings::sysctl_syslet_max_threads));
             // One bound for every thread the engine makes (see
-            // `Process::reserve_thread` in spare.rs).
+            // `Process::reserve_thread` in threads.rs).
             if inner.alive + inner.spares_alive + inner.starting >= max as usize {
                 return Ok(None);
             }

@@ -14,8 +14,13 @@
 //! `ProcessInner::spares_alive + alive` never exceeds the engine threads
 //! `signal->live` holds: a new thread counts itself in its first step
 //! (until then its place is `starting`, bounded but not counted), and an
-//! exiting one is uncounted in the `do_exit()` hook, before `live` drops
-//! it. All counts are under `Process::inner`.
+//! exiting one is uncounted before `live` drops it (a spare in the
+//! `do_exit()` hook, an async thread at the end of `worker_main`). All
+//! counts are under `Process::inner`. Known exception: an async thread
+//! killed inside an atom by a seccomp `KILL_THREAD` verdict (a filter
+//! added with TSYNC after it was made) never reaches the end of
+//! `worker_main` and stays counted (Documentation/syslets.md, "Known
+//! limitations").
 
 use crate::{
     pool::Process,
@@ -64,19 +69,23 @@ impl Process {
     /// Whether every live thread of the process but the current one (its
     /// parked leader) is a thread of the engine.
     ///
-    /// Exact only because an engine thread is counted from its own first
-    /// step, after `copy_process()` put it in `live`, and uncounted in the
-    /// `do_exit()` hook, before `live` drops it: the count never exceeds
-    /// the engine threads `live` holds. Counted from the reservation, a
-    /// thread being made would be in the count and not yet in `live`, and
-    /// a process whose one user thread loops in a chain would look empty
-    /// and end with status 0 (fuzz seed 20261202, iteration 985).
+    /// Never true while a user thread lives: an engine thread is counted
+    /// from its own first step, after `copy_process()` put it in `live`,
+    /// and uncounted before `live` drops it (a spare in the `do_exit()`
+    /// hook, an async thread at the end of `worker_main`), and `live` is
+    /// read under the lock that orders those steps, so the count never
+    /// exceeds the engine threads `live` holds. (Counted from the
+    /// reservation, a thread being made looked like one, and a process
+    /// whose one user thread looped in a chain ended with status 0: fuzz
+    /// seed 20261202, iteration 985. Read before the lock, `live` could
+    /// miss a thread that counted itself in between.)
     pub(crate) fn only_engine_threads_left(&self) -> bool {
-        // SAFETY: `current`'s signal_struct; `live` is an atomic_t read
-        // racily (a thread starting or ending changes it; the leader looks
-        // again).
-        let live = unsafe { ptr::read_volatile(ptr::addr_of!((*(*current()).signal).live.counter)) };
         let inner = self.inner.lock();
+        // SAFETY: `current`'s signal_struct. `live` is an atomic_t; under
+        // `inner` no engine thread counts or uncounts itself, and a user
+        // thread starting or ending only makes the answer false now and
+        // right at the next look.
+        let live = unsafe { ptr::read_volatile(ptr::addr_of!((*(*current()).signal).live.counter)) };
         live >= 1 && (live - 1) as usize == inner.spares_alive + inner.alive
     }
 
