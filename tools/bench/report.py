@@ -14,6 +14,8 @@ BASELINES = {"syscall": "getppid", "getppid1": "direct", "pread1": "direct", "pr
              "blocking": "async_exec_completion", "fio_randread": "stock_libaio",
              "fio_seqread": "stock_libaio", "fio_randwrite": "stock_libaio",
              "fio_randread_virtio": "stock_libaio",
+             "fio_warm_bdev_qd1": "stock_libaio", "fio_warm_bdev_qd64": "stock_libaio",
+             "fio_warm_tmpfs_qd1": "stock_libaio", "fio_warm_tmpfs_qd64": "stock_libaio",
              "fdscale_dup": "linear_hot_N1", "fdscale_open": "linear_hot_N1",
              "fdscale_threads": "private_1thread"}
 
