@@ -23,7 +23,7 @@ use crate::{
     abi::{AsyncHead, SLOT_SIZE},
     engine,
     identity::Identity,
-    prim::{current, msecs_to_jiffies, signal_pending, sysctl, Live},
+    prim::{current, msecs_to_jiffies, signal_pending, Live},
     spare::Spare,
     worker::{Tables, Worker},
 };
@@ -207,13 +207,10 @@ impl Process {
                     return Ok(place.take());
                 }
             }
-            let max = sysctl(ptr::addr_of!(bindings::sysctl_syslet_max_threads));
-            // One bound for every thread the engine makes (see
-            // `Process::reserve_thread` in threads.rs).
-            if inner.alive + inner.spares_alive + inner.starting >= max as usize {
+            // One bound for every thread the engine makes (threads.rs).
+            if !inner.reserve_thread() {
                 return Ok(None);
             }
-            inner.starting += 1;
         }
         Worker::spawn(self.clone()).map(Some).inspect_err(|_| self.thread_not_started())
     }

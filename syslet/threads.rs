@@ -23,7 +23,7 @@
 //! limitations").
 
 use crate::{
-    pool::Process,
+    pool::{Process, ProcessInner},
     prim::{current, sysctl},
 };
 use core::ptr;
@@ -38,13 +38,7 @@ impl Process {
     /// new thread runs ([`Process::thread_started`]) or is not made
     /// ([`Process::thread_not_started`]).
     pub(crate) fn reserve_thread(&self) -> bool {
-        let max = sysctl(ptr::addr_of!(bindings::sysctl_syslet_max_threads)) as usize;
-        let mut inner = self.inner.lock();
-        if inner.spares_alive + inner.alive + inner.starting >= max {
-            return false;
-        }
-        inner.starting += 1;
-        true
+        self.inner.lock().reserve_thread()
     }
 
     /// The thread a place was reserved for runs: it is in `signal->live`
@@ -95,5 +89,18 @@ impl Process {
     pub(crate) fn spare_done(&self) {
         let mut inner = self.inner.lock();
         inner.spares_alive = inner.spares_alive.saturating_sub(1);
+    }
+}
+
+impl ProcessInner {
+    /// [`Process::reserve_thread`] with `Process::inner` held (for a
+    /// caller that looks at the idle threads under the same lock).
+    pub(crate) fn reserve_thread(&mut self) -> bool {
+        let max = sysctl(ptr::addr_of!(bindings::sysctl_syslet_max_threads)) as usize;
+        if self.spares_alive + self.alive + self.starting >= max {
+            return false;
+        }
+        self.starting += 1;
+        true
     }
 }
