@@ -315,11 +315,11 @@ impl Drop for AioRw {
 }
 
 /// Whether aio work may go to async threads at all: the switch is on,
-/// and the task is not under seccomp (see `engine::under_seccomp`).
+/// and the task is not under seccomp (see `engine::async_exec`).
 fn offered() -> bool {
     // SAFETY: a sysctl variable of syslet/sysctl.c, read racily on purpose.
     let on = unsafe { ptr::read_volatile(ptr::addr_of!(bindings::sysctl_syslet_aio)) != 0 };
-    on && !crate::engine::under_seccomp()
+    on && !crate::prim::under_seccomp()
 }
 
 /// Offered every read and write by fs/aio.c, in `io_submit()`, in place of

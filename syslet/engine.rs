@@ -66,6 +66,12 @@ pub(crate) trait Runner {
     fn stale(&self) -> bool {
         false
     }
+    /// Whether the task runs the chain for a user context that is not its
+    /// own: an async thread, or the caller after its context moved. Such a
+    /// task applies no seccomp filter of its own (`invoke::seccomp_check`).
+    fn carries(&self) -> bool {
+        false
+    }
     /// A signal is pending between two atoms. Here (the chain runs in the
     /// caller) the chain ends with `EINTR` after the atom that ran, so that
     /// the signal is delivered as `async_exec()` returns, as it would be
@@ -235,7 +241,7 @@ fn run_atom(atom: &Atom, runner: &impl Runner, regs: &mut bindings::pt_regs) -> 
     // One test for the common atom, flagged neither way.
     if atom.flags & (flags::ASYNC | flags::SYNC) == 0 {
         runner.arm(false);
-        let ret = invoke::run(atom, regs);
+        let ret = invoke::run(atom, regs, || runner.carries());
         runner.disarm();
         return ret;
     }
@@ -247,7 +253,7 @@ fn run_atom(atom: &Atom, runner: &impl Runner, regs: &mut bindings::pt_regs) -> 
         runner.sync_atom(true);
     }
     runner.arm(sync);
-    let ret = invoke::run(atom, regs);
+    let ret = invoke::run(atom, regs, || runner.carries());
     runner.disarm();
     if sync {
         runner.sync_atom(false);
@@ -276,13 +282,6 @@ impl Runner for Inline {
     fn sync_atom(&self, _running: bool) {}
 }
 
-/// Whether the current task is under seccomp: it then gets no async
-/// thread (a thread cloned from it would carry its filter to other
-/// submitters' work), and its chains run inline.
-pub(crate) fn under_seccomp() -> bool {
-    // SAFETY: `current` is a valid task and reads its own seccomp mode.
-    unsafe { (*prim::current()).seccomp.mode != 0 }
-}
 
 /// `async_exec(atom, ahu)`: runs the chain that starts at `atom`.
 ///
@@ -298,8 +297,9 @@ pub(crate) fn async_exec(first: usize, ahu: usize) -> Result<usize> {
     let mut buf = MaybeUninit::uninit();
     let first_atom = abi::read_submission(ahu, first, &mut buf)?;
     // Under seccomp the chain runs inline, where the filter applies to
-    // each atom exactly as to a direct call.
-    let seccomp = under_seccomp();
+    // each atom exactly as to a direct call (a thread cloned from this
+    // task would carry its filter to other submitters' work).
+    let seccomp = prim::under_seccomp();
     // Inside a threadlet the chain runs inline too: blocking moves the
     // threadlet's head, not this call.
     let nested = handoff::armed();

@@ -411,6 +411,11 @@ impl Runner for Cachemiss {
         self.0.handed() && self.0.process.identity.changed_since(self.0.identity)
     }
 
+    /// Once the context has moved, this task carries the chain for it.
+    fn carries(&self) -> bool {
+        self.0.handed()
+    }
+
     /// In the caller, the chain ends and the signal is delivered; once the
     /// context has moved, this task only stops or dies.
     fn signalled(&self) -> Result {

@@ -13,7 +13,11 @@
 //! restart codes (`-ERESTART*`), which must never reach user space outside
 //! the syscall exit path, become `-EINTR` (as fs/aio.c does).
 
-use crate::{abi::Atom, policy, prim::current};
+use crate::{
+    abi::Atom,
+    policy,
+    prim::{current, under_seccomp},
+};
 use core::ptr;
 use kernel::{bindings, prelude::*};
 
@@ -26,13 +30,15 @@ fn errno(e: u32) -> isize {
 }
 
 /// Runs `atom` in the current task, with `regs` as its register frame,
-/// and returns the system call's result.
+/// and returns the system call's result. `carries()` says whether the
+/// task runs the chain for a user context that is not its own (see
+/// [`seccomp_check`]); it is asked only when the task is under seccomp.
 ///
 /// Errors (the chain stops, `async_exec()` fails): `EFAULT` when an
 /// argument pointer cannot be read. A refused call, an unknown number or a
 /// call denied by seccomp is not an error of the chain: its result says so.
 #[inline(always)]
-pub(crate) fn run(atom: &Atom, regs: &mut bindings::pt_regs) -> Result<isize> {
+pub(crate) fn run(atom: &Atom, regs: &mut bindings::pt_regs, carries: impl Fn() -> bool) -> Result<isize> {
     // The common case in four tests: a call of the direct table, its
     // arguments read, no seccomp filter.
     if atom.args_read && !under_seccomp() {
@@ -45,12 +51,12 @@ pub(crate) fn run(atom: &Atom, regs: &mut bindings::pt_regs) -> Result<isize> {
             return Ok(crate::restart_to_eintr(ret));
         }
     }
-    run_checked(atom, regs)
+    run_checked(atom, regs, carries)
 }
 
 /// [`run`] for every other atom: each check in turn.
 #[inline(never)]
-fn run_checked(atom: &Atom, regs: &mut bindings::pt_regs) -> Result<isize> {
+fn run_checked(atom: &Atom, regs: &mut bindings::pt_regs, carries: impl Fn() -> bool) -> Result<isize> {
     if atom.nr >= policy::NR_LIMIT {
         return Ok(errno(bindings::ENOSYS));
     }
@@ -64,7 +70,7 @@ fn run_checked(atom: &Atom, regs: &mut bindings::pt_regs) -> Result<isize> {
     if policy::refused_args(atom.nr, &atom.args) {
         return Ok(errno(bindings::EOPNOTSUPP));
     }
-    if let Some(denied) = seccomp_check(atom.nr, &atom.args)? {
+    if let Some(denied) = seccomp_check(atom.nr, &atom.args, carries)? {
         return Ok(denied);
     }
     set_frame(regs, atom);
@@ -91,13 +97,6 @@ fn set_frame(regs: &mut bindings::pt_regs, atom: &Atom) {
     regs.r9 = args[5] as _;
     regs.orig_ax = atom.nr as _;
     regs.ax = errno(bindings::ENOSYS) as _;
-}
-
-/// Whether the current task is under a seccomp filter (or strict mode).
-#[inline(always)]
-fn under_seccomp() -> bool {
-    // SAFETY: `current` is a valid task and reads its own seccomp mode.
-    unsafe { (*current()).seccomp.mode != 0 }
 }
 
 /// Entries of `sys_call_table`.
@@ -215,13 +214,26 @@ const SECCOMP_MODE_DEAD: i32 = 3;
 /// queues a fatal SIGSYS (`KILL_PROCESS`): the chain then ends with
 /// `EINTR`, and the process dies on its way back to user space, as it
 /// would have after a direct call.
-fn seccomp_check(nr: usize, args: &[usize; 6]) -> Result<Option<isize>> {
-    // SAFETY: `current` is a valid task; its seccomp mode is only changed
-    // by itself (or by TSYNC, which cannot race with a task in a syscall
-    // in a way that matters: a racing filter applies from the next atom).
-    let mode = unsafe { (*current()).seccomp.mode };
-    if mode == 0 {
+///
+/// That is right only for the task whose context made the chain. A task
+/// that `carries()` a chain for another context (an async thread, or the
+/// caller once its context moved to a spare) took it while not under
+/// seccomp, so a filter on it now came with TSYNC after the chain
+/// started, and the identity contract (Documentation/handoff.md) stops
+/// such a chain: its filter judges nothing (a `KILL_THREAD` verdict would
+/// end the engine's thread in the middle of a job, not the thread that
+/// submitted it), the atom returns `-ECANCELED` unrun, and the chain
+/// stops before its next atom (`Runner::stale`). Reading the mode here,
+/// where the filter would run, leaves no window for a filter that
+/// arrives between the check before the atom and the call.
+fn seccomp_check(nr: usize, args: &[usize; 6], carries: impl Fn() -> bool) -> Result<Option<isize>> {
+    // A filter that TSYNC adds at this moment applies from the next atom
+    // on, as to a thread whose call had already passed its entry.
+    if !under_seccomp() {
         return Ok(None);
+    }
+    if carries() {
+        return Ok(Some(crate::ecanceled().to_errno() as isize));
     }
     let sd = bindings::seccomp_data {
         nr: nr as i32,

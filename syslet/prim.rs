@@ -89,6 +89,15 @@ pub(crate) fn signal_pending() -> bool {
     thread_flags() & TIF_SIGPENDING_BIT != 0
 }
 
+/// Whether the current task is under seccomp (a filter or strict mode).
+#[inline(always)]
+pub(crate) fn under_seccomp() -> bool {
+    // SAFETY: `current` is a valid task; it reads its own seccomp mode
+    // (TSYNC may set it from another thread: either value is fine, see
+    // `invoke::seccomp_check`).
+    unsafe { (*current()).seccomp.mode != 0 }
+}
+
 /// Counts one live object in a `/sys/kernel/debug/syslet/live_*` counter
 /// for as long as it exists.
 pub(crate) struct Live(*mut u64);

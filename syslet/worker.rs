@@ -48,7 +48,7 @@ use crate::{
     engine::{self, ChainEnd, Runner},
     identity::Identity,
     pool::Process,
-    prim::{current, msecs_to_jiffies, sysctl, Live},
+    prim::{current, msecs_to_jiffies, sysctl, under_seccomp, Live},
     task::{self, Kind, Record, Tag},
     trace::{self, AsyncReason},
     wait::{self, Waiter, Woke},
@@ -478,10 +478,18 @@ impl Runner for WorkerRunner<'_> {
         self.0.is_dying()
     }
 
-    /// Detached: the submitter may have changed its identity since.
+    /// Detached: the submitter may have changed its identity since. And
+    /// attached or not: a seccomp filter reached this thread. A job is
+    /// only handed over by a task not under seccomp (`engine`), so it came
+    /// with TSYNC after the chain started, and the submitter has it too.
     fn stale(&self) -> bool {
-        self.0.state.load(Ordering::Acquire) == DETACHED
-            && self.0.process.identity.changed_since(self.0.job_identity.load(Ordering::Relaxed))
+        (self.0.state.load(Ordering::Acquire) == DETACHED
+            && self.0.process.identity.changed_since(self.0.job_identity.load(Ordering::Relaxed)))
+            || under_seccomp()
+    }
+
+    fn carries(&self) -> bool {
+        true
     }
 
     /// An async thread blocks every signal but SIGKILL and SIGSTOP: stop
