@@ -273,13 +273,17 @@ static void syslet_move_children(struct task_struct *from, struct task_struct *t
  * it becomes the thread the context came from. Its own stale private
  * signals are dropped; the ones queued for the TID it takes are moved
  * to it; then its mask is the context's (which routes pending
- * process-wide signals to it).
+ * process-wide signals to it). Returns a reference to this thread's
+ * struct pid when the context came from the group leader, which keeps
+ * its TID: the main thread's context runs under this one from now on.
+ * NULL otherwise.
  */
-void syslet_context_restore(void *buf)
+struct pid *syslet_context_restore(void *buf)
 {
 	struct syslet_context *ctx = buf;
 	struct task_struct *t = current, *from = ctx->from;
 	struct fpu *fpu = &t->thread.fpu;
+	struct pid *main_flow = NULL;
 
 	*task_pt_regs(t) = ctx->regs;
 #ifdef CONFIG_SYSLET_AIO
@@ -347,6 +351,8 @@ void syslet_context_restore(void *buf)
 		if (pid_alive(from) && !(from->flags & PF_EXITING) &&
 		    !(t->flags & PF_EXITING))
 			syslet_move_children(from, t);
+		if (thread_group_leader(from))
+			main_flow = get_pid(task_pid(t));
 	}
 	spin_unlock(&t->sighand->siglock);
 	write_unlock_irq(&tasklist_lock);
@@ -357,6 +363,42 @@ void syslet_context_restore(void *buf)
 	set_current_blocked(&ctx->blocked);
 	ctx->from = NULL;
 	put_task_struct(from);
+	return main_flow;
+}
+
+/*
+ * For the parked group leader (syslet/spare.rs): the signals queued for
+ * its own TID (tgkill(), pthread_kill() of the main thread, glibc's
+ * SIGSETXID) go on, siginfo and all, to the task with TID @to, which runs
+ * the main thread's context now; dropped if it has exited, as for a
+ * thread that has. SIGKILL and SIGSTOP act on the whole group: left.
+ */
+void syslet_forward_signals(struct pid *to)
+{
+	kernel_siginfo_t info;
+	enum pid_type type;
+	struct task_struct *t;
+	sigset_t mask;
+	int sig;
+
+	for (;;) {
+		spin_lock_irq(&current->sighand->siglock);
+		/* Only what is queued for this TID: never the group's. */
+		sigfillset(&mask);
+		sigandnsets(&mask, &mask, &current->pending.signal);
+		sigaddsetmask(&mask, sigmask(SIGKILL) | sigmask(SIGSTOP));
+		sig = 0;
+		if (!sigisemptyset(&current->pending.signal))
+			sig = dequeue_signal(&mask, &info, &type);
+		spin_unlock_irq(&current->sighand->siglock);
+		if (!sig)
+			return;
+		rcu_read_lock();
+		t = pid_task(to, PIDTYPE_PID);
+		if (t)
+			do_send_sig_info(sig, &info, t, PIDTYPE_PID);
+		rcu_read_unlock();
+	}
 }
 
 /* A saved context that will not be applied (the spare is exiting). */

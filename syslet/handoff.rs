@@ -39,8 +39,9 @@
 //! control find and report a process by its leader's TID, so the leader
 //! keeps it and never serves as a spare. The main thread's context gets
 //! the spare's TID at its first handoff (the 2007 v7 behaviour) and keeps
-//! that one from then on; what is addressed to the old TID (`tgkill()`, a
-//! PI futex it held) reaches the sleeping leader instead. `getpid()`
+//! that one from then on. Signals for the old TID (`tgkill()`, glibc's
+//! SIGSETXID) are forwarded by the parked leader ([`crate::leader`]); a
+//! PI futex it held still names the leader. `getpid()`
 //! never changes.
 //!
 //! # When there is no handoff

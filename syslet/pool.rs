@@ -23,7 +23,7 @@ use crate::{
     abi::{AsyncHead, SLOT_SIZE},
     engine,
     identity::Identity,
-    prim::{current, msecs_to_jiffies, signal_pending, Live},
+    prim::{current, msecs_to_jiffies, signal_pending, Live, PidRef},
     spare::Spare,
     worker::{Tables, Worker},
 };
@@ -109,13 +109,23 @@ pub(crate) struct ProcessInner {
     pub(crate) starting: usize,
     /// Most async threads alive at once.
     pub(crate) peak: usize,
+    /// The TID the group leader's context runs under once it moved, until
+    /// the parked leader takes it ([`crate::leader`]).
+    pub(crate) main_flow: Option<PidRef>,
 }
 
 impl Process {
     fn new() -> impl PinInit<Self> {
         pin_init!(Self {
             inner <- new_spinlock!(
-                ProcessInner { idle: KVec::new(), spares_alive: 0, alive: 0, starting: 0, peak: 0 },
+                ProcessInner {
+                    idle: KVec::new(),
+                    spares_alive: 0,
+                    alive: 0,
+                    starting: 0,
+                    peak: 0,
+                    main_flow: None,
+                },
                 "syslet::Process::inner"
             ),
             parked <- new_raw_spinlock!(KVec::new(), "syslet::Process::parked"),

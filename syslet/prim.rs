@@ -6,7 +6,7 @@
 //! other module of the crate.
 
 use core::{
-    ptr,
+    ptr::{self, NonNull},
     sync::atomic::{AtomicU64, Ordering},
 };
 use kernel::bindings;
@@ -122,3 +122,32 @@ impl Drop for Live {
 unsafe impl Send for Live {}
 // SAFETY: as above.
 unsafe impl Sync for Live {}
+
+/// A reference to a `struct pid` (a TID), put when dropped.
+pub(crate) struct PidRef(NonNull<bindings::pid>);
+
+impl PidRef {
+    /// Takes over the reference `p` holds; `None` for null.
+    ///
+    /// # Safety
+    ///
+    /// A non-null `p` must hold a reference to a `struct pid` that the
+    /// caller gives up.
+    pub(crate) unsafe fn from_raw(p: *mut bindings::pid) -> Option<PidRef> {
+        NonNull::new(p).map(PidRef)
+    }
+
+    pub(crate) fn as_ptr(&self) -> *mut bindings::pid {
+        self.0.as_ptr()
+    }
+}
+
+impl Drop for PidRef {
+    fn drop(&mut self) {
+        // SAFETY: the reference `from_raw` took over.
+        unsafe { bindings::put_pid(self.0.as_ptr()) };
+    }
+}
+
+// SAFETY: a pid reference may be put from any task.
+unsafe impl Send for PidRef {}

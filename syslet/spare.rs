@@ -13,7 +13,7 @@
 //! together with every other thread of the engine, and exit after
 //! `syslet_idle_msecs` idle. The thread group leader never becomes a
 //! spare: once its context has moved it sleeps until the process ends
-//! ([`park_leader`]).
+//! ([`crate::leader`]).
 //!
 //! # States
 //!
@@ -33,9 +33,9 @@
 //! `Process::inner` (a `spinlock_t`: the counts) is never held with them.
 
 use crate::{
-    engine,
+    engine, leader,
     pool::Process,
-    prim::{current, msecs_to_jiffies, sysctl, Live},
+    prim::{current, msecs_to_jiffies, sysctl, Live, PidRef},
     task::{self, Kind, Record, Tag},
     wait::{self, Waiter, Woke},
 };
@@ -243,7 +243,11 @@ impl Spare {
         let me = unsafe { Arc::from_raw(me) };
         // SAFETY: claimed: the hook finished writing the context (the
         // state lock orders it), and only this thread reads it now.
-        unsafe { bindings::syslet_context_restore(me.ctx.0.cast()) };
+        let main_flow = unsafe { bindings::syslet_context_restore(me.ctx.0.cast()) };
+        // SAFETY: a reference the call took for us, or null.
+        if let Some(pid) = unsafe { PidRef::from_raw(main_flow) } {
+            me.process.main_flow_moved(pid);
+        }
         // This thread now runs a user context; the task that gave it up
         // carries the rest of its chain and takes over this thread's
         // place in the count (`Process::reserve_thread`) until it exits or
@@ -286,40 +290,6 @@ impl Drop for TaskRef {
             // SAFETY: the reference taken in `Spare::serve`.
             unsafe { bindings::put_task_struct(t) };
         }
-    }
-}
-
-/// How often a parked leader looks whether user threads are left.
-const LEADER_POLL_MSECS: u32 = 50;
-
-/// The group leader's user context has moved. It keeps its TID (see
-/// "Thread ids"), so it must not take over another context, which would
-/// then run under the leader's TID: it sleeps until the process ends.
-/// Job control, the freezer and task work are served meanwhile. When no
-/// thread is left but the engine's own (the last user thread ended with
-/// `SYS_exit`), it ends the process, as the exit of a stock process's
-/// last thread would: with status 0, the leader's own `pthread_exit()`.
-fn park_leader() -> ! {
-    // SAFETY: process context.
-    unsafe { bindings::syslet_block_signals() };
-    loop {
-        // SAFETY: process context, no lock held.
-        unsafe { bindings::schedule_timeout_interruptible(msecs_to_jiffies(LEADER_POLL_MSECS) as _) };
-        if engine::fatal_signal_pending() {
-            exit_thread();
-        }
-        if let Ok(process) = Process::borrow_current() {
-            if process.only_engine_threads_left() {
-                // SAFETY: process context, no lock or reference held; ends
-                // every thread of the group.
-                unsafe { bindings::do_group_exit(0) };
-            }
-        }
-        // SAFETY: `ksignal` is plain data; zero is a valid value.
-        let mut ksig: bindings::ksignal = unsafe { core::mem::zeroed() };
-        // SAFETY: every signal but SIGKILL and SIGSTOP is blocked (the
-        // hook did it): get_signal() handles stops, freezing, task work.
-        unsafe { bindings::get_signal(&mut ksig) };
     }
 }
 
@@ -367,7 +337,7 @@ pub(crate) fn become_spare(process: Arc<Process>) {
     if unsafe { (*current()).exit_signal } >= 0 {
         process.spare_done();
         drop(process);
-        park_leader();
+        leader::park();
     }
     match Spare::new(process.clone()) {
         Ok(spare) => {

@@ -27,7 +27,8 @@
 //! | [`prim`]     | the current task, sysctls, jiffies, live counters        |
 //! | [`pool`]     | the per-process state, idle async threads, posting       |
 //! | [`worker`]   | an async thread: running a chain, detaching it           |
-//! | [`spare`]    | spare threads, parking them, the parked leader           |
+//! | [`spare`]    | spare threads, parking them                              |
+//! | [`leader`]   | the parked group leader: its signals, the process's end  |
 //! | [`threads`]  | the count of a process's engine threads, its bound       |
 //! | [`task`]     | the per-task record the hooks read                       |
 //! | [`wait`]     | waiting under a raw spinlock                             |
@@ -49,6 +50,7 @@ mod engine;
 mod handoff;
 mod identity;
 mod invoke;
+mod leader;
 mod policy;
 mod pool;
 mod prim;

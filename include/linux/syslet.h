@@ -44,11 +44,13 @@ long syslet_rs_threadlet_on(unsigned long flags);
 long syslet_rs_threadlet_off(void);
 void syslet_task_exit(struct task_struct *tsk);
 struct pt_regs;
+struct pid;
 size_t syslet_context_size(void);
 bool syslet_handoff_supported(void);
 bool syslet_context_save(void *ctx, const struct pt_regs *regs,
 			 struct task_struct *to, bool threadlet, long ret);
-void syslet_context_restore(void *ctx);
+struct pid *syslet_context_restore(void *ctx);
+void syslet_forward_signals(struct pid *to);
 void syslet_context_drop(void *ctx);
 void syslet_block_signals(void);
 
