@@ -184,6 +184,11 @@ pub(crate) fn run_chain_inline(first: usize, atom: &mut Atom, runner: &impl Runn
         }
         let ret = match run_atom(atom, runner, regs) {
             Ok(ret) => ret,
+            // Not run, as for `stale()` above: stored as its result.
+            Err(e) if e == crate::ecanceled() => {
+                end.result = store_result(atom.ret_ptr, e.to_errno() as isize).and(Err(e));
+                return end;
+            }
             Err(e) => {
                 end.result = Err(e);
                 return end;

@@ -273,17 +273,16 @@ static void syslet_move_children(struct task_struct *from, struct task_struct *t
  * it becomes the thread the context came from. Its own stale private
  * signals are dropped; the ones queued for the TID it takes are moved
  * to it; then its mask is the context's (which routes pending
- * process-wide signals to it). Returns a reference to this thread's
- * struct pid when the context came from the group leader, which keeps
- * its TID: the main thread's context runs under this one from now on.
- * NULL otherwise.
+ * process-wide signals to it). A context that came from the group
+ * leader, which keeps its TID, runs under this thread's from now on:
+ * signal->syslet_main_flow, where the leader's signals go.
  */
-struct pid *syslet_context_restore(void *buf)
+void syslet_context_restore(void *buf)
 {
 	struct syslet_context *ctx = buf;
 	struct task_struct *t = current, *from = ctx->from;
 	struct fpu *fpu = &t->thread.fpu;
-	struct pid *main_flow = NULL;
+	struct pid *old_main_flow = NULL;
 
 	*task_pt_regs(t) = ctx->regs;
 #ifdef CONFIG_SYSLET_AIO
@@ -341,9 +340,16 @@ struct pid *syslet_context_restore(void *buf)
 		/* What this spare's own last chain raised is not the context's. */
 		flush_sigqueue(&t->pending);
 		if (pid_alive(from) && !(from->flags & PF_EXITING) &&
-		    !(t->flags & PF_EXITING) && !thread_group_leader(from) &&
-		    !thread_group_leader(t)) {
-			exchange_tids(t, from);
+		    !(t->flags & PF_EXITING) && !thread_group_leader(t)) {
+			/*
+			 * The leader keeps its TID; what is queued for it,
+			 * and from now on sent to it, is the context's.
+			 */
+			if (thread_group_leader(from))
+				old_main_flow = rcu_replace_pointer(t->signal->syslet_main_flow,
+								    get_pid(task_pid(t)), true);
+			else
+				exchange_tids(t, from);
 			list_splice_tail_init(&from->pending.list, &t->pending.list);
 			t->pending.signal = from->pending.signal;
 			sigemptyset(&from->pending.signal);
@@ -351,8 +357,6 @@ struct pid *syslet_context_restore(void *buf)
 		if (pid_alive(from) && !(from->flags & PF_EXITING) &&
 		    !(t->flags & PF_EXITING))
 			syslet_move_children(from, t);
-		if (thread_group_leader(from))
-			main_flow = get_pid(task_pid(t));
 	}
 	spin_unlock(&t->sighand->siglock);
 	write_unlock_irq(&tasklist_lock);
@@ -363,27 +367,66 @@ struct pid *syslet_context_restore(void *buf)
 	set_current_blocked(&ctx->blocked);
 	ctx->from = NULL;
 	put_task_struct(from);
-	return main_flow;
+	/* A leader's before an exec: readers may hold it under RCU. */
+	if (old_main_flow) {
+		synchronize_rcu();
+		put_pid(old_main_flow);
+	}
 }
 
 /*
- * For the parked group leader (syslet/spare.rs): the signals queued for
- * its own TID (tgkill(), pthread_kill() of the main thread, glibc's
- * SIGSETXID) go on, siginfo and all, to the task with TID @to, which runs
- * the main thread's context now; dropped if it has exited, as for a
- * thread that has. SIGKILL and SIGSTOP act on the whole group: left.
+ * do_send_specific() (tgkill(), tkill(), rt_tgsigqueueinfo()), under
+ * rcu_read_lock(): a signal for a group leader whose context moved is for
+ * the context, which runs under signal->syslet_main_flow (syslet/leader.rs).
+ * The leader itself if that thread has exited.
  */
-void syslet_forward_signals(struct pid *to)
+struct task_struct *syslet_signal_target(struct task_struct *p)
 {
+	struct task_struct *t;
+	struct pid *mf;
+
+	if (!thread_group_leader(p))
+		return p;
+	mf = rcu_dereference(p->signal->syslet_main_flow);
+	if (likely(!mf))
+		return p;
+	t = pid_task(mf, PIDTYPE_PID);
+	return t && same_thread_group(t, p) ? t : p;
+}
+
+/*
+ * The leader parks after carrying its last chain: what that chain
+ * raised against it (SIGPIPE, SIGXFSZ) is not delivered, as for any task
+ * carrying a chain; the context's signals went to the main flow.
+ */
+void syslet_leader_parks(void)
+{
+	spin_lock_irq(&current->sighand->siglock);
+	flush_sigqueue(&current->pending);
+	recalc_sigpending();
+	spin_unlock_irq(&current->sighand->siglock);
+}
+
+/* At most this many signals per call of syslet_forward_signals(). */
+#define SYSLET_FORWARD_BATCH	64
+
+/*
+ * The parked leader: signals still queued for its TID by the paths that
+ * do_send_specific() does not cover (a POSIX timer's SIGEV_THREAD_ID, a
+ * thread pidfd, F_SETOWN_EX) go on, siginfo and all, to the main flow;
+ * dropped if it has exited, as for a thread that has. Only the TID's own
+ * queue, never the group's, and never SIGKILL or SIGSTOP.
+ */
+void syslet_forward_signals(void)
+{
+	struct task_struct *t;
 	kernel_siginfo_t info;
 	enum pid_type type;
-	struct task_struct *t;
 	sigset_t mask;
-	int sig;
+	int sig, n;
 
-	for (;;) {
+	for (n = 0; n < SYSLET_FORWARD_BATCH; n++) {
 		spin_lock_irq(&current->sighand->siglock);
-		/* Only what is queued for this TID: never the group's. */
 		sigfillset(&mask);
 		sigandnsets(&mask, &mask, &current->pending.signal);
 		sigaddsetmask(&mask, sigmask(SIGKILL) | sigmask(SIGSTOP));
@@ -394,11 +437,18 @@ void syslet_forward_signals(struct pid *to)
 		if (!sig)
 			return;
 		rcu_read_lock();
-		t = pid_task(to, PIDTYPE_PID);
-		if (t)
+		t = syslet_signal_target(current);
+		if (t != current)
 			do_send_sig_info(sig, &info, t, PIDTYPE_PID);
 		rcu_read_unlock();
+		cond_resched();
 	}
+}
+
+/* With the signal_struct: no reader is left. */
+void syslet_main_flow_free(struct signal_struct *sig)
+{
+	put_pid(rcu_dereference_protected(sig->syslet_main_flow, true));
 }
 
 /* A saved context that will not be applied (the spare is exiting). */
@@ -440,9 +490,12 @@ int syslet_spawn_spare(int (*fn)(void *), void *arg)
 	return pid < 0 ? pid : 0;
 }
 
-/* do_exit() hook, after PF_EXITING is set: a threadlet left on. */
-void syslet_task_exit(struct task_struct *tsk)
+/*
+ * do_exit() hook, after PF_EXITING is set: a threadlet left on, a spare,
+ * and the exit code of each thread of a process that used the engine.
+ */
+void syslet_task_exit(struct task_struct *tsk, long code)
 {
-	if (tsk->flags & PF_SYSLET_HANDOFF)
-		syslet_rs_task_exit(tsk);
+	if ((tsk->flags & PF_SYSLET_HANDOFF) || READ_ONCE(tsk->signal->syslet_process))
+		syslet_rs_task_exit(tsk, code);
 }

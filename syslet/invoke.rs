@@ -16,7 +16,7 @@
 use crate::{
     abi::Atom,
     policy,
-    prim::{current, under_seccomp},
+    prim::{current, under_seccomp, SECCOMP_MODE_DEAD},
 };
 use core::ptr;
 use kernel::{bindings, prelude::*};
@@ -35,7 +35,9 @@ fn errno(e: u32) -> isize {
 /// [`seccomp_check`]); it is asked only when the task is under seccomp.
 ///
 /// Errors (the chain stops, `async_exec()` fails): `EFAULT` when an
-/// argument pointer cannot be read. A refused call, an unknown number or a
+/// argument pointer cannot be read; `ECANCELED` when a task that carries
+/// the chain for another context is under seccomp ([`seccomp_check`]).
+/// A refused call, an unknown number or a
 /// call denied by seccomp is not an error of the chain: its result says so.
 #[inline(always)]
 pub(crate) fn run(atom: &Atom, regs: &mut bindings::pt_regs, carries: impl Fn() -> bool) -> Result<isize> {
@@ -202,8 +204,6 @@ fn index_nospec(i: usize, len: usize) -> usize {
     i & mask
 }
 
-/// `SECCOMP_MODE_DEAD`: a KILL verdict was given; the task is dying.
-const SECCOMP_MODE_DEAD: i32 = 3;
 
 /// Applies the current task's seccomp policy to system call `nr` as the
 /// system call entry would. Returns `None` to run the call, or the result
@@ -222,8 +222,8 @@ const SECCOMP_MODE_DEAD: i32 = 3;
 /// started, and the identity contract (Documentation/handoff.md) stops
 /// such a chain: its filter judges nothing (a `KILL_THREAD` verdict would
 /// end the engine's thread in the middle of a job, not the thread that
-/// submitted it), the atom returns `-ECANCELED` unrun, and the chain
-/// stops before its next atom (`Runner::stale`). Reading the mode here,
+/// submitted it), and the chain ends at this atom with `ECANCELED`, unrun,
+/// as `Runner::stale` ends it before an atom. Reading the mode here,
 /// where the filter would run, leaves no window for a filter that
 /// arrives between the check before the atom and the call.
 fn seccomp_check(nr: usize, args: &[usize; 6], carries: impl Fn() -> bool) -> Result<Option<isize>> {
@@ -233,7 +233,7 @@ fn seccomp_check(nr: usize, args: &[usize; 6], carries: impl Fn() -> bool) -> Re
         return Ok(None);
     }
     if carries() {
-        return Ok(Some(crate::ecanceled().to_errno() as isize));
+        return Err(crate::ecanceled());
     }
     let sd = bindings::seccomp_data {
         nr: nr as i32,

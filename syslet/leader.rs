@@ -5,84 +5,75 @@
 //! The thread group leader keeps its TID when its user context moves to
 //! a spare ([`crate::handoff`], "Thread ids"): `wait()`, `waitid()` and
 //! job control find a process by it. So it never takes over another
-//! context, which would then run under the leader's TID: it parks here
-//! until the process ends ([`park`]), and the main thread's context runs
-//! under the TID of the spare that took it (the *main flow*; its TID
-//! follows it through later handoffs, which exchange TIDs).
+//! context, which would then run under the leader's TID: once it has
+//! carried the rest of its chain it parks here until the process ends
+//! ([`park`]). The main thread's context runs under the TID of the spare
+//! that took it (the *main flow*, `signal->syslet_main_flow`, set by
+//! `syslet_context_restore()`; the TID follows the context through later
+//! handoffs, which exchange TIDs).
 //!
-//! While parked it
-//! - serves job control, the freezer and task work;
-//! - sends the signals queued for its own TID on to the main flow
-//!   (`syslet_forward_signals()`): `tgkill()` and `pthread_kill()` of the
-//!   main thread address the TID glibc knows for it, and glibc's
-//!   `setuid()` and friends signal every thread and wait for each to
-//!   answer (SIGSETXID), so a signal left with the leader hung them;
-//! - ends the process when no thread is left but the engine's own (the
-//!   last user thread ended with `SYS_exit`), as the exit of a stock
-//!   process's last thread would: with status 0, the leader's own
-//!   `pthread_exit()` ([`crate::threads`]).
+//! # Signals for the main thread
+//!
+//! glibc keeps the leader's TID in the main thread's descriptor:
+//! `pthread_kill()` of the main thread, and SIGSETXID, with which a
+//! `setuid()` family call signals every thread and waits for each to
+//! answer, address it. They are the context's:
+//! - what was queued for the leader's TID when the context moved goes
+//!   with it (`syslet_context_restore()`);
+//! - `tgkill()`, `tkill()` and `rt_tgsigqueueinfo()` to the leader's TID
+//!   go straight to the main flow (`syslet_signal_target()`, called by
+//!   `do_send_specific()`, patches/0014), with the permission check
+//!   against it;
+//! - what other paths still queue for the leader's TID (a POSIX timer's
+//!   `SIGEV_THREAD_ID`, a thread pidfd, `F_SETOWN_EX`) the parked leader
+//!   sends on every [`POLL_MSECS`], siginfo unchanged
+//!   (`syslet_forward_signals()`, at most 64 per poll);
+//! - what the leader's own chain raised against it while it carried it
+//!   (SIGPIPE, SIGXFSZ) is dropped when it parks, as every task carrying
+//!   a chain drops it (Documentation/syslets.md).
+//!
+//! # The end of the process
+//!
+//! When no thread is left but the engine's own (the last user thread
+//! ended with `SYS_exit`, or was killed alone by a seccomp `KILL_THREAD`
+//! verdict), the leader ends the process as the exit of a stock
+//! process's last thread would: with that thread's code
+//! ([`Process::user_exit_code`]).
 //!
 //! What still belongs to the leader task and not to the main flow
 //! (credentials as `/proc/<pid>/status` shows them, `comm`, PI futexes
-//! held under the old TID, ...) is issue #17 (Documentation/handoff.md).
+//! held under its TID, ...) is issue #17 (Documentation/handoff.md).
 
-use crate::{
-    engine,
-    pool::Process,
-    prim::{msecs_to_jiffies, PidRef},
-    spare::exit_thread,
-};
+use crate::{engine, pool::Process, prim::msecs_to_jiffies, spare::exit_thread};
 use kernel::bindings;
 
 /// How often a parked leader looks for signals and user threads.
 const POLL_MSECS: u32 = 50;
 
-impl Process {
-    /// The group leader's context now runs under `pid` (the spare that
-    /// took it): the parked leader forwards its signals there.
-    pub(crate) fn main_flow_moved(&self, pid: PidRef) {
-        // The old reference, if any (a leader of a program before its
-        // `execve()`), is put after the lock.
-        let _old = self.inner.lock().main_flow.replace(pid);
-    }
-
-    /// Takes the main flow's TID (the parked leader, once).
-    fn take_main_flow(&self) -> Option<PidRef> {
-        self.inner.lock().main_flow.take()
-    }
-}
-
-/// The group leader's user context has moved: it sleeps until the
-/// process ends (module documentation).
+/// The group leader's user context has moved and its chain has ended: it
+/// sleeps until the process ends (module documentation).
 pub(crate) fn park() -> ! {
     // SAFETY: process context.
-    unsafe { bindings::syslet_block_signals() };
-    let mut main_flow: Option<PidRef> = None;
+    unsafe {
+        bindings::syslet_block_signals();
+        bindings::syslet_leader_parks();
+    }
     loop {
         // SAFETY: process context, no lock held.
         unsafe { bindings::schedule_timeout_interruptible(msecs_to_jiffies(POLL_MSECS) as _) };
         if engine::fatal_signal_pending() {
-            drop(main_flow);
             exit_thread();
         }
         if let Ok(process) = Process::borrow_current() {
             if process.only_engine_threads_left() {
-                drop(main_flow);
+                let code = process.user_exit_code();
                 // SAFETY: process context, no lock or reference held; ends
                 // every thread of the group.
-                unsafe { bindings::do_group_exit(0) };
-            }
-            // The spare that took the context sets it once it runs it:
-            // until then signals wait here.
-            if main_flow.is_none() {
-                main_flow = process.take_main_flow();
+                unsafe { bindings::do_group_exit(code) };
             }
         }
-        if let Some(to) = &main_flow {
-            // SAFETY: process context, no lock held; `to` holds a
-            // reference to its `struct pid`.
-            unsafe { bindings::syslet_forward_signals(to.as_ptr()) };
-        }
+        // SAFETY: process context, no lock held.
+        unsafe { bindings::syslet_forward_signals() };
         // SAFETY: `ksignal` is plain data; zero is a valid value.
         let mut ksig: bindings::ksignal = unsafe { core::mem::zeroed() };
         // SAFETY: every signal but SIGKILL and SIGSTOP is blocked (the

@@ -23,14 +23,14 @@ use crate::{
     abi::{AsyncHead, SLOT_SIZE},
     engine,
     identity::Identity,
-    prim::{current, msecs_to_jiffies, signal_pending, Live, PidRef},
+    prim::{current, msecs_to_jiffies, signal_pending, Live},
     spare::Spare,
     worker::{Tables, Worker},
 };
 use core::{
     ffi::c_void,
     ptr,
-    sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering},
+    sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, AtomicUsize, Ordering},
 };
 use kernel::{
     bindings, new_condvar, new_mutex, new_raw_spinlock, new_spinlock,
@@ -65,6 +65,11 @@ pub(crate) struct Process {
     pub(crate) stats: Stats,
     /// Identity changes of the process's threads ([`crate::identity`]).
     pub(crate) identity: Identity,
+    /// How the process ends once only the engine's threads are left
+    /// ([`crate::threads`]): the main flow's `do_exit()` code, and whether
+    /// the user thread that exited last was killed by seccomp.
+    pub(crate) main_exit: AtomicI32,
+    pub(crate) last_seccomp_killed: AtomicBool,
     _live: Live,
 }
 
@@ -109,9 +114,6 @@ pub(crate) struct ProcessInner {
     pub(crate) starting: usize,
     /// Most async threads alive at once.
     pub(crate) peak: usize,
-    /// The TID the group leader's context runs under once it moved, until
-    /// the parked leader takes it ([`crate::leader`]).
-    pub(crate) main_flow: Option<PidRef>,
 }
 
 impl Process {
@@ -124,7 +126,6 @@ impl Process {
                     alive: 0,
                     starting: 0,
                     peak: 0,
-                    main_flow: None,
                 },
                 "syslet::Process::inner"
             ),
@@ -142,6 +143,8 @@ impl Process {
                 handoffs: AtomicU64::new(0),
             },
             identity: Identity::new(),
+            main_exit: AtomicI32::new(0),
+            last_seccomp_killed: AtomicBool::new(false),
             _live: Live::new(ptr::addr_of_mut!(bindings::syslet_live_processes)),
         })
     }
@@ -369,6 +372,8 @@ pub extern "C" fn syslet_rs_stats(sig: *mut bindings::signal_struct, out: *mut b
 /// Releases a process's state with its `signal_struct`.
 #[no_mangle]
 pub extern "C" fn syslet_free_process(sig: *mut bindings::signal_struct) {
+    // SAFETY: `sig` is being freed: no task reads its main flow.
+    unsafe { bindings::syslet_main_flow_free(sig) };
     // SAFETY: called once, when `sig` is freed; no thread can use it.
     let p = unsafe { (*sig).syslet_process };
     if !p.is_null() {

@@ -6,7 +6,7 @@
 //! other module of the crate.
 
 use core::{
-    ptr::{self, NonNull},
+    ptr,
     sync::atomic::{AtomicU64, Ordering},
 };
 use kernel::bindings;
@@ -89,6 +89,10 @@ pub(crate) fn signal_pending() -> bool {
     thread_flags() & TIF_SIGPENDING_BIT != 0
 }
 
+/// `SECCOMP_MODE_DEAD` (kernel/seccomp.c): a KILL verdict was given; the
+/// task is dying.
+pub(crate) const SECCOMP_MODE_DEAD: i32 = 3;
+
 /// Whether the current task is under seccomp (a filter or strict mode).
 #[inline(always)]
 pub(crate) fn under_seccomp() -> bool {
@@ -122,32 +126,3 @@ impl Drop for Live {
 unsafe impl Send for Live {}
 // SAFETY: as above.
 unsafe impl Sync for Live {}
-
-/// A reference to a `struct pid` (a TID), put when dropped.
-pub(crate) struct PidRef(NonNull<bindings::pid>);
-
-impl PidRef {
-    /// Takes over the reference `p` holds; `None` for null.
-    ///
-    /// # Safety
-    ///
-    /// A non-null `p` must hold a reference to a `struct pid` that the
-    /// caller gives up.
-    pub(crate) unsafe fn from_raw(p: *mut bindings::pid) -> Option<PidRef> {
-        NonNull::new(p).map(PidRef)
-    }
-
-    pub(crate) fn as_ptr(&self) -> *mut bindings::pid {
-        self.0.as_ptr()
-    }
-}
-
-impl Drop for PidRef {
-    fn drop(&mut self) {
-        // SAFETY: the reference `from_raw` took over.
-        unsafe { bindings::put_pid(self.0.as_ptr()) };
-    }
-}
-
-// SAFETY: a pid reference may be put from any task.
-unsafe impl Send for PidRef {}

@@ -35,7 +35,7 @@
 use crate::{
     engine, leader,
     pool::Process,
-    prim::{current, msecs_to_jiffies, sysctl, Live, PidRef},
+    prim::{current, msecs_to_jiffies, sysctl, Live},
     task::{self, Kind, Record, Tag},
     wait::{self, Waiter, Woke},
 };
@@ -243,11 +243,7 @@ impl Spare {
         let me = unsafe { Arc::from_raw(me) };
         // SAFETY: claimed: the hook finished writing the context (the
         // state lock orders it), and only this thread reads it now.
-        let main_flow = unsafe { bindings::syslet_context_restore(me.ctx.0.cast()) };
-        // SAFETY: a reference the call took for us, or null.
-        if let Some(pid) = unsafe { PidRef::from_raw(main_flow) } {
-            me.process.main_flow_moved(pid);
-        }
+        unsafe { bindings::syslet_context_restore(me.ctx.0.cast()) };
         // This thread now runs a user context; the task that gave it up
         // carries the rest of its chain and takes over this thread's
         // place in the count (`Process::reserve_thread`) until it exits or
@@ -537,8 +533,9 @@ impl Process {
 /// parked spare (its reference and its place in the process's list) or
 /// a threadlet that never ended (its record).
 #[no_mangle]
-pub extern "C" fn syslet_rs_task_exit(tsk: *mut bindings::task_struct) {
-    if tsk != current() {
+pub extern "C" fn syslet_rs_task_exit(tsk: *mut bindings::task_struct, code: core::ffi::c_long) {
+    // SAFETY: reads the exiting task's own flags.
+    if tsk != current() || unsafe { (*tsk).flags } & bindings::PF_SYSLET_WORKER != 0 {
         return;
     }
     // SAFETY: the exiting task is current.
@@ -550,4 +547,9 @@ pub extern "C" fn syslet_rs_task_exit(tsk: *mut bindings::task_struct) {
         return;
     }
     crate::threadlet::task_exit(tsk);
+    // A user thread: if it is the last, the parked leader ends the
+    // process with its code (`leader`).
+    if let Ok(process) = Process::borrow_current() {
+        process.user_thread_exited(code);
+    }
 }

@@ -16,17 +16,16 @@
 //! (until then its place is `starting`, bounded but not counted), and an
 //! exiting one is uncounted before `live` drops it (a spare in the
 //! `do_exit()` hook, an async thread at the end of `worker_main`). All
-//! counts are under `Process::inner`. Known exception: an async thread
-//! killed inside an atom by a seccomp `KILL_THREAD` verdict (a filter
-//! added with TSYNC after it was made) never reaches the end of
-//! `worker_main` and stays counted (Documentation/syslets.md, "Known
-//! limitations").
+//! counts are under `Process::inner`. No engine thread ends inside a job
+//! without passing there: a task carrying another context's chain runs
+//! no seccomp filter of its own (`invoke::seccomp_check`), and the calls
+//! that end a thread are refused in chains.
 
 use crate::{
     pool::{Process, ProcessInner},
-    prim::{current, sysctl},
+    prim::{current, sysctl, SECCOMP_MODE_DEAD},
 };
-use core::ptr;
+use core::{ptr, sync::atomic::Ordering};
 use kernel::bindings;
 
 impl Process {
@@ -81,6 +80,36 @@ impl Process {
         // right at the next look.
         let live = unsafe { ptr::read_volatile(ptr::addr_of!((*(*current()).signal).live.counter)) };
         live >= 1 && (live - 1) as usize == inner.spares_alive + inner.alive
+    }
+
+    /// The current task, a thread that is not the engine's, exits with
+    /// `do_exit()` code `code`.
+    pub(crate) fn user_thread_exited(&self, code: core::ffi::c_long) {
+        let t = current();
+        // SAFETY: the exiting task's own fields; the main flow's pid is
+        // only compared, never dereferenced.
+        let (pid, main_flow, mode) = unsafe {
+            ((*t).thread_pid, (*(*t).signal).syslet_main_flow, (*t).seccomp.mode)
+        };
+        if !main_flow.is_null() && pid == main_flow {
+            self.main_exit.store(code as i32, Ordering::Relaxed);
+        }
+        self.last_seccomp_killed.store(mode == SECCOMP_MODE_DEAD, Ordering::Relaxed);
+    }
+
+    /// The exit code of a process whose user threads have all ended. On
+    /// stock Linux the leader's: here the main flow's, which ran its
+    /// context. But a seccomp `KILL_THREAD` verdict for the last thread
+    /// kills the process with SIGSYS on stock Linux (`signal->live` is
+    /// one); here the parked leader and the spares keep `live` above one,
+    /// so seccomp ends only the thread, and the leader ends the process
+    /// as stock would have (without the core dump).
+    pub(crate) fn user_exit_code(&self) -> core::ffi::c_int {
+        if self.last_seccomp_killed.load(Ordering::Relaxed) {
+            bindings::SIGSYS as core::ffi::c_int
+        } else {
+            self.main_exit.load(Ordering::Relaxed)
+        }
     }
 
     /// A spare thread (or a task carrying a chain) stopped being one.

@@ -1,21 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Signals for the main thread after its context moved.
+ * The parked group leader (syslet/leader.rs).
  *
  * The group leader keeps its TID when its context moves to a spare (wait()
  * and job control find the process by it), and parks; the main thread's
  * context runs on under the spare's TID, while glibc still has the
  * leader's TID for it. What is addressed to that TID (tgkill(),
  * pthread_kill() of the main thread, glibc's SIGSETXID) must reach the
- * context, as it would on stock Linux. Before the parked leader forwarded
- * its signals, a setuid() family call from any other thread waited
- * forever for the main thread's answer to SIGSETXID (fuzzer seed
- * 20261203, iteration 5632), and the other signals were never handled.
+ * context, as it would on stock Linux. Before, a setuid() family call
+ * from any other thread waited forever for the main thread's answer to
+ * SIGSETXID (fuzzer seed 20261203, iteration 5632), and the other
+ * signals were never handled. What the leader's own chain raises while
+ * it carries it after the move (SIGPIPE) is not the context's. And when
+ * the last user thread dies alone by a seccomp KILL_THREAD verdict, the
+ * process ends by SIGSYS, as on stock Linux, not with status 0.
  *
  * Each case runs in the leader of a child process, as root and as nobody.
  */
 #define _GNU_SOURCE
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
+#include <stddef.h>
 
 #include "kselftest_harness.h"
 #include "handoff_test.h"
@@ -73,13 +80,15 @@ static struct {
 	double ms;
 } setxid;
 
+static gid_t new_egid;
+
 static void *setxid_thread(void *unused)
 {
 	double t0 = now_ms();
 
-	/* A change to the same ids: allowed to anyone, and glibc still
-	 * signals every thread to make it (POSIX: per process). */
-	setxid.ret = setresgid(-1, getegid(), -1);
+	/* glibc signals every thread to make the change (POSIX: per
+	 * process), even one to the same ids, which anyone may make. */
+	setxid.ret = setresgid(-1, new_egid, -1);
 	setxid.err = errno;
 	setxid.ms = now_ms() - t0;
 	return NULL;
@@ -90,6 +99,8 @@ static int setxid_case(void *unused)
 	pthread_t th;
 	gid_t r, e, s;
 
+	/* Root changes its egid (to daemon's), nobody keeps its own. */
+	new_egid = geteuid() == 0 ? 1 : getegid();
 	if (move_main())
 		return 10;
 	if (pthread_create(&th, NULL, setxid_thread, NULL))
@@ -100,9 +111,11 @@ static int setxid_case(void *unused)
 	    setxid.ret, setxid.err, setxid.ms);
 	if (setxid.ret)
 		return 12;
-	/* The main flow made the call too (glibc checks each answer). */
-	if (getresgid(&r, &e, &s) || e != getegid())
+	/* The main flow made the change too, in its SIGSETXID handler. */
+	if (getresgid(&r, &e, &s) || e != new_egid) {
+		say("the main flow's egid is %d, want %d", (int)e, (int)new_egid);
 		return 13;
+	}
 	return 0;
 }
 
@@ -171,6 +184,7 @@ static int tgkill_case(void *unused)
 		return 30;
 	/* Blocked: it must wait, pending, in the main flow. */
 	sigemptyset(&set);
+	sigemptyset(&pending);
 	sigaddset(&set, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &set, NULL))
 		return 31;
@@ -204,6 +218,106 @@ HTEST(tgkill_of_the_leader_tid_reaches_the_main_flow)
 
 	EXPECT_EQ(0, rc1) TH_LOG("root: %s", describe(rc1));
 	EXPECT_EQ(0, rc2) TH_LOG("nobody: %s", describe(rc2));
+}
+
+/* ---- 4. what the leader's carried chain raises ------------------------ */
+
+/*
+ * read(empty pipe) -> write(pipe without a reader): the read blocks and
+ * the main thread's context moves; the leader carries the write, which
+ * raises SIGPIPE against the leader. The chain's result says EPIPE; the
+ * context, with SIGPIPE's default action, must not die of it.
+ */
+static int sigpipe_case(void *unused)
+{
+	static struct syslet_uatom atom[2];
+	static struct syslet_uatom *ring[8];
+	static struct async_head_user ahu = RING_HEAD(ring);
+	static unsigned long rfd, rbuf, rlen = 1, wfd, wbuf, wlen = 1;
+	static long ret[2] = { NO_ATOM, NO_ATOM };
+	static char data[4];
+	struct late_writer w;
+	int p[2], q[2];
+	long r;
+
+	signal(SIGPIPE, SIG_DFL);
+	if (pipe(p) || pipe(q))
+		return 40;
+	close(q[0]);
+	rfd = p[0];
+	rbuf = wbuf = (unsigned long)data;
+	wfd = q[1];
+	atom_set(&atom[1], 0, __NR_write, &ret[1], NULL, ATOM_ARGS(&wfd, &wbuf, &wlen));
+	atom_set(&atom[0], 0, __NR_read, &ret[0], &atom[1], ATOM_ARGS(&rfd, &rbuf, &rlen));
+	if (make_spare() || late_writer_start(&w, p[1], 3000))
+		return 41;
+	r = sys_async_exec(&atom[0], &ahu);
+	atomic_store(&w.gate, 1);
+	pthread_join(w.th, NULL);
+	if (r != 0 || syscall(__NR_gettid) == getpid()) {
+		say("async_exec() = %#lx: the main thread's context did not move", r);
+		return 42;
+	}
+	if (reap_deadline(&ahu, ring, 8, 10000) != &atom[1] || ret[0] != 1 || ret[1] != -EPIPE) {
+		say("completion: read %ld, write %ld (want 1, -EPIPE)", ret[0], ret[1]);
+		return 43;
+	}
+	/* The leader parks and looks at its signals within 50 ms. */
+	usleep(300000);
+	return 0;
+}
+
+HTEST(sigpipe_of_the_leaders_carried_chain_stays_with_it)
+{
+	int rc1 = run_child(sigpipe_case, NULL, AS_ROOT, 20000);
+	int rc2 = run_child(sigpipe_case, NULL, AS_NOBODY, 20000);
+
+	EXPECT_EQ(0, rc1) TH_LOG("root: %s", describe(rc1));
+	EXPECT_EQ(0, rc2) TH_LOG("nobody: %s", describe(rc2));
+}
+
+/* ---- 5. the last user thread killed by seccomp ------------------------ */
+
+/* getppid() kills the calling thread; everything else runs. */
+static int kill_thread_on_getppid(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_getppid, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_THREAD),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -1;
+	return syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
+
+/*
+ * The main flow is the process's only user thread; its filter kills it
+ * on getppid(). Stock Linux then kills the process with SIGSYS (the
+ * thread is the last: signal->live is 1). Before, the spares and the
+ * parked leader kept live above one, only the thread died, and the
+ * leader ended the process with status 0.
+ */
+static int seccomp_last_case(void *unused)
+{
+	if (move_main())
+		return 50;
+	if (kill_thread_on_getppid())
+		return 51;
+	syscall(__NR_getppid);
+	return 52;	/* not reached */
+}
+
+HTEST(last_user_thread_killed_by_seccomp_ends_the_process_by_sigsys)
+{
+	int rc1 = run_child(seccomp_last_case, NULL, AS_ROOT, 20000);
+	int rc2 = run_child(seccomp_last_case, NULL, AS_NOBODY, 20000);
+
+	EXPECT_EQ(RUN_SIGNALED(SIGSYS), rc1) TH_LOG("root: %s", describe(rc1));
+	EXPECT_EQ(RUN_SIGNALED(SIGSYS), rc2) TH_LOG("nobody: %s", describe(rc2));
 }
 
 TEST_HARNESS_MAIN
