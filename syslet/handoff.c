@@ -347,7 +347,8 @@ void syslet_context_restore(void *buf)
 			 */
 			if (thread_group_leader(from))
 				old_main_flow = rcu_replace_pointer(t->signal->syslet_main_flow,
-								    get_pid(task_pid(t)), true);
+								    get_pid(task_pid(t)),
+								    lockdep_is_held(&t->sighand->siglock));
 			else
 				exchange_tids(t, from);
 			list_splice_tail_init(&from->pending.list, &t->pending.list);
@@ -380,7 +381,7 @@ void syslet_context_restore(void *buf)
  * the context, which runs under signal->syslet_main_flow (syslet/leader.rs).
  * The leader itself if that thread has exited.
  */
-struct task_struct *syslet_signal_target(struct task_struct *p)
+static struct task_struct *syslet_main_flow_task(struct task_struct *p)
 {
 	struct task_struct *t;
 	struct pid *mf;
@@ -391,19 +392,42 @@ struct task_struct *syslet_signal_target(struct task_struct *p)
 	if (likely(!mf))
 		return p;
 	t = pid_task(mf, PIDTYPE_PID);
-	return t && same_thread_group(t, p) ? t : p;
+	/* Not an exiting one (the old leader in de_thread() has it then). */
+	return t && same_thread_group(t, p) && !t->exit_state &&
+	       !(t->flags & PF_EXITING) ? t : p;
+}
+
+struct task_struct *syslet_signal_target(struct task_struct *p)
+{
+	/* A task's signal to itself is its own (a threadlet's raise()). */
+	return p == current ? p : syslet_main_flow_task(p);
 }
 
 /*
  * The leader parks after carrying its last chain: what that chain
  * raised against it (SIGPIPE, SIGXFSZ) is not delivered, as for any task
- * carrying a chain; the context's signals went to the main flow.
+ * carrying a chain; the context's signals went to the main flow. Only
+ * those two, from its private queue: a SIGKILL of exit_group(), exec or
+ * a core dump stays, and so does anything else queued for its TID (a
+ * timer's, forwarded by syslet_forward_signals()).
  */
 void syslet_leader_parks(void)
 {
+	static const int raised[] = { SIGPIPE, SIGXFSZ };
+	kernel_siginfo_t info;
+	enum pid_type type;
+	sigset_t mask;
+	int i;
+
 	spin_lock_irq(&current->sighand->siglock);
-	flush_sigqueue(&current->pending);
-	recalc_sigpending();
+	for (i = 0; i < ARRAY_SIZE(raised); i++) {
+		/* Never from the group's queue: dequeue_signal() looks there
+		 * when the private one has none. */
+		while (sigismember(&current->pending.signal, raised[i])) {
+			siginitsetinv(&mask, sigmask(raised[i]));
+			dequeue_signal(&mask, &info, &type);
+		}
+	}
 	spin_unlock_irq(&current->sighand->siglock);
 }
 
@@ -437,7 +461,7 @@ void syslet_forward_signals(void)
 		if (!sig)
 			return;
 		rcu_read_lock();
-		t = syslet_signal_target(current);
+		t = syslet_main_flow_task(current);
 		if (t != current)
 			do_send_sig_info(sig, &info, t, PIDTYPE_PID);
 		rcu_read_unlock();
@@ -445,10 +469,10 @@ void syslet_forward_signals(void)
 	}
 }
 
-/* With the signal_struct: no reader is left. */
+/* With the signal_struct (no task refers to it: no reader is left). */
 void syslet_main_flow_free(struct signal_struct *sig)
 {
-	put_pid(rcu_dereference_protected(sig->syslet_main_flow, true));
+	put_pid(rcu_dereference_protected(sig->syslet_main_flow, 1));
 }
 
 /* A saved context that will not be applied (the spare is exiting). */
@@ -490,10 +514,7 @@ int syslet_spawn_spare(int (*fn)(void *), void *arg)
 	return pid < 0 ? pid : 0;
 }
 
-/*
- * do_exit() hook, after PF_EXITING is set: a threadlet left on, a spare,
- * and the exit code of each thread of a process that used the engine.
- */
+/* do_exit() hook, after PF_EXITING is set (syslet/spare.rs). */
 void syslet_task_exit(struct task_struct *tsk, long code)
 {
 	if ((tsk->flags & PF_SYSLET_HANDOFF) || READ_ONCE(tsk->signal->syslet_process))

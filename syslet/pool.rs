@@ -30,7 +30,7 @@ use crate::{
 use core::{
     ffi::c_void,
     ptr,
-    sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, AtomicUsize, Ordering},
+    sync::atomic::{AtomicI32, AtomicPtr, AtomicU64, AtomicUsize, Ordering},
 };
 use kernel::{
     bindings, new_condvar, new_mutex, new_raw_spinlock, new_spinlock,
@@ -66,10 +66,10 @@ pub(crate) struct Process {
     /// Identity changes of the process's threads ([`crate::identity`]).
     pub(crate) identity: Identity,
     /// How the process ends once only the engine's threads are left
-    /// ([`crate::threads`]): the main flow's `do_exit()` code, and whether
-    /// the user thread that exited last was killed by seccomp.
+    /// ([`crate::threads`]): the main flow's `do_exit()` code, and that of
+    /// the user thread that exited last if seccomp killed it (else 0).
     pub(crate) main_exit: AtomicI32,
-    pub(crate) last_seccomp_killed: AtomicBool,
+    pub(crate) last_killed: AtomicI32,
     _live: Live,
 }
 
@@ -144,7 +144,7 @@ impl Process {
             },
             identity: Identity::new(),
             main_exit: AtomicI32::new(0),
-            last_seccomp_killed: AtomicBool::new(false),
+            last_killed: AtomicI32::new(0),
             _live: Live::new(ptr::addr_of_mut!(bindings::syslet_live_processes)),
         })
     }

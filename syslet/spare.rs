@@ -529,16 +529,30 @@ impl Process {
     }
 }
 
-/// `do_exit()` hook for a task that exits with `PF_SYSLET_HANDOFF`: a
-/// parked spare (its reference and its place in the process's list) or
-/// a threadlet that never ended (its record).
+/// `do_exit()` hook for each thread of a process that used the engine,
+/// with its exit code: a parked spare (its reference and its place in
+/// the process's list), a threadlet that never ended (its record), and
+/// the code of a user thread (for the parked leader, [`crate::leader`]).
 #[no_mangle]
 pub extern "C" fn syslet_rs_task_exit(tsk: *mut bindings::task_struct, code: core::ffi::c_long) {
-    // SAFETY: reads the exiting task's own flags.
-    if tsk != current() || unsafe { (*tsk).flags } & bindings::PF_SYSLET_WORKER != 0 {
+    const NOT_USER: u32 = bindings::PF_SYSLET_WORKER | bindings::PF_IO_WORKER | bindings::PF_USER_WORKER;
+    if tsk != current() {
         return;
     }
-    // SAFETY: the exiting task is current.
+    // SAFETY: the exiting task's own flags.
+    let flags = unsafe { (*tsk).flags };
+    if flags & NOT_USER != 0 {
+        // An async thread (it uncounts itself), or an io-wq or vhost
+        // worker, whose `worker_private` is not ours to read.
+        return;
+    }
+    if flags & bindings::PF_SYSLET_HANDOFF == 0 {
+        if let Ok(process) = Process::borrow_current() {
+            process.user_thread_exited(code);
+        }
+        return;
+    }
+    // SAFETY: the exiting task is current, with a record of ours.
     if let Record::Spare(s) = unsafe { Record::of(tsk) } {
         task::uninstall(bindings::PF_SYSLET_HANDOFF);
         // SAFETY: the reference `Spare::serve` installed.

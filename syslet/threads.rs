@@ -94,7 +94,8 @@ impl Process {
         if !main_flow.is_null() && pid == main_flow {
             self.main_exit.store(code as i32, Ordering::Relaxed);
         }
-        self.last_seccomp_killed.store(mode == SECCOMP_MODE_DEAD, Ordering::Relaxed);
+        let killed = if mode == SECCOMP_MODE_DEAD { code as i32 } else { 0 };
+        self.last_killed.store(killed, Ordering::Relaxed);
     }
 
     /// The exit code of a process whose user threads have all ended. On
@@ -103,12 +104,14 @@ impl Process {
     /// kills the process with SIGSYS on stock Linux (`signal->live` is
     /// one); here the parked leader and the spares keep `live` above one,
     /// so seccomp ends only the thread, and the leader ends the process
-    /// as stock would have (without the core dump).
+    /// as stock would have (without the core dump). Strict mode kills
+    /// with SIGKILL. (Relaxed: on x86 the exit's stores are seen before
+    /// its `live` decrement, a locked instruction, which the leader reads
+    /// first.)
     pub(crate) fn user_exit_code(&self) -> core::ffi::c_int {
-        if self.last_seccomp_killed.load(Ordering::Relaxed) {
-            bindings::SIGSYS as core::ffi::c_int
-        } else {
-            self.main_exit.load(Ordering::Relaxed)
+        match self.last_killed.load(Ordering::Relaxed) {
+            0 => self.main_exit.load(Ordering::Relaxed),
+            killed => killed,
         }
     }
 

@@ -11,9 +11,10 @@
  * from any other thread waited forever for the main thread's answer to
  * SIGSETXID (fuzzer seed 20261203, iteration 5632), and the other
  * signals were never handled. What the leader's own chain raises while
- * it carries it after the move (SIGPIPE) is not the context's. And when
- * the last user thread dies alone by a seccomp KILL_THREAD verdict, the
- * process ends by SIGSYS, as on stock Linux, not with status 0.
+ * it carries it after the move (SIGPIPE) is not the context's, but a
+ * SIGKILL for it (exec from the main flow) is. And when the last user
+ * thread dies alone by a seccomp KILL_THREAD verdict, the process ends by
+ * SIGSYS, as on stock Linux, not with status 0.
  *
  * Each case runs in the leader of a child process, as root and as nobody.
  */
@@ -318,6 +319,82 @@ HTEST(last_user_thread_killed_by_seccomp_ends_the_process_by_sigsys)
 
 	EXPECT_EQ(RUN_SIGNALED(SIGSYS), rc1) TH_LOG("root: %s", describe(rc1));
 	EXPECT_EQ(RUN_SIGNALED(SIGSYS), rc2) TH_LOG("nobody: %s", describe(rc2));
+}
+
+/* The thread left after the main flow's pthread_exit(): its filter kills it. */
+static void *killed_last(void *unused)
+{
+	usleep(200000);	/* the main flow has exited */
+	if (kill_thread_on_getppid())
+		_exit(61);
+	syscall(__NR_getppid);
+	_exit(62);	/* not reached */
+}
+
+/*
+ * The main flow ends with pthread_exit() (status 0 so far); the other
+ * user thread dies alone by KILL_THREAD, the last: SIGSYS, as stock.
+ */
+static int seccomp_not_main_case(void *unused)
+{
+	pthread_t th;
+
+	if (move_main())
+		return 60;
+	if (pthread_create(&th, NULL, killed_last, NULL))
+		return 63;
+	pthread_exit(NULL);
+}
+
+HTEST(last_thread_killed_by_seccomp_after_the_main_flow_exited_is_sigsys)
+{
+	int rc1 = run_child(seccomp_not_main_case, NULL, AS_ROOT, 20000);
+	int rc2 = run_child(seccomp_not_main_case, NULL, AS_NOBODY, 20000);
+
+	EXPECT_EQ(RUN_SIGNALED(SIGSYS), rc1) TH_LOG("root: %s", describe(rc1));
+	EXPECT_EQ(RUN_SIGNALED(SIGSYS), rc2) TH_LOG("nobody: %s", describe(rc2));
+}
+
+/* ---- 6. exec while the leader still carries its chain ------------------ */
+
+/*
+ * The main thread's chain blocks in read(empty pipe), so its context
+ * moves and the leader carries the read. The main flow then execs:
+ * de_thread() kills the leader with SIGKILL, which its read returns for;
+ * exec must go through (the leader must not drop that SIGKILL when it
+ * parks). The new image exits 0.
+ */
+static int exec_case(void *unused)
+{
+	static struct syslet_uatom atom;
+	static struct syslet_uatom *ring[8];
+	static struct async_head_user ahu = RING_HEAD(ring);
+	static unsigned long rfd, rbuf, rlen = 1;
+	static long ret = NO_ATOM;
+	static char data[4];
+	char *const argv[] = { "/bin/true", NULL };
+	int p[2];
+
+	if (pipe(p) || make_spare())
+		return 70;
+	rfd = p[0];
+	rbuf = (unsigned long)data;
+	atom_set(&atom, 0, __NR_read, &ret, NULL, ATOM_ARGS(&rfd, &rbuf, &rlen));
+	if (sys_async_exec(&atom, &ahu) != 0 || syscall(__NR_gettid) == getpid()) {
+		say("exec case: the main thread's context did not move");
+		return 71;
+	}
+	execv(argv[0], argv);
+	return 72;
+}
+
+HTEST(exec_while_the_leader_carries_its_chain)
+{
+	int rc1 = run_child(exec_case, NULL, AS_ROOT, 20000);
+	int rc2 = run_child(exec_case, NULL, AS_NOBODY, 20000);
+
+	EXPECT_EQ(0, rc1) TH_LOG("root: %s", describe(rc1));
+	EXPECT_EQ(0, rc2) TH_LOG("nobody: %s", describe(rc2));
 }
 
 TEST_HARNESS_MAIN
