@@ -206,11 +206,12 @@ impl Process {
     /// A parked worker, or a new one if the process has fewer than
     /// `syslet_max_threads`; `None` when it has that many, all busy.
     ///
-    /// A worker shares the files, fs and namespaces of the thread that
-    /// made it, for good (io threads never unshare): only a caller that
-    /// has the same ones gets it, so that an atom never runs against
-    /// another thread's fd table, root or cwd (a thread may have unshared
-    /// them).
+    /// A worker shares the files, fs, namespaces and seccomp filter of
+    /// the thread that made it, for good (io threads never unshare): only
+    /// a caller that has the same ones gets it, so that an atom never runs
+    /// against another thread's fd table, root or cwd (a thread may have
+    /// unshared them), and a filtered aio submitter's worker never takes
+    /// an unfiltered submitter's chain.
     pub(crate) fn get_worker(self: &Arc<Self>) -> Result<Option<Arc<Worker>>> {
         let tables = Tables::of_current();
         {

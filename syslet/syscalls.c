@@ -5,6 +5,8 @@
  */
 #include <linux/cpu.h>
 #include <linux/fs.h>
+#include <linux/magic.h>
+#include <linux/pagemap.h>
 #include <linux/syscalls.h>
 #include <linux/syslet.h>
 #include <asm/cpufeature.h>
@@ -12,6 +14,29 @@
 
 /* aio/aio.rs hard-codes what bindgen cannot evaluate. */
 static_assert(IOCB_NOWAIT == 0x8);
+static_assert(FMODE_NOWAIT == (1U << 27));	/* aio/aio.rs */
+static_assert(IOCB_NOIO == (1 << 20));	/* aio/aio.rs */
+static_assert(TMPFS_MAGIC == 0x01021994);	/* aio/aio.rs */
+
+#ifdef CONFIG_SYSLET_AIO
+/*
+ * Whether the page at @pos of @file is in the page cache and up to date:
+ * a read starting there copies before it could wait. A lockless lookup;
+ * the answer may be stale by the time it is used, which only costs the
+ * caller a read that returns -EAGAIN.
+ */
+bool syslet_page_cached(struct file *file, loff_t pos)
+{
+	struct folio *folio = filemap_get_folio(file->f_mapping, pos >> PAGE_SHIFT);
+	bool uptodate;
+
+	if (IS_ERR(folio))
+		return false;
+	uptodate = folio_test_uptodate(folio);
+	folio_put(folio);
+	return uptodate;
+}
+#endif
 
 SYSCALL_DEFINE2(async_exec, void __user *, atom, void __user *, ahu)
 {

@@ -157,19 +157,36 @@ pub(crate) enum Submitted {
     Refused,
 }
 
-/// The files, fs and namespaces a task sees, by pointer.
+/// The files, fs, namespaces and seccomp state a task has, by pointer:
+/// what an io thread takes from the task that makes it, for good.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Tables {
     files: usize,
     fs: usize,
     nsproxy: usize,
+    /// A worker made under a filter (an aio submitter's, `aio/`) serves
+    /// only tasks under the same one: never an unfiltered submitter's
+    /// chain, whose atoms a worker under seccomp would not run
+    /// (`WorkerRunner::stale`).
+    seccomp_mode: i32,
+    seccomp_filter: usize,
 }
 
 impl Tables {
     pub(crate) fn of_current() -> Tables {
         let t = current();
-        // SAFETY: `current`'s own pointers, which only it changes.
-        unsafe { Tables { files: (*t).files as usize, fs: (*t).fs as usize, nsproxy: (*t).nsproxy as usize } }
+        // SAFETY: `current`'s own pointers, which only it changes (TSYNC
+        // sets another thread's filter; a stale read only makes a worker
+        // match no one).
+        unsafe {
+            Tables {
+                files: (*t).files as usize,
+                fs: (*t).fs as usize,
+                nsproxy: (*t).nsproxy as usize,
+                seccomp_mode: (*t).seccomp.mode,
+                seccomp_filter: (*t).seccomp.filter as usize,
+            }
+        }
     }
 }
 

@@ -183,6 +183,9 @@ bool syslet_aio_work(struct work_struct *work);
 void syslet_aio_submitting(long nr);
 bool syslet_aio_handed_off(void);
 long syslet_aio_park(void);
+/* syslet/syscalls.c, for aio/aio.rs: is @pos's page cached, up to date? */
+struct file;
+bool syslet_page_cached(struct file *file, loff_t pos);
 extern unsigned int sysctl_syslet_aio;
 #else
 static inline bool syslet_aio_rw(struct kiocb *req, struct iov_iter *iter,

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Buffered aio reads of cached data complete inside io_submit(), as on
+ * stock Linux, with kernel.syslet_aio=1: a program that polls right after
+ * submitting (io_getevents() with min_nr 0 and a zero timeout) finds the
+ * event there, and only a read that must wait for the device continues
+ * on an async thread (aio/aio.rs, read_nowait). Each case runs both ways
+ * in one process: syslet_aio=0 (the stock path) and =1, and the answers
+ * must be the same. The files are on /tmp, tmpfs, which the engine leaves
+ * to the stock path; the device cases read /dev/nullb0, which honours
+ * IOCB_NOWAIT and takes the inline try.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <libaio.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+
+#include "kselftest_harness.h"
+#include "syslet_test.h"
+#include "aio_test.h"
+
+/* One read of len bytes at off; polls once at once (min_nr 0, zero
+ * timeout). Returns how many events that poll saw (0 or 1); *res is the
+ * read's result (waited for if the poll saw nothing). */
+static int read_and_poll(struct __test_metadata *_metadata, int fd, void *buf, long len,
+			 long long off, long *res)
+{
+	struct timespec zero = { 0, 0 };
+	struct iocb cb, *cbp = &cb;
+	struct io_event ev;
+	io_context_t ctx = 0;
+	int seen;
+
+	EXPECT_EQ(0, io_setup(4, &ctx));
+	io_prep_pread(&cb, fd, buf, len, off);
+	EXPECT_EQ(1, io_submit(ctx, 1, &cbp));
+	seen = io_getevents(ctx, 0, 1, &ev, &zero);
+	EXPECT_GE(seen, 0);
+	if (seen == 0)
+		EXPECT_EQ(1, io_getevents(ctx, 1, 1, &ev, NULL));
+	*res = (long)ev.res;
+	io_destroy(ctx);
+	return seen;
+}
+
+/* A file of `size` bytes of a known pattern, read once (cached). */
+static int cached_file(size_t size)
+{
+	char *b = malloc(size);
+	int fd = temp_file();
+	size_t i;
+
+	if (!b || fd < 0)
+		return -1;
+	for (i = 0; i < size; i++)
+		b[i] = 'a' + i % 23;
+	if (pwrite(fd, b, size, 0) != (ssize_t)size || pread(fd, b, size, 0) != (ssize_t)size)
+		fd = -1;
+	free(b);
+	return fd;
+}
+
+static int pattern_ok(const char *b, long long off, long n)
+{
+	for (long i = 0; i < n; i++)
+		if (b[i] != 'a' + (off + i) % 23)
+			return 0;
+	return 1;
+}
+
+/* len bytes at off of a cached file of size bytes: both paths see the
+ * event at once, with the same result and data. */
+static void cached_case(struct __test_metadata *_metadata, size_t size, long len, long long off,
+			long want)
+{
+	static char buf[2][65536];
+	int fd = cached_file(size), path;
+	long res[2];
+
+	ASSERT_GE(fd, 0);
+	for (path = 0; path < 2; path++) {
+		ASSERT_EQ(0, set_syslet_aio(path));
+		memset(buf[path], 0, sizeof(buf[path]));
+		EXPECT_EQ(1, read_and_poll(_metadata, fd, buf[path], len, off, &res[path]))
+			TH_LOG("syslet_aio=%d: the event was not there right after io_submit()", path);
+		EXPECT_EQ(want, res[path]) TH_LOG("syslet_aio=%d", path);
+		if (res[path] > 0)
+			EXPECT_TRUE(pattern_ok(buf[path], off, res[path])) TH_LOG("syslet_aio=%d: data", path);
+	}
+	ASSERT_EQ(0, set_syslet_aio(1));
+	close(fd);
+}
+
+TEST(cached_read_completes_inside_io_submit)
+{
+	cached_case(_metadata, 65536, 4096, 8192, 4096);
+}
+
+TEST(cached_read_up_to_eof_is_short_inside_io_submit)
+{
+	cached_case(_metadata, 1000, 4096, 0, 1000);
+}
+
+TEST(cached_read_past_eof_is_zero_inside_io_submit)
+{
+	cached_case(_metadata, 1000, 4096, 8192, 0);
+}
+
+/*
+ * The same on the block device (tmpfs, where the files above are, runs
+ * the stock way: it has no FMODE_NOWAIT): the device's bytes at
+ * [base, base + 64 KiB) get the pattern, are read once (cached), then
+ * len bytes at off are read both ways.
+ */
+static void cached_device_case(struct __test_metadata *_metadata, long long base, long len,
+			       long long off, long want)
+{
+	static char buf[2][65536];
+	long res[2];
+	char *blk;
+	int fd, path;
+
+	if (access(NULLB, R_OK | W_OK))
+		SKIP(return, "no " NULLB " (boot with tools/vm --nullblk)");
+	fd = open(NULLB, O_WRONLY | O_DIRECT);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, posix_memalign((void **)&blk, 4096, 65536));
+	for (long i = 0; i < 65536; i++)
+		blk[i] = 'a' + (base + i) % 23;
+	ASSERT_EQ(65536, pwrite(fd, blk, 65536, base));
+	close(fd);
+	free(blk);
+	fd = open(NULLB, O_RDONLY);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(65536, pread(fd, buf[0], 65536, base));
+	for (path = 0; path < 2; path++) {
+		ASSERT_EQ(0, set_syslet_aio(path));
+		memset(buf[path], 0, sizeof(buf[path]));
+		EXPECT_EQ(1, read_and_poll(_metadata, fd, buf[path], len, off, &res[path]))
+			TH_LOG("syslet_aio=%d: the event was not there right after io_submit()", path);
+		EXPECT_EQ(want, res[path]) TH_LOG("syslet_aio=%d", path);
+		if (res[path] > 0)
+			EXPECT_TRUE(pattern_ok(buf[path], off, res[path])) TH_LOG("syslet_aio=%d: data", path);
+	}
+	ASSERT_EQ(0, set_syslet_aio(1));
+	close(fd);
+}
+
+static long long device_size(void)
+{
+	unsigned long long size = 0;
+	int fd = open(NULLB, O_RDONLY);
+
+	if (fd >= 0 && ioctl(fd, BLKGETSIZE64, &size))
+		size = 0;
+	if (fd >= 0)
+		close(fd);
+	return size;
+}
+
+TEST(cached_device_read_completes_inside_io_submit)
+{
+	cached_device_case(_metadata, 8 << 20, 4096, (8 << 20) + 8192, 4096);
+}
+
+TEST(cached_device_read_up_to_its_end_is_short_inside_io_submit)
+{
+	long long size = device_size();
+
+	ASSERT_GT(size, 65536);
+	cached_device_case(_metadata, size - 65536, 4096, size - 1000, 1000);
+}
+
+/*
+ * A read whose first half is cached and second half is not: the cached
+ * part is copied inside io_submit() and the rest read on an async thread;
+ * the one event counts every byte, with the device's data (fill below),
+ * as the stock path's does.
+ */
+#define RA_KB "/sys/block/nullb0/queue/read_ahead_kb"
+
+TEST(partly_cached_read_returns_every_byte)
+{
+	static char buf[2][65536];
+	const long long off = 8 << 20;
+	char *blk;
+	long res[2], ra_kb;
+	int path, fd, w;
+
+	if (access(NULLB, R_OK | W_OK))
+		SKIP(return, "no " NULLB " (boot with tools/vm --nullblk)");
+	ra_kb = read_number(RA_KB);
+	ASSERT_GE(ra_kb, 0);
+	/* the pattern, written past the page cache */
+	w = open(NULLB, O_WRONLY | O_DIRECT);
+	ASSERT_GE(w, 0);
+	ASSERT_EQ(0, posix_memalign((void **)&blk, 4096, 65536));
+	for (long i = 0; i < 65536; i++)
+		blk[i] = 'a' + (off + i) % 23;
+	ASSERT_EQ(65536, pwrite(w, blk, 65536, off));
+	close(w);
+	free(blk);
+	for (path = 0; path < 2; path++) {
+		ASSERT_EQ(0, set_syslet_aio(path));
+		drop_caches();
+		fd = open(NULLB, O_RDONLY);
+		ASSERT_GE(fd, 0);
+		/* no read-ahead: the first 32 KiB cached, the rest not */
+		ASSERT_EQ(0, write_number(RA_KB, 0));
+		ASSERT_EQ(32768, pread(fd, buf[path], 32768, off));
+		ASSERT_EQ(0, write_number(RA_KB, ra_kb));
+		memset(buf[path], 0, sizeof(buf[path]));
+		read_and_poll(_metadata, fd, buf[path], 65536, off, &res[path]);
+		EXPECT_EQ(65536, res[path]) TH_LOG("syslet_aio=%d", path);
+		EXPECT_TRUE(pattern_ok(buf[path], off, 65536)) TH_LOG("syslet_aio=%d: data", path);
+		close(fd);
+	}
+	ASSERT_EQ(0, set_syslet_aio(1));
+}
+
+TEST_HARNESS_MAIN
