@@ -74,16 +74,14 @@ static int pattern_ok(const char *b, long long off, long n)
 	return 1;
 }
 
-/* len bytes at off of a cached file of size bytes: both paths see the
- * event at once, with the same result and data. */
-static void cached_case(struct __test_metadata *_metadata, size_t size, long len, long long off,
-			long want)
+/* len cached bytes at off of fd, read both ways: each sees the event at
+ * once, with the result `want` and the pattern's data. */
+static void both_paths(struct __test_metadata *_metadata, int fd, long len, long long off, long want)
 {
 	static char buf[2][65536];
-	int fd = cached_file(size), path;
 	long res[2];
+	int path;
 
-	ASSERT_GE(fd, 0);
 	for (path = 0; path < 2; path++) {
 		ASSERT_EQ(0, set_syslet_aio(path));
 		memset(buf[path], 0, sizeof(buf[path]));
@@ -94,6 +92,16 @@ static void cached_case(struct __test_metadata *_metadata, size_t size, long len
 			EXPECT_TRUE(pattern_ok(buf[path], off, res[path])) TH_LOG("syslet_aio=%d: data", path);
 	}
 	ASSERT_EQ(0, set_syslet_aio(1));
+}
+
+/* len bytes at off of a cached file of size bytes. */
+static void cached_case(struct __test_metadata *_metadata, size_t size, long len, long long off,
+			long want)
+{
+	int fd = cached_file(size);
+
+	ASSERT_GE(fd, 0);
+	both_paths(_metadata, fd, len, off, want);
 	close(fd);
 }
 
@@ -121,10 +129,9 @@ TEST(cached_read_past_eof_is_zero_inside_io_submit)
 static void cached_device_case(struct __test_metadata *_metadata, long long base, long len,
 			       long long off, long want)
 {
-	static char buf[2][65536];
-	long res[2];
+	static char buf[65536];
 	char *blk;
-	int fd, path;
+	int fd;
 
 	if (access(NULLB, R_OK | W_OK))
 		SKIP(return, "no " NULLB " (boot with tools/vm --nullblk)");
@@ -138,17 +145,8 @@ static void cached_device_case(struct __test_metadata *_metadata, long long base
 	free(blk);
 	fd = open(NULLB, O_RDONLY);
 	ASSERT_GE(fd, 0);
-	ASSERT_EQ(65536, pread(fd, buf[0], 65536, base));
-	for (path = 0; path < 2; path++) {
-		ASSERT_EQ(0, set_syslet_aio(path));
-		memset(buf[path], 0, sizeof(buf[path]));
-		EXPECT_EQ(1, read_and_poll(_metadata, fd, buf[path], len, off, &res[path]))
-			TH_LOG("syslet_aio=%d: the event was not there right after io_submit()", path);
-		EXPECT_EQ(want, res[path]) TH_LOG("syslet_aio=%d", path);
-		if (res[path] > 0)
-			EXPECT_TRUE(pattern_ok(buf[path], off, res[path])) TH_LOG("syslet_aio=%d: data", path);
-	}
-	ASSERT_EQ(0, set_syslet_aio(1));
+	ASSERT_EQ(65536, pread(fd, buf, 65536, base));
+	both_paths(_metadata, fd, len, off, want);
 	close(fd);
 }
 

@@ -54,6 +54,19 @@ static inline void as_both(struct __test_metadata *_metadata, int (*fn)(void *),
 }
 
 /*
+ * fn in the group leader of a child process (its main thread), as root
+ * and as nobody; each run must return `want` (a RUN_* value or a code).
+ */
+static inline void as_both_in_leader(struct __test_metadata *_metadata, int (*fn)(void *), int want)
+{
+	int rc1 = run_child(fn, NULL, AS_ROOT, 20000);
+	int rc2 = run_child(fn, NULL, AS_NOBODY, 20000);
+
+	EXPECT_EQ(want, rc1) TH_LOG("root: %s", describe(rc1));
+	EXPECT_EQ(want, rc2) TH_LOG("nobody: %s", describe(rc2));
+}
+
+/*
  * The refusal of a state the thread set (set() just before), checked in
  * place: no handoff, the state still set (is_set()), then cleared
  * (clear()) and the same chain hands off.

@@ -284,25 +284,13 @@ HTEST(detached_chain_runs_on_when_nothing_changed_async_threads)
 
 /* ---- 2. seccomp after async_exec() returned NULL -------------------- */
 
-/* openat() and open() fail with EPERM, everything else runs. */
+/* openat() and open() fail with EPERM, everything else runs. No TSYNC:
+ * only this thread gets the filters. */
 static int install_openat_filter(void)
 {
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_openat, 1, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_open, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
-
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+	if (filter_one_call(__NR_openat, SECCOMP_RET_ERRNO | EPERM, 0))
 		return -1;
-	/* No TSYNC: only this thread gets the filter. */
-	return syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+	return filter_one_call(__NR_open, SECCOMP_RET_ERRNO | EPERM, 0);
 }
 
 static int seccomp_case(void *arg)

@@ -12,6 +12,10 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -101,6 +105,30 @@ __attribute__((destructor)) static void hs_restore_sysctls(void)
 	write_sysctl("syslet_handoff", hs_orig_handoff);
 	write_sysctl("syslet_max_threads", hs_orig_max);
 	write_sysctl("syslet_idle_msecs", hs_orig_idle);
+}
+
+/*
+ * Sets no_new_privs and adds a seccomp filter: system call `nr` gets
+ * `action` (SECCOMP_RET_KILL_THREAD, SECCOMP_RET_ERRNO | EPERM, ...),
+ * every other native call runs, a non-native one kills the process.
+ * `flags`: 0 (this thread) or SECCOMP_FILTER_FLAG_TSYNC. 0 or -1.
+ */
+static inline int filter_one_call(int nr, unsigned int action, unsigned int flags)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, action),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -1;
+	return syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
 }
 
 /* ---- children ------------------------------------------------------- */

@@ -122,11 +122,7 @@ static int setxid_case(void *unused)
 
 HTEST(setxid_from_a_second_thread_after_the_main_thread_moved)
 {
-	int rc1 = run_child(setxid_case, NULL, AS_ROOT, 20000);
-	int rc2 = run_child(setxid_case, NULL, AS_NOBODY, 20000);
-
-	EXPECT_EQ(0, rc1) TH_LOG("root: %s", describe(rc1));
-	EXPECT_EQ(0, rc2) TH_LOG("nobody: %s", describe(rc2));
+	as_both_in_leader(_metadata, setxid_case, 0);
 }
 
 /* ---- 2. pthread_kill() of the main thread ---------------------------- */
@@ -167,11 +163,7 @@ static int pthread_kill_case(void *unused)
 
 HTEST(pthread_kill_of_the_main_thread_reaches_its_context)
 {
-	int rc1 = run_child(pthread_kill_case, NULL, AS_ROOT, 20000);
-	int rc2 = run_child(pthread_kill_case, NULL, AS_NOBODY, 20000);
-
-	EXPECT_EQ(0, rc1) TH_LOG("root: %s", describe(rc1));
-	EXPECT_EQ(0, rc2) TH_LOG("nobody: %s", describe(rc2));
+	as_both_in_leader(_metadata, pthread_kill_case, 0);
 }
 
 /* ---- 3. tgkill(pid, pid) and a blocked signal ------------------------ */
@@ -214,11 +206,7 @@ static int tgkill_case(void *unused)
 
 HTEST(tgkill_of_the_leader_tid_reaches_the_main_flow)
 {
-	int rc1 = run_child(tgkill_case, NULL, AS_ROOT, 20000);
-	int rc2 = run_child(tgkill_case, NULL, AS_NOBODY, 20000);
-
-	EXPECT_EQ(0, rc1) TH_LOG("root: %s", describe(rc1));
-	EXPECT_EQ(0, rc2) TH_LOG("nobody: %s", describe(rc2));
+	as_both_in_leader(_metadata, tgkill_case, 0);
 }
 
 /* ---- 4. what the leader's carried chain raises ------------------------ */
@@ -270,11 +258,7 @@ static int sigpipe_case(void *unused)
 
 HTEST(sigpipe_of_the_leaders_carried_chain_stays_with_it)
 {
-	int rc1 = run_child(sigpipe_case, NULL, AS_ROOT, 20000);
-	int rc2 = run_child(sigpipe_case, NULL, AS_NOBODY, 20000);
-
-	EXPECT_EQ(0, rc1) TH_LOG("root: %s", describe(rc1));
-	EXPECT_EQ(0, rc2) TH_LOG("nobody: %s", describe(rc2));
+	as_both_in_leader(_metadata, sigpipe_case, 0);
 }
 
 /* ---- 5. the last user thread killed by seccomp ------------------------ */
@@ -282,17 +266,7 @@ HTEST(sigpipe_of_the_leaders_carried_chain_stays_with_it)
 /* getppid() kills the calling thread; everything else runs. */
 static int kill_thread_on_getppid(void)
 {
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_getppid, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_THREAD),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
-
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-		return -1;
-	return syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+	return filter_one_call(__NR_getppid, SECCOMP_RET_KILL_THREAD, 0);
 }
 
 /*
@@ -314,11 +288,7 @@ static int seccomp_last_case(void *unused)
 
 HTEST(last_user_thread_killed_by_seccomp_ends_the_process_by_sigsys)
 {
-	int rc1 = run_child(seccomp_last_case, NULL, AS_ROOT, 20000);
-	int rc2 = run_child(seccomp_last_case, NULL, AS_NOBODY, 20000);
-
-	EXPECT_EQ(RUN_SIGNALED(SIGSYS), rc1) TH_LOG("root: %s", describe(rc1));
-	EXPECT_EQ(RUN_SIGNALED(SIGSYS), rc2) TH_LOG("nobody: %s", describe(rc2));
+	as_both_in_leader(_metadata, seccomp_last_case, RUN_SIGNALED(SIGSYS));
 }
 
 /* The thread left after the main flow's pthread_exit(): its filter kills it. */
@@ -348,11 +318,7 @@ static int seccomp_not_main_case(void *unused)
 
 HTEST(last_thread_killed_by_seccomp_after_the_main_flow_exited_is_sigsys)
 {
-	int rc1 = run_child(seccomp_not_main_case, NULL, AS_ROOT, 20000);
-	int rc2 = run_child(seccomp_not_main_case, NULL, AS_NOBODY, 20000);
-
-	EXPECT_EQ(RUN_SIGNALED(SIGSYS), rc1) TH_LOG("root: %s", describe(rc1));
-	EXPECT_EQ(RUN_SIGNALED(SIGSYS), rc2) TH_LOG("nobody: %s", describe(rc2));
+	as_both_in_leader(_metadata, seccomp_not_main_case, RUN_SIGNALED(SIGSYS));
 }
 
 /* ---- 6. exec while the leader still carries its chain ------------------ */
@@ -390,11 +356,7 @@ static int exec_case(void *unused)
 
 HTEST(exec_while_the_leader_carries_its_chain)
 {
-	int rc1 = run_child(exec_case, NULL, AS_ROOT, 20000);
-	int rc2 = run_child(exec_case, NULL, AS_NOBODY, 20000);
-
-	EXPECT_EQ(0, rc1) TH_LOG("root: %s", describe(rc1));
-	EXPECT_EQ(0, rc2) TH_LOG("nobody: %s", describe(rc2));
+	as_both_in_leader(_metadata, exec_case, 0);
 }
 
 TEST_HARNESS_MAIN
