@@ -25,9 +25,8 @@
 //! devices: their I/O may never end, and `io_destroy()` waits for every
 //! request in flight); `O_DIRECT`
 //! (`IOCB_DIRECT`, already asynchronous in the block layer);
-//! `RWF_NOWAIT` (must answer `-EAGAIN` at once, as stock does); a task
-//! under seccomp (an async thread cloned from it would carry its filter);
-//! no async thread to be had (`syslet_max_threads` busy); no memory for
+//! `RWF_NOWAIT` (must answer `-EAGAIN` at once, as stock does); no
+//! async thread to be had (`syslet_max_threads` busy); no memory for
 //! the copy.
 //! `IOCB_CMD_FSYNC`/`FDSYNC` were already punted by fs/aio.c, to the
 //! system workqueue: [`syslet_aio_work`] runs their work item on an async
@@ -154,7 +153,8 @@ unsafe fn call_rw(req: *mut bindings::kiocb, iter: *mut bindings::iov_iter, writ
 /// returned, the bytes read so far when the rest failed.
 fn with_done(done: isize, ret: isize) -> isize {
     match ret {
-        _ if done == 0 => ret,
+        // The file system's to complete: never counted here.
+        _ if done == 0 || ret == -EIOCBQUEUED => ret,
         r if r >= 0 => done + r,
         _ => done,
     }
@@ -185,10 +185,20 @@ unsafe fn read_nowait(req: *mut bindings::kiocb, iter: *mut bindings::iov_iter) 
     if fmode & FMODE_NOWAIT == 0 {
         return Nowait::WouldBlock;
     }
+    // SAFETY: the request's file is valid (see # Safety); the inode of
+    // an open file's mapping is valid, and a racy read of `i_size` is
+    // what `i_size_read()` does on 64-bit. The mapping's: a block
+    // device's node (`f_inode`, on devtmpfs) has size 0, its mapping's
+    // host the device's size.
+    let (file, size) = unsafe {
+        let file = (*req).ki_filp;
+        (file, ptr::read_volatile(ptr::addr_of!((*(*(*file).f_mapping).host).i_size)))
+    };
     // A read whose first page is not cached would only return -EAGAIN:
-    // skip the call (a lockless page cache lookup).
-    // SAFETY: the request's file is valid (see # Safety).
-    if !unsafe { bindings::syslet_page_cached((*req).ki_filp, (*req).ki_pos) } {
+    // skip the call (a lockless page cache lookup). At or past the end
+    // of the file it returns 0 at once, as on stock Linux.
+    // SAFETY: as above.
+    if unsafe { (*req).ki_pos } < size && !unsafe { bindings::syslet_page_cached(file, (*req).ki_pos) } {
         return Nowait::WouldBlock;
     }
     // SAFETY: `iter` is valid; `count` (`iov_iter_count()`), its
@@ -199,26 +209,27 @@ unsafe fn read_nowait(req: *mut bindings::kiocb, iter: *mut bindings::iov_iter) 
     // as long as stock's synchronous ones); the async thread does it.
     // SAFETY: the request is ours until completed (see # Safety).
     unsafe { (*req).ki_flags |= (IOCB_NOWAIT | IOCB_NOIO) as i32 };
+    // Without faulting the destination in: a fault could wait for I/O
+    // (swap, a file mapping) or for a userfaultfd handler. What is not
+    // copied is read by the async thread, faulting.
     // SAFETY: a prepared read and its iterator.
-    let ret = unsafe { call_rw(req, iter, false) };
+    let ret = unsafe { bindings::syslet_read_iter_nofault(req, iter) };
     if ret == -EIOCBQUEUED {
         return Nowait::Completed; // the file system's now: not touched
     }
     // SAFETY: as above; not completed yet.
     unsafe { (*req).ki_flags &= !((IOCB_NOWAIT | IOCB_NOIO) as i32) };
-    if ret == -(bindings::EAGAIN as isize) {
+    // An error (-EAGAIN; -EFAULT for a destination not resident; what a
+    // file system says to IOCB_NOWAIT, as ocfs2's -EOPNOTSUPP) is not
+    // the read's answer: the async thread asks again, as stock would.
+    if ret < 0 {
         return Nowait::WouldBlock;
     }
-    // SAFETY: as above; the inode of an open file's mapping is valid, and
-    // a racy read of `i_size` is what `i_size_read()` does on 64-bit.
-    // The mapping's: a block device's node (`f_inode`, on devtmpfs) has
-    // size 0, its mapping's host the device's size.
-    let at_eof = unsafe {
-        let inode = (*(*(*req).ki_filp).f_mapping).host;
-        (*req).ki_pos >= ptr::read_volatile(ptr::addr_of!((*inode).i_size))
-    };
-    if ret > 0 && ret < count && !at_eof {
-        return Nowait::Partial(ret);
+    // SAFETY: as above.
+    let at_eof = unsafe { (*req).ki_pos } >= size;
+    if ret < count && !at_eof {
+        // Nothing read before the end: "0 if IOCB_NOIO" (filemap.c).
+        return if ret == 0 { Nowait::WouldBlock } else { Nowait::Partial(ret) };
     }
     // SAFETY: the read returned `ret` and was not completed.
     unsafe { rw_done(req, ret) };

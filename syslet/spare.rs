@@ -349,8 +349,8 @@ pub(crate) fn become_spare(process: Arc<Process>) {
 }
 
 /// What parked spares must share with a caller to take its context, as
-/// one word: its credentials, files, fs and namespaces (their pointers,
-/// mixed) and, in bit 0, its `no_new_privs`. Spares are made by the
+/// one word: its credentials, files, fs, namespaces and seccomp filter
+/// (their pointers, mixed) and, in bit 0, its `no_new_privs`. Spares are made by the
 /// caller, so they share all of them; when the caller's key changes (it
 /// changed credentials or unshared a table since), they are retired and
 /// remade ([`Process::ensure_spare`]). A key is only a hint: two callers
@@ -362,17 +362,21 @@ fn spare_key() -> *mut c_void {
     // SAFETY: reads `current`'s own fields (only it changes its cred,
     // files, fs and nsproxy pointers); `atomic_flags` is only changed
     // with atomic bit operations, a racy read sees either value.
-    let (cred, files, fs, ns, flags) = unsafe {
+    let (cred, files, fs, ns, filter, flags) = unsafe {
         (
             (*t).cred as usize,
             (*t).files as usize,
             (*t).fs as usize,
             (*t).nsproxy as usize,
+            (*t).seccomp.filter as usize,
             ptr::read_volatile(ptr::addr_of!((*t).atomic_flags)),
         )
     };
     let nnp = (flags >> bindings::PFA_NO_NEW_PRIVS) & 1;
-    let mixed = cred ^ files.rotate_left(16) ^ fs.rotate_left(32) ^ ns.rotate_left(48);
+    // The filter too: `syslet_context_save()` refuses a spare with
+    // another one, and a key without it left a filtered thread with
+    // spares it could never use (its writes blocked every time).
+    let mixed = cred ^ files.rotate_left(16) ^ fs.rotate_left(32) ^ ns.rotate_left(48) ^ filter.rotate_left(8);
     ((mixed & !1) | nnp as usize) as *mut c_void
 }
 

@@ -7,6 +7,7 @@
 #include <linux/fs.h>
 #include <linux/magic.h>
 #include <linux/pagemap.h>
+#include <linux/uaccess.h>
 #include <linux/syscalls.h>
 #include <linux/syslet.h>
 #include <asm/cpufeature.h>
@@ -35,6 +36,17 @@ bool syslet_page_cached(struct file *file, loff_t pos)
 	uptodate = folio_test_uptodate(folio);
 	folio_put(folio);
 	return uptodate;
+}
+
+/* aio/aio.rs's inline try of a read: it copies what it can, never faulting. */
+ssize_t syslet_read_iter_nofault(struct kiocb *req, struct iov_iter *iter)
+{
+	ssize_t ret;
+
+	pagefault_disable();
+	ret = req->ki_filp->f_op->read_iter(req, iter);
+	pagefault_enable();
+	return ret;
 }
 #endif
 

@@ -496,9 +496,10 @@ impl Runner for WorkerRunner<'_> {
     }
 
     /// Detached: the submitter may have changed its identity since. And
-    /// attached or not: a seccomp filter reached this thread. A job is
-    /// only handed over by a task not under seccomp (`engine`), so it came
-    /// with TSYNC after the chain started, and the submitter has it too.
+    /// attached or not: a seccomp filter reached this thread. A chain is
+    /// only handed over by a task not under seccomp (`engine`), to a
+    /// thread made under no filter (`Tables`), so it came with TSYNC
+    /// after the chain started, and the submitter has it too.
     fn stale(&self) -> bool {
         (self.0.state.load(Ordering::Acquire) == DETACHED
             && self.0.process.identity.changed_since(self.0.job_identity.load(Ordering::Relaxed)))

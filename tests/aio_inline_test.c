@@ -20,6 +20,7 @@
 #include <time.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 
 #include "kselftest_harness.h"
 #include "syslet_test.h"
@@ -173,6 +174,54 @@ TEST(cached_device_read_up_to_its_end_is_short_inside_io_submit)
 
 	ASSERT_GT(size, 65536);
 	cached_device_case(_metadata, size - 65536, 4096, size - 1000, 1000);
+}
+
+TEST(device_read_past_its_end_is_zero_inside_io_submit)
+{
+	long long size = device_size();
+
+	ASSERT_GT(size, 65536);
+	cached_device_case(_metadata, size - 65536, 4096, size + 8192, 0);
+}
+
+/*
+ * Cached data into a buffer none of whose pages is resident yet (fresh
+ * anonymous memory): the inline try may not fault it in, so the read
+ * goes to an async thread, which does; the result and the data are
+ * stock's.
+ */
+TEST(cached_read_into_an_untouched_buffer_returns_the_data)
+{
+	const long long base = 12 << 20;
+	static char first[65536];
+	long res[2];
+	char *blk, *dst;
+	int fd, path;
+
+	if (access(NULLB, R_OK | W_OK))
+		SKIP(return, "no " NULLB " (boot with tools/vm --nullblk)");
+	fd = open(NULLB, O_WRONLY | O_DIRECT);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, posix_memalign((void **)&blk, 4096, 65536));
+	for (long i = 0; i < 65536; i++)
+		blk[i] = 'a' + (base + i) % 23;
+	ASSERT_EQ(65536, pwrite(fd, blk, 65536, base));
+	close(fd);
+	free(blk);
+	fd = open(NULLB, O_RDONLY);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(65536, pread(fd, first, 65536, base));
+	for (path = 0; path < 2; path++) {
+		ASSERT_EQ(0, set_syslet_aio(path));
+		dst = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		ASSERT_NE(MAP_FAILED, dst);
+		read_and_poll(_metadata, fd, dst, 65536, base, &res[path]);
+		EXPECT_EQ(65536, res[path]) TH_LOG("syslet_aio=%d", path);
+		EXPECT_TRUE(pattern_ok(dst, base, 65536)) TH_LOG("syslet_aio=%d: data", path);
+		munmap(dst, 65536);
+	}
+	ASSERT_EQ(0, set_syslet_aio(1));
+	close(fd);
 }
 
 /*

@@ -186,6 +186,7 @@ long syslet_aio_park(void);
 /* syslet/syscalls.c, for aio/aio.rs: is @pos's page cached, up to date? */
 struct file;
 bool syslet_page_cached(struct file *file, loff_t pos);
+ssize_t syslet_read_iter_nofault(struct kiocb *req, struct iov_iter *iter);
 extern unsigned int sysctl_syslet_aio;
 #else
 static inline bool syslet_aio_rw(struct kiocb *req, struct iov_iter *iter,
