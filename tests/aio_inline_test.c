@@ -122,6 +122,33 @@ TEST(cached_read_past_eof_is_zero_inside_io_submit)
 }
 
 /*
+ * The device's bytes at [base, base + 64 KiB) get the pattern (written
+ * past the page cache), then are read once through a buffered fd, which
+ * is returned (-1 on failure): they are cached.
+ */
+static int cached_device_range(long long base)
+{
+	static char buf[65536];
+	char *blk;
+	int fd, ok;
+
+	fd = open(NULLB, O_WRONLY | O_DIRECT);
+	if (fd < 0 || posix_memalign((void **)&blk, 4096, 65536))
+		return -1;
+	for (long i = 0; i < 65536; i++)
+		blk[i] = 'a' + (base + i) % 23;
+	ok = pwrite(fd, blk, 65536, base) == 65536;
+	close(fd);
+	free(blk);
+	fd = ok ? open(NULLB, O_RDONLY) : -1;
+	if (fd >= 0 && pread(fd, buf, 65536, base) != 65536) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/*
  * The same on the block device (tmpfs, where the files above are, runs
  * the stock way: it has no FMODE_NOWAIT): the device's bytes at
  * [base, base + 64 KiB) get the pattern, are read once (cached), then
@@ -130,23 +157,12 @@ TEST(cached_read_past_eof_is_zero_inside_io_submit)
 static void cached_device_case(struct __test_metadata *_metadata, long long base, long len,
 			       long long off, long want)
 {
-	static char buf[65536];
-	char *blk;
 	int fd;
 
 	if (access(NULLB, R_OK | W_OK))
 		SKIP(return, "no " NULLB " (boot with tools/vm --nullblk)");
-	fd = open(NULLB, O_WRONLY | O_DIRECT);
+	fd = cached_device_range(base);
 	ASSERT_GE(fd, 0);
-	ASSERT_EQ(0, posix_memalign((void **)&blk, 4096, 65536));
-	for (long i = 0; i < 65536; i++)
-		blk[i] = 'a' + (base + i) % 23;
-	ASSERT_EQ(65536, pwrite(fd, blk, 65536, base));
-	close(fd);
-	free(blk);
-	fd = open(NULLB, O_RDONLY);
-	ASSERT_GE(fd, 0);
-	ASSERT_EQ(65536, pread(fd, buf, 65536, base));
 	both_paths(_metadata, fd, len, off, want);
 	close(fd);
 }
@@ -193,24 +209,14 @@ TEST(device_read_past_its_end_is_zero_inside_io_submit)
 TEST(cached_read_into_an_untouched_buffer_returns_the_data)
 {
 	const long long base = 12 << 20;
-	static char first[65536];
 	long res[2];
-	char *blk, *dst;
+	char *dst;
 	int fd, path;
 
 	if (access(NULLB, R_OK | W_OK))
 		SKIP(return, "no " NULLB " (boot with tools/vm --nullblk)");
-	fd = open(NULLB, O_WRONLY | O_DIRECT);
+	fd = cached_device_range(base);
 	ASSERT_GE(fd, 0);
-	ASSERT_EQ(0, posix_memalign((void **)&blk, 4096, 65536));
-	for (long i = 0; i < 65536; i++)
-		blk[i] = 'a' + (base + i) % 23;
-	ASSERT_EQ(65536, pwrite(fd, blk, 65536, base));
-	close(fd);
-	free(blk);
-	fd = open(NULLB, O_RDONLY);
-	ASSERT_GE(fd, 0);
-	ASSERT_EQ(65536, pread(fd, first, 65536, base));
 	for (path = 0; path < 2; path++) {
 		ASSERT_EQ(0, set_syslet_aio(path));
 		dst = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
