@@ -287,7 +287,6 @@ impl Runner for Inline {
     fn sync_atom(&self, _running: bool) {}
 }
 
-
 /// `async_exec(atom, ahu)`: runs the chain that starts at `atom`.
 ///
 /// Returns the user address of the atom the chain ended at, or 0 when it

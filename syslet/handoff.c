@@ -404,44 +404,37 @@ struct task_struct *syslet_signal_target(struct task_struct *p)
 }
 
 /*
- * The leader parks after carrying its last chain: what that chain
- * raised against it (SIGPIPE, SIGXFSZ) is not delivered, as for any task
- * carrying a chain; the context's signals went to the main flow. Only
- * those two, from its private queue: a SIGKILL of exit_group(), exec or
- * a core dump stays, and so does anything else queued for its TID (a
- * timer's, forwarded by syslet_forward_signals()).
+ * Drops the signals of @drop (a mask of sigmask() bits) queued for the
+ * current task's own TID; never the group's, whatever else is queued.
  */
-void syslet_leader_parks(void)
+void syslet_drop_own_signals(unsigned long drop)
 {
-	static const int raised[] = { SIGPIPE, SIGXFSZ };
 	kernel_siginfo_t info;
 	enum pid_type type;
 	sigset_t mask;
-	int i;
+	int sig;
 
 	spin_lock_irq(&current->sighand->siglock);
-	for (i = 0; i < ARRAY_SIZE(raised); i++) {
-		/* Never from the group's queue: dequeue_signal() looks there
-		 * when the private one has none. */
-		while (sigismember(&current->pending.signal, raised[i])) {
-			siginitsetinv(&mask, sigmask(raised[i]));
+	for (sig = 1; sig <= BITS_PER_LONG; sig++) {
+		if (!(drop & sigmask(sig)))
+			continue;
+		/* dequeue_signal() looks at the group's queue when the
+		 * private one has none: only while the private one has it. */
+		while (sigismember(&current->pending.signal, sig)) {
+			siginitsetinv(&mask, sigmask(sig));
 			dequeue_signal(&mask, &info, &type);
 		}
 	}
 	spin_unlock_irq(&current->sighand->siglock);
 }
 
-/* At most this many signals per call of syslet_forward_signals(). */
-#define SYSLET_FORWARD_BATCH	64
-
 /*
- * The parked leader: signals still queued for its TID by the paths that
- * do_send_specific() does not cover (a POSIX timer's SIGEV_THREAD_ID, a
- * thread pidfd, F_SETOWN_EX) go on, siginfo and all, to the main flow;
- * dropped if it has exited, as for a thread that has. Only the TID's own
- * queue, never the group's, and never SIGKILL or SIGSTOP.
+ * The parked leader: at most @max signals still queued for its TID go
+ * on, siginfo and all, to the main flow; dropped if it has exited, as
+ * for a thread that has. Only the TID's own queue, never the group's,
+ * and never SIGKILL or SIGSTOP.
  */
-void syslet_forward_signals(void)
+void syslet_forward_signals(int max)
 {
 	struct task_struct *t;
 	kernel_siginfo_t info;
@@ -449,7 +442,7 @@ void syslet_forward_signals(void)
 	sigset_t mask;
 	int sig, n;
 
-	for (n = 0; n < SYSLET_FORWARD_BATCH; n++) {
+	for (n = 0; n < max; n++) {
 		spin_lock_irq(&current->sighand->siglock);
 		sigfillset(&mask);
 		sigandnsets(&mask, &mask, &current->pending.signal);

@@ -40,8 +40,8 @@
 //! keeps it and never serves as a spare. The main thread's context gets
 //! the spare's TID at its first handoff (the 2007 v7 behaviour) and keeps
 //! that one from then on. Signals for the old TID (`tgkill()`, glibc's
-//! SIGSETXID) are forwarded by the parked leader ([`crate::leader`]); a
-//! PI futex it held still names the leader. `getpid()`
+//! SIGSETXID) go to the main flow ([`crate::leader`]); a PI futex it
+//! held still names the leader. `getpid()`
 //! never changes.
 //!
 //! # When there is no handoff

@@ -204,7 +204,6 @@ fn index_nospec(i: usize, len: usize) -> usize {
     i & mask
 }
 
-
 /// Applies the current task's seccomp policy to system call `nr` as the
 /// system call entry would. Returns `None` to run the call, or the result
 /// to store instead (`SECCOMP_RET_ERRNO`'s errno, a user notifier's

@@ -50,13 +50,24 @@ use kernel::bindings;
 /// How often a parked leader looks for signals and user threads.
 const POLL_MSECS: u32 = 50;
 
+/// At most this many signals forwarded per poll: a sender that refills
+/// the queue cannot keep the leader on the CPU.
+const FORWARD_BATCH: i32 = 64;
+
+/// What a chain raises against the task that carries it: dropped when
+/// the leader parks (Documentation/syslets.md), as any carrier drops it.
+/// Anything else queued for its TID stays: a SIGKILL of `exit_group()`,
+/// exec or a core dump, a timer's signal to forward.
+const CHAIN_RAISED: [u32; 2] = [bindings::SIGPIPE, bindings::SIGXFSZ];
+
 /// The group leader's user context has moved and its chain has ended: it
 /// sleeps until the process ends (module documentation).
 pub(crate) fn park() -> ! {
+    let drop = CHAIN_RAISED.iter().fold(0usize, |m, &sig| m | 1 << (sig - 1));
     // SAFETY: process context.
     unsafe {
         bindings::syslet_block_signals();
-        bindings::syslet_leader_parks();
+        bindings::syslet_drop_own_signals(drop as _);
     }
     loop {
         // SAFETY: process context, no lock held.
@@ -73,7 +84,7 @@ pub(crate) fn park() -> ! {
             }
         }
         // SAFETY: process context, no lock held.
-        unsafe { bindings::syslet_forward_signals() };
+        unsafe { bindings::syslet_forward_signals(FORWARD_BATCH) };
         // SAFETY: `ksignal` is plain data; zero is a valid value.
         let mut ksig: bindings::ksignal = unsafe { core::mem::zeroed() };
         // SAFETY: every signal but SIGKILL and SIGSTOP is blocked (the

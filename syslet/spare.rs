@@ -550,21 +550,17 @@ pub extern "C" fn syslet_rs_task_exit(tsk: *mut bindings::task_struct, code: cor
         // worker, whose `worker_private` is not ours to read.
         return;
     }
-    if flags & bindings::PF_SYSLET_HANDOFF == 0 {
-        if let Ok(process) = Process::borrow_current() {
-            process.user_thread_exited(code);
+    if flags & bindings::PF_SYSLET_HANDOFF != 0 {
+        // SAFETY: the exiting task is current, with a record of ours.
+        if let Record::Spare(s) = unsafe { Record::of(tsk) } {
+            task::uninstall(bindings::PF_SYSLET_HANDOFF);
+            // SAFETY: the reference `Spare::serve` installed.
+            let spare = unsafe { Arc::from_raw(s) };
+            spare.thread_exited();
+            return;
         }
-        return;
+        crate::threadlet::task_exit(tsk);
     }
-    // SAFETY: the exiting task is current, with a record of ours.
-    if let Record::Spare(s) = unsafe { Record::of(tsk) } {
-        task::uninstall(bindings::PF_SYSLET_HANDOFF);
-        // SAFETY: the reference `Spare::serve` installed.
-        let spare = unsafe { Arc::from_raw(s) };
-        spare.thread_exited();
-        return;
-    }
-    crate::threadlet::task_exit(tsk);
     // A user thread: if it is the last, the parked leader ends the
     // process with its code (`leader`).
     if let Ok(process) = Process::borrow_current() {

@@ -56,8 +56,8 @@ void syslet_context_restore(void *ctx);
  * leader's own.
  */
 struct task_struct *syslet_signal_target(struct task_struct *p);
-void syslet_leader_parks(void);
-void syslet_forward_signals(void);
+void syslet_drop_own_signals(unsigned long drop);
+void syslet_forward_signals(int max);
 void syslet_main_flow_free(struct signal_struct *sig);
 void syslet_context_drop(void *ctx);
 void syslet_block_signals(void);
