@@ -280,8 +280,11 @@ static void on_fault(int sig, siginfo_t *si, void *uc_)
 
 	extern char __executable_start[];
 
-	snprintf(line, sizeof(line), "%s at address %p, rip %#llx (binary+%#llx) rsp %#llx, thread %ld, op %d",
-		 strsignal(sig), si->si_addr, (unsigned long long)uc->uc_mcontext.gregs[REG_RIP],
+	/* si_code tells a fault (> 0) from the kernel's own (SI_KERNEL) or a
+	 * sender's (<= 0, with its pid) */
+	snprintf(line, sizeof(line), "%s (si_code %d, sender %d) at address %p, rip %#llx (binary+%#llx) rsp %#llx, thread %ld, op %d",
+		 strsignal(sig), si->si_code, si->si_code <= 0 ? si->si_pid : 0, si->si_addr,
+		 (unsigned long long)uc->uc_mcontext.gregs[REG_RIP],
 		 (unsigned long long)(uc->uc_mcontext.gregs[REG_RIP] - (uintptr_t)__executable_start),
 		 (unsigned long long)uc->uc_mcontext.gregs[REG_RSP], rsys0(__NR_gettid),
 		 the_ctx ? the_ctx->slot->cur_op : -1);
