@@ -213,7 +213,29 @@ unsafe fn read_nowait(req: *mut bindings::kiocb, iter: *mut bindings::iov_iter) 
     // (swap, a file mapping) or for a userfaultfd handler. What is not
     // copied is read by the async thread, faulting.
     // SAFETY: a prepared read and its iterator.
-    let ret = unsafe { bindings::syslet_read_iter_nofault(req, iter) };
+    let mut ret = unsafe { bindings::syslet_read_iter_nofault(req, iter) };
+    if ret == -(bindings::EFAULT as isize) {
+        // SAFETY: as above.
+        let pos = unsafe { (*req).ki_pos };
+        // Nothing copied: the destination is not resident, or not
+        // writable at all. A stock read faults it in while it copies
+        // (without I/O for anonymous memory); so does this one, as far as
+        // the file goes, without writing to it. If not even its first
+        // byte can be, the read's answer is stock's: EFAULT, at once.
+        let want = count.min((size - pos).max(0) as isize) as usize;
+        // SAFETY: `iter` is a valid user iterator (see # Safety).
+        let left = unsafe { bindings::fault_in_iov_iter_writeable(iter, want) };
+        if want > 0 && left == want {
+            // SAFETY: the request is ours and not completed.
+            unsafe {
+                (*req).ki_flags &= !((IOCB_NOWAIT | IOCB_NOIO) as i32);
+                rw_done(req, ret);
+            }
+            return Nowait::Completed;
+        }
+        // SAFETY: as the first try.
+        ret = unsafe { bindings::syslet_read_iter_nofault(req, iter) };
+    }
     if ret == -EIOCBQUEUED {
         return Nowait::Completed; // the file system's now: not touched
     }
