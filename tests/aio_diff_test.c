@@ -5,10 +5,14 @@
  * with =1, each in a fresh child process on fresh files, and what a
  * program can observe must be the same (Documentation/aio.md).
  *
- * Every file here is on tmpfs, where the stock path completes each read
- * and write inside io_submit(); so must the syslet path, which then
- * only differs for a request that would block. What is compared, as
- * text, line by line:
+ * The files are on tmpfs (which the syslet path leaves to the stock one
+ * for reads) and a span of /dev/nullb0 written and so cached at the
+ * start of each run (where it reads inline with IOCB_NOWAIT and writes
+ * armed for a handoff, aio/aio.rs). No request needs I/O (no RWF_DSYNC
+ * write goes to the device): the stock path
+ * completes each read and write inside io_submit(), and so must the
+ * syslet path, which may differ only for a request that would block.
+ * What is compared, as text, line by line:
  *
  * - io_submit()'s return for each batch (1-4 iocbs: pread, pwrite,
  *   preadv, pwritev, fsync, fdatasync, an unknown opcode; good, bad and
@@ -54,7 +58,11 @@ enum {
 };
 
 /* The files of one run, and what the generator picks among. */
-enum { F_DATA, F_SHORT, F_APPEND, F_RDONLY, F_BAD, F_CLOSED, NFDS };
+enum { F_DATA, F_SHORT, F_APPEND, F_DEV, F_RDONLY, F_BAD, F_CLOSED, NFDS };
+
+/* The device's bytes the runs use (cached at the start of each). */
+#define DEV_BASE (256LL << 20)
+#define DEV_SPAN (256 << 10)
 
 struct run {
 	uint64_t rng;
@@ -132,6 +140,15 @@ static int setup(struct run *r)
 	r->fd[F_APPEND] = open(path, O_RDWR | O_APPEND);
 	r->fd[F_RDONLY] = open(path, O_RDONLY);
 	unlink(path);
+	/* The device's span: the same bytes in every run, all of them cached. */
+	r->fd[F_DEV] = open(NULLB, O_RDWR);
+	if (r->fd[F_DEV] < 0)
+		return -1;
+	for (i = 0; i < DEV_SPAN; i += BUF)
+		if (pwrite(r->fd[F_DEV], pattern, BUF, DEV_BASE + i) != BUF)
+			return -1;
+	if (fsync(r->fd[F_DEV]))
+		return -1;
 	r->fd[F_BAD] = -1;
 	r->fd[F_CLOSED] = 1000;	/* nothing open there */
 	close(r->fd[F_CLOSED]);
@@ -194,12 +211,15 @@ static void gen(struct run *r, struct iocb *cb, int i)
 	int f;
 
 	memset(cb, 0, sizeof(*cb));
-	f = rnd(r, 10);
-	cb->aio_fildes = r->fd[f < 4 ? F_DATA : f < 6 ? F_SHORT : f < 8 ? F_APPEND :
-			       f == 8 ? F_RDONLY : rnd(r, 2) ? F_BAD : F_CLOSED];
+	f = rnd(r, 12);
+	f = f < 3 ? F_DATA : f < 5 ? F_SHORT : f < 7 ? F_APPEND : f < 10 ? F_DEV :
+	    f == 10 ? F_RDONLY : rnd(r, 2) ? F_BAD : F_CLOSED;
+	cb->aio_fildes = r->fd[f];
 	cb->aio_lio_opcode = op;
 	cb->aio_data = i + 1;
 	cb->aio_offset = pick_off(r);
+	if (f == F_DEV && cb->aio_offset >= 0)
+		cb->aio_offset += DEV_BASE;
 	b = pick_buf(r, i);
 	if (write && b == r->buf[i])
 		for (size_t k = 0; k < len; k++)
@@ -220,7 +240,9 @@ static void gen(struct run *r, struct iocb *cb, int i)
 	}
 	switch (rnd(r, 24)) {
 	case 0: cb->aio_rw_flags = RWF_NOWAIT; break;
-	case 1: cb->aio_rw_flags = RWF_DSYNC; break;
+	case 1:	/* not on the device, where a write must then wait for it */
+		cb->aio_rw_flags = f == F_DEV && write ? 0 : RWF_DSYNC;
+		break;
 	case 2: cb->aio_rw_flags = RWF_APPEND; break;
 	case 3: cb->aio_rw_flags = 1 << 30; break;	/* unknown: EOPNOTSUPP */
 	case 4: cb->aio_reserved2 = 1; break;		/* EINVAL */
@@ -331,19 +353,21 @@ static void batch(struct run *r, int step)
 		count = 0;
 	out(r, "  eventfd %llu sigxfsz %d\n", (unsigned long long)count, xfsz);
 	if (verbose)
-		for (i = F_DATA; i <= F_APPEND; i++)
+		for (i = F_DATA; i <= F_DEV; i++)
 			file_state(r, "  file", r->fd[i]);
 }
 
 static void file_state(struct run *r, const char *name, int fd)
 {
-	static char b[256 << 10];
+	static char b[DEV_SPAN];
 	struct stat st;
 	ssize_t n;
 
 	if (fstat(fd, &st))
 		return;
-	n = pread(fd, b, sizeof(b), 0);
+	if (S_ISBLK(st.st_mode))
+		st.st_size = DEV_SPAN;	/* its span, not its size */
+	n = pread(fd, b, sizeof(b), S_ISBLK(st.st_mode) ? DEV_BASE : 0);
 	out(r, "%s: size %lld digest %016llx\n", name, (long long)st.st_size,
 	     (unsigned long long)(n > 0 ? digest(b, n) : 0));
 }
@@ -378,6 +402,7 @@ static void child_run(uint64_t seed, char *log, long *iocbs)
 	file_state(&r, "data", r.fd[F_DATA]);
 	file_state(&r, "short", r.fd[F_SHORT]);
 	file_state(&r, "append", r.fd[F_APPEND]);
+	file_state(&r, "device", r.fd[F_DEV]);
 	*iocbs = r.iocbs;
 	_exit(0);
 }
@@ -436,6 +461,8 @@ TEST_F_TIMEOUT(diff, stock_and_syslet_paths_agree_on_random_iocbs, 600)
 
 	if (geteuid() != 0)
 		SKIP(return, "switching kernel.syslet_aio takes root");
+	if (access(NULLB, R_OK | W_OK))
+		SKIP(return, "no " NULLB " (boot with tools/vm --nullblk)");
 	iocbs = mmap(NULL, 2 * LOG_BYTES + 4096, PROT_READ | PROT_WRITE,
 		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, iocbs);
