@@ -26,7 +26,9 @@ KERNEL_PROBLEMS = [
     r"\bBUG:",
     r"WARNING:",
     r"Kernel panic",
-    r"general protection fault",
+    # The kernel's own; not a user program's ("traps: prog[pid] general
+    # protection fault ip:... in prog[...]", show_unhandled_signals).
+    r"^(?!.*\btraps: ).*general protection fault",
     r"possible recursive locking",
     r"circular locking dependency",
     r"inconsistent lock state",

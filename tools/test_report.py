@@ -98,6 +98,14 @@ class ScanTests(unittest.TestCase):
     def test_echoed_test_output_is_not_a_kernel_report(self):
         self.assertEqual(self.scan_text("| thread 'x' panicked at tests/a.rs:1:1:\n| WARNING: y\n"), [])
 
+    def test_kernel_gpf_is_found_a_user_programs_is_not(self):
+        self.assertTrue(self.scan_text(
+            "Oops: general protection fault, probably for non-canonical address 0xdead: 0000 [#1]\n"))
+        self.assertTrue(self.scan_text("general protection fault: 0000 [#1] PREEMPT SMP\n"))
+        self.assertEqual(self.scan_text(
+            "[   67.27] traps: handoff_contrac[860] general protection fault ip:5572fffacebf "
+            "sp:7f20b7b60c60 error:802 in handoff_contract_options_test[5ebf,5572fffa9000+5000]\n"), [])
+
     def test_clean_log_passes(self):
         self.assertEqual(self.scan_text("Linux version 6.12.117\nok 1 syslet\n"), [])
 
