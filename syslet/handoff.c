@@ -113,28 +113,6 @@ static bool syslet_own_protections(struct task_struct *t)
 	return false;
 }
 
-#ifdef CONFIG_RSEQ
-/*
- * Task work of a threadlet's task whose caller's context moved: the rseq
- * area is the context's now. Nothing is written to it (unlike an
- * unregistration): the context's thread goes on using it.
- */
-static void syslet_drop_rseq(struct callback_head *work)
-{
-	current->rseq = NULL;
-	current->rseq_len = 0;
-}
-
-/* From the scheduler hook: no allocation. False if @t is exiting. */
-static bool syslet_drop_rseq_later(struct task_struct *t)
-{
-	if (!t->rseq)
-		return false;
-	init_task_work(&t->syslet_rseq_work, syslet_drop_rseq);
-	return !task_work_add(t, &t->syslet_rseq_work, TWA_RESUME | TWAF_NO_ALLOC);
-}
-#endif
-
 /*
  * Called by current from the scheduler hook: stores the user context
  * whose register frame is @regs in @ctx for @to. Refuses (false, nothing
@@ -235,15 +213,13 @@ bool syslet_context_save(void *buf, const struct pt_regs *regs,
 	ctx->rseq_len = t->rseq_len;
 	ctx->rseq_sig = t->rseq_sig;
 	/*
-	 * A threadlet's task goes on in user space, and may be sleeping
-	 * inside rseq's resume work, which reads t->rseq again after the
-	 * sleep (a fault on the area after a fork() made it copy-on-write):
-	 * it lets go of the area on its way out, before user code runs.
+	 * At once: from here on this task must not touch the area, which
+	 * is the context's. rseq's own resume work, which reads t->rseq
+	 * again after a fault on the area, never gets here: it pauses the
+	 * handoff (syslet_handoff_pause(), patches/0015).
 	 */
-	if (!threadlet || !syslet_drop_rseq_later(t)) {
-		t->rseq = NULL;
-		t->rseq_len = 0;
-	}
+	t->rseq = NULL;
+	t->rseq_len = 0;
 #endif
 	ctx->sas_ss_sp = t->sas_ss_sp;
 	ctx->sas_ss_size = t->sas_ss_size;
@@ -339,8 +315,6 @@ void syslet_context_restore(void *buf)
 	t->compat_robust_list = ctx->compat_robust_list;
 #endif
 #ifdef CONFIG_RSEQ
-	/* Its own last threadlet's area, if it had not let go of it yet. */
-	task_work_cancel(t, &t->syslet_rseq_work);
 	t->rseq = ctx->rseq;
 	t->rseq_len = ctx->rseq_len;
 	t->rseq_sig = ctx->rseq_sig;

@@ -8,6 +8,7 @@
 #ifndef _LINUX_SYSLET_H
 #define _LINUX_SYSLET_H
 
+#include <linux/sched.h>
 #include <linux/types.h>
 #include <uapi/linux/syslet.h>
 
@@ -148,7 +149,32 @@ void syslet_rs_dispatch_init(bool table);
 extern unsigned int sysctl_syslet_max_threads;
 extern unsigned int sysctl_syslet_idle_msecs;
 extern unsigned int sysctl_syslet_handoff;
+
+/*
+ * kernel/rseq.c (patches/0015): no cachemiss handoff while current is in
+ * rseq's resume work, which reads current->rseq again after a fault on
+ * the area, and a handoff takes that pointer away (syslet/handoff.c).
+ * The task sleeps in place instead. Returns what to give back to
+ * syslet_handoff_unpause().
+ */
+static inline unsigned int syslet_handoff_pause(void)
+{
+	unsigned int armed = current->flags & PF_SYSLET_HANDOFF;
+
+	current->flags &= ~PF_SYSLET_HANDOFF;
+	return armed;
+}
+
+static inline void syslet_handoff_unpause(unsigned int armed)
+{
+	current->flags |= armed;
+}
 #else
+static inline unsigned int syslet_handoff_pause(void)
+{
+	return 0;
+}
+static inline void syslet_handoff_unpause(unsigned int armed) { }
 static inline void syslet_worker_sleeping(struct task_struct *tsk) { }
 static inline void syslet_free_process(struct signal_struct *sig) { }
 static inline void syslet_task_sleeping(struct task_struct *tsk) { }
