@@ -85,6 +85,9 @@ const FMODE_NOWAIT: u32 = 1 << 27;
 /// `IOCB_NOIO`: a page cache read starts no I/O, not even read-ahead
 /// (asserted likewise).
 const IOCB_NOIO: u32 = 1 << 20;
+/// The most of a read's destination faulted in inside `io_submit()`
+/// before the inline read tries again (the rest is the async thread's).
+const FAULT_IN_MAX: isize = 64 << 10;
 /// tmpfs's superblock magic (include/uapi/linux/magic.h; asserted).
 const TMPFS_MAGIC: usize = 0x0102_1994;
 
@@ -220,21 +223,30 @@ unsafe fn read_nowait(req: *mut bindings::kiocb, iter: *mut bindings::iov_iter) 
         // Nothing copied: the destination is not resident, or not
         // writable at all. A stock read faults it in while it copies
         // (without I/O for anonymous memory); so does this one, as far as
-        // the file goes, without writing to it. If not even its first
-        // byte can be, the read's answer is stock's: EFAULT, at once.
-        let want = count.min((size - pos).max(0) as isize) as usize;
+        // the file goes and at most FAULT_IN_MAX bytes (under the mmap
+        // lock), without writing to it, then tries again.
+        let want = count.min((size - pos).max(0) as isize).min(FAULT_IN_MAX) as usize;
         // SAFETY: `iter` is a valid user iterator (see # Safety).
         let left = unsafe { bindings::fault_in_iov_iter_writeable(iter, want) };
         if want > 0 && left == want {
-            // SAFETY: the request is ours and not completed.
-            unsafe {
-                (*req).ki_flags &= !((IOCB_NOWAIT | IOCB_NOIO) as i32);
-                rw_done(req, ret);
+            // Not even its first page: a bad address, or one that only a
+            // real fault reaches (GUP does not grow a stack down to it).
+            // One read that faults, of the cached part only (still
+            // IOCB_NOWAIT | IOCB_NOIO), answers as stock's would.
+            // SAFETY: a prepared read and its iterator.
+            ret = unsafe { call_rw(req, iter, false) };
+            if ret == -(bindings::EFAULT as isize) {
+                // SAFETY: the request is ours and not completed.
+                unsafe {
+                    (*req).ki_flags &= !((IOCB_NOWAIT | IOCB_NOIO) as i32);
+                    rw_done(req, ret);
+                }
+                return Nowait::Completed;
             }
-            return Nowait::Completed;
+        } else {
+            // SAFETY: as the first try.
+            ret = unsafe { bindings::syslet_read_iter_nofault(req, iter) };
         }
-        // SAFETY: as the first try.
-        ret = unsafe { bindings::syslet_read_iter_nofault(req, iter) };
     }
     if ret == -EIOCBQUEUED {
         return Nowait::Completed; // the file system's now: not touched
