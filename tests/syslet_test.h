@@ -184,18 +184,6 @@ static inline void atom_set(struct syslet_uatom *a, unsigned long flags,
  * A system call without libc: no errno, no cancellation state (threadlet
  * bodies, syscall user dispatch, code that must not touch glibc's state).
  */
-static inline long raw_syscall4(long nr, long a1, long a2, long a3, long a4)
-{
-	register long r10 __asm__("r10") = a4;
-	long ret;
-
-	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "0"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10)
-			 : "rcx", "r11", "memory");
-	return ret;
-}
-
 static inline long raw_syscall6(long nr, long a1, long a2, long a3, long a4, long a5, long a6)
 {
 	register long r10 __asm__("r10") = a4;
@@ -208,6 +196,11 @@ static inline long raw_syscall6(long nr, long a1, long a2, long a3, long a4, lon
 			 : "0"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9)
 			 : "rcx", "r11", "memory");
 	return ret;
+}
+
+static inline long raw_syscall4(long nr, long a1, long a2, long a3, long a4)
+{
+	return raw_syscall6(nr, a1, a2, a3, a4, 0, 0);
 }
 
 #endif /* SYSLET_TEST_H */

@@ -20,7 +20,6 @@
  * thread with the threadlet on): "exited 0 in the middle of op N".
  */
 #define _GNU_SOURCE
-#include <linux/futex.h>
 #include <time.h>
 
 #include "kselftest_harness.h"
@@ -42,26 +41,6 @@ enum {
 };
 
 static const struct timespec nap = { 0, 30 * 1000000 };
-
-static void word_set(int *word, int v)
-{
-	__atomic_store_n(word, v, __ATOMIC_RELEASE);
-	raw_syscall4(__NR_futex, (long)word, FUTEX_WAKE_PRIVATE, 1 << 30, 0);
-}
-
-/* Waits up to ms for *word to become at least `target`. */
-static int word_wait(int *word, int target, int ms)
-{
-	double end = now_ms() + ms;
-	int v;
-
-	while ((v = __atomic_load_n(word, __ATOMIC_ACQUIRE)) < target && now_ms() < end) {
-		struct timespec ts = { 0, 2 * 1000000 };
-
-		syscall(__NR_futex, word, FUTEX_WAIT_PRIVATE, v, &ts, NULL, 0);
-	}
-	return v >= target;
-}
 
 /* The main thread's threadlet: it blocks, so the leader's context moves. */
 static void nap_fn(void *arg)

@@ -25,7 +25,6 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <linux/fs.h>
-#include <linux/futex.h>
 #include <linux/rseq.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -70,25 +69,6 @@ static volatile int handled;
 static void on_usr1(int sig)
 {
 	handled++;
-}
-
-static void word_set(int *word, int v)
-{
-	__atomic_store_n(word, v, __ATOMIC_RELEASE);
-	raw_syscall4(__NR_futex, (long)word, FUTEX_WAKE_PRIVATE, 1, 0);
-}
-
-static int word_wait(int *word, int ms)
-{
-	struct timespec ts = { 0, 5 * 1000000 };
-	double end = now_ms() + ms;
-
-	while (!__atomic_load_n(word, __ATOMIC_ACQUIRE)) {
-		if (now_ms() > end)
-			return 0;
-		syscall(__NR_futex, word, FUTEX_WAIT_PRIVATE, 0, &ts, NULL, 0);
-	}
-	return 1;
 }
 
 /*
@@ -159,7 +139,7 @@ static int one_attempt(int fd, int n, char *stack)
 		return setup_failed("BLKFLSBUF");
 	handled = 0;
 	ret = threadlet_exec(signal_fn, &a, stack, STACK_SIZE);
-	if (!word_wait(&a.done, 5000))
+	if (!word_wait(&a.done, 1, 5000))
 		return NO_COMPLETION;
 	if (a.remap != (long)a.area) {
 		errno = -a.remap;
