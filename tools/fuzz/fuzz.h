@@ -270,6 +270,7 @@ struct ctx {
 	pthread_mutex_t chain_lock;
 	struct chainrec *inflight[FZ_MAX_INFLIGHT];
 	int ninflight;
+	int untracked_chains;		/* one went asynchronous with the table full */
 	volatile int bg_chains;		/* a chain or threadlet went asynchronous: it may
 					 * still run (a loop never ends) and open fds */
 	volatile unsigned atoms_wgen;	/* bumped when atoms may be written behind our back */

@@ -210,7 +210,7 @@ struct syslet_uatom *atom_alloc(struct ctx *c, int n)
 		int busy;
 
 		pthread_mutex_lock(&c->chain_lock);
-		busy = c->ninflight;
+		busy = c->ninflight || c->untracked_chains;
 		pthread_mutex_unlock(&c->chain_lock);
 		if (busy) {
 			void *m = mmap(NULL, N_ATOMS_PAGES * PAGE, PROT_READ | PROT_WRITE,

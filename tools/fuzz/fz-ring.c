@@ -16,8 +16,10 @@ void inflight_add(struct ctx *c, struct chainrec *ch)
 	pthread_mutex_lock(&c->chain_lock);
 	if (c->ninflight < FZ_MAX_INFLIGHT)
 		c->inflight[c->ninflight++] = ch;
-	else
+	else {
 		ch->h = NULL;	/* untracked; leaks until exit */
+		c->untracked_chains = 1;
+	}
 	pthread_mutex_unlock(&c->chain_lock);
 }
 
@@ -191,6 +193,7 @@ int reap_all(struct ctx *c, int wait_ms, int final)
 void chains_forget(struct ctx *c)
 {
 	c->ninflight = 0;
+	c->untracked_chains = 0;
 	c->bg_chains = 0;	/* the parent's run with the parent's fd table */
 	for (int i = 0; i < FZ_HEADS; i++)
 		c->heads[i].dirty = 1;
