@@ -29,8 +29,9 @@
 //! async thread to be had (`syslet_max_threads` busy); no memory for
 //! the copy.
 //! `IOCB_CMD_FSYNC`/`FDSYNC` were already punted by fs/aio.c, to the
-//! system workqueue: [`syslet_aio_work`] runs their work item on an async
-//! thread of the process instead. `POLL` keeps its wait-queue path.
+//! system workqueue: [`syslet_aio_work`] has an async thread of the
+//! process make their `vfs_fsync()` instead. `POLL` keeps its wait-queue
+//! path. A request on a thread is cancellable ([`cancel`]).
 //!
 //! # Writes: the cachemiss path
 //!
@@ -73,7 +74,11 @@ use crate::{
     worker::Work,
 };
 use core::{ffi::c_void, ptr};
-use kernel::{bindings, task::Task, types::ARef};
+use kernel::{bindings, sync::Arc, task::Task, types::ARef};
+
+#[path = "cancel.rs"]
+pub(crate) mod cancel;
+use cancel::{cancelled_result, AioFsync, Cancel};
 
 /// The file system will complete the request itself (include/linux/errno.h).
 const EIOCBQUEUED: isize = 529;
@@ -104,6 +109,8 @@ pub(crate) struct AioRw {
     /// The task that called io_submit(): it gets the SIGXFSZ of a write
     /// past RLIMIT_FSIZE, as with a synchronous write.
     submitter: ARef<Task>,
+    /// The request is armed for `io_cancel()` with this record.
+    cancel: Arc<Cancel>,
 }
 
 // SAFETY: the request and the copied iovec are owned by this object until
@@ -114,10 +121,17 @@ impl AioRw {
     /// Performs the I/O on the current (async) thread and completes the
     /// request.
     pub(crate) fn run(mut self) {
-        // SAFETY: `req` is a live aio request whose file has the method
-        // (checked by aio_read/aio_write before offering it); `iter` is
-        // our own copy.
-        let ret = with_done(self.done, unsafe { call_rw(self.req, &mut self.iter, self.write) });
+        let ret = if self.cancel.start() {
+            // SAFETY: `req` is a live aio request whose file has the
+            // method (checked by aio_read/aio_write before offering it);
+            // `iter` is our own copy.
+            with_done(self.done, unsafe { call_rw(self.req, &mut self.iter, self.write) })
+        } else if self.done > 0 {
+            self.done // cancelled before it started: what the inline try read
+        } else {
+            -(bindings::EINTR as isize) // (cancelled_result: -ECANCELED)
+        };
+        let cancelled = self.cancel.finish();
         // SAFETY: `iov` came from `dup_iter` (or is null).
         unsafe { bindings::kfree(self.iov) };
         self.iov = ptr::null();
@@ -127,7 +141,8 @@ impl AioRw {
         if self.write {
             forward_sigxfsz(ret, &self.submitter);
         }
-        // SAFETY: `req` was just run.
+        let ret = if cancelled { cancelled_result(ret) } else { ret };
+        // SAFETY: `req` was just run (or not started, cancelled).
         unsafe { rw_done(self.req, ret) };
     }
 }
@@ -397,25 +412,6 @@ pub extern "C" fn syslet_aio_park() -> isize {
     0
 }
 
-/// A `work_struct` whose function runs on an async thread instead of a
-/// kworker (fs/aio.c's fsync requests).
-pub(crate) struct WorkItem(*mut bindings::work_struct);
-
-// SAFETY: fs/aio.c hands the work item over for good; only `run` uses it.
-unsafe impl Send for WorkItem {}
-
-impl WorkItem {
-    /// Calls the work function, as a workqueue would.
-    pub(crate) fn run(self) {
-        // SAFETY: an initialized work item (INIT_WORK) owned by us now.
-        unsafe {
-            if let Some(func) = (*self.0).func {
-                func(self.0);
-            }
-        }
-    }
-}
-
 /// Offered fs/aio.c's fsync/fdatasync work items, in `io_submit()`, in
 /// place of `schedule_work()`. Returns true when an async thread of the
 /// process took it (and will run it), false to let fs/aio.c queue it on
@@ -431,17 +427,42 @@ pub unsafe extern "C" fn syslet_aio_work(work: *mut bindings::work_struct) -> bo
         return false;
     }
     let Ok(process) = Process::of_current() else { return false };
-    let Ok(Some(worker)) = process.get_worker() else { return false };
-    worker.submit_detached(Work::Callback(WorkItem(work))).is_ok()
+    // Armed before a worker is taken: a worker taken and then not given
+    // work would be lost to the pool.
+    // SAFETY: see # Safety.
+    let Ok(job) = (unsafe { AioFsync::new(work) }) else { return false };
+    let Ok(Some(worker)) = process.get_worker() else { return job.give_back() };
+    match worker.submit_detached(Work::Fsync(job)) {
+        Ok(()) => true,
+        // The thread was exiting: fs/aio.c queues it as stock Linux does.
+        Err(Work::Fsync(job)) => job.give_back(),
+        Err(_) => false, // (unreachable: it gives back what it was given)
+    }
 }
 
 impl AioRw {
+    /// No thread takes it after all: true if it was cancelled meanwhile
+    /// (it is completed so), else false with the request disarmed, for
+    /// the caller to run it.
+    fn give_back(self) -> bool {
+        if self.cancel.finish() {
+            let ret = if self.done > 0 { self.done } else { -(bindings::ECANCELED as isize) };
+            // SAFETY: the request is ours, not completed.
+            unsafe { rw_done(self.req, ret) };
+            return true;
+        }
+        // SAFETY: the armed request, not completed.
+        unsafe { bindings::syslet_aio_disarm(self.req) };
+        false
+    }
+
     /// Ends the request without doing the I/O: the process is dying.
     pub(crate) fn end_dying(self) {
+        let errno = if self.cancel.finish() { bindings::ECANCELED } else { bindings::EINTR };
         // SAFETY: completes the request once (`run` is not called).
         unsafe {
             if let Some(complete) = (*self.req).ki_complete {
-                complete(self.req, -(bindings::EINTR as isize) as _);
+                complete(self.req, -(errno as isize) as _);
             }
         }
     }
@@ -533,6 +554,7 @@ pub unsafe extern "C" fn syslet_aio_rw(req: *mut bindings::kiocb, iter: *mut bin
 ///
 /// As [`syslet_aio_rw`].
 unsafe fn to_thread(req: *mut bindings::kiocb, iter: *mut bindings::iov_iter, write: bool, done: isize) -> bool {
+    let Ok(process) = Process::of_current() else { return false };
     // SAFETY: `iter` is valid; the copy is ours. A single-buffer iterator
     // holds its buffer inline; others point to an iovec array that lives
     // on the submitter's stack, which `dup_iter` copies.
@@ -551,14 +573,21 @@ unsafe fn to_thread(req: *mut bindings::kiocb, iter: *mut bindings::iov_iter, wr
     // SAFETY: `current` is valid, and `Task` is a transparent wrapper of
     // `task_struct`; `ARef::from` takes a counted reference.
     let submitter = ARef::from(unsafe { &*(bindings::get_current() as *const Task) });
-    // Copied before a worker is taken: a worker taken and then not given
-    // work would be lost to the pool.
-    let work = Work::Aio(AioRw { req, iter: copy, iov, write, done, submitter });
-    let Ok(process) = Process::of_current() else { return false };
-    let Ok(Some(worker)) = process.get_worker() else { return false };
-    match worker.submit_detached(work) {
+    // SAFETY: a prepared request, not armed; the record is kept in the
+    // AioRw until the request is completed or disarmed.
+    let Ok(cancel) = (unsafe { Cancel::arm(req, ptr::null_mut()) }) else {
+        // SAFETY: `iov` came from `dup_iter` (or is null).
+        unsafe { bindings::kfree(iov) };
+        return false;
+    };
+    // Copied and armed before a worker is taken: a worker taken and then
+    // not given work would be lost to the pool.
+    let rw = AioRw { req, iter: copy, iov, write, done, submitter, cancel };
+    let Ok(Some(worker)) = process.get_worker() else { return rw.give_back() };
+    match worker.submit_detached(Work::Aio(rw)) {
         Ok(()) => true,
-        // The thread was exiting: drop the copy, run it the stock way.
-        Err(_) => false,
+        // The thread was exiting: run it the stock way.
+        Err(Work::Aio(rw)) => rw.give_back(),
+        Err(_) => false, // (unreachable: it gives back what it was given)
     }
 }

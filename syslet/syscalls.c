@@ -7,6 +7,7 @@
 #include <linux/fs.h>
 #include <linux/magic.h>
 #include <linux/pagemap.h>
+#include <linux/sched/signal.h>
 #include <linux/uaccess.h>
 #include <linux/syscalls.h>
 #include <linux/syslet.h>
@@ -36,6 +37,65 @@ bool syslet_page_cached(struct file *file, loff_t pos)
 	uptodate = folio_test_uptodate(folio);
 	folio_put(folio);
 	return uptodate;
+}
+
+static_assert(!(SYSLET_JOBCTL_KILL &
+		(JOBCTL_STOP_SIGMASK | JOBCTL_STOP_DEQUEUED | JOBCTL_STOP_PENDING |
+		 JOBCTL_STOP_CONSUME | JOBCTL_TRAP_STOP | JOBCTL_TRAP_NOTIFY |
+		 JOBCTL_TRAPPING | JOBCTL_LISTENING | JOBCTL_TRAP_FREEZE |
+		 JOBCTL_PTRACE_FROZEN | JOBCTL_STOPPED | JOBCTL_TRACED)));
+
+/*
+ * aio/cancel.rs's cancellation of a read or write on async thread @t:
+ * interrupts @t's sleeps, killable ones too, as a SIGKILL would, with a
+ * SIGKILL in @t's private pending set, marked SYSLET_JOBCTL_KILL - unless
+ * *@state has @done, or SIGKILL is pending already. That is checked under
+ * @t's siglock, which syslet_uninterrupt() takes, after @t set @done, to
+ * take the signal back: none is left behind.
+ */
+void syslet_interrupt(struct task_struct *t, unsigned long *state,
+		      unsigned long done)
+{
+	unsigned long flags;
+
+	if (!lock_task_sighand(t, &flags))
+		return;
+	if (!(READ_ONCE(*state) & done) &&
+	    !sigismember(&t->pending.signal, SIGKILL)) {
+		sigaddset(&t->pending.signal, SIGKILL);
+		t->jobctl |= SYSLET_JOBCTL_KILL;
+		/* (not signal_wake_up(): that also ends a stop) */
+		signal_wake_up_state(t, TASK_WAKEKILL);
+	}
+	unlock_task_sighand(t, &flags);
+}
+
+/*
+ * Takes back syslet_interrupt()'s SIGKILL: only if still marked (a real
+ * one took it over otherwise) and the group is not dying (a group exit,
+ * exec or core dump sent every thread a SIGKILL of its own).
+ */
+void syslet_uninterrupt(void)
+{
+	struct task_struct *t = current;
+
+	spin_lock_irq(&t->sighand->siglock);
+	if (t->jobctl & SYSLET_JOBCTL_KILL) {
+		t->jobctl &= ~SYSLET_JOBCTL_KILL;
+		if (!(t->signal->flags & SIGNAL_GROUP_EXIT) &&
+		    !t->signal->group_exec_task) {
+			sigdelset(&t->pending.signal, SIGKILL);
+			recalc_sigpending();
+		}
+	}
+	spin_unlock_irq(&t->sighand->siglock);
+}
+
+/* A real SIGKILL for @t, under its siglock: the pending bit is its now. */
+void syslet_real_kill(struct task_struct *t)
+{
+	t->jobctl &= ~SYSLET_JOBCTL_KILL;
+	sigdelset(&t->pending.signal, SIGKILL);
 }
 
 /* aio/aio.rs's inline try of a read: it copies what it can, never faulting. */

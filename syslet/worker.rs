@@ -81,11 +81,11 @@ pub(crate) enum Work {
     /// An fs/aio.c read or write (`aio/`); always detached.
     #[cfg(CONFIG_SYSLET_AIO)]
     Aio(crate::aio::AioRw),
-    /// A work item (fs/aio.c's fsync): its function runs on the thread;
-    /// always detached, and always run, even when the process is dying
-    /// (it completes a request fs/aio.c waits for).
+    /// fs/aio.c's fsync request; always detached, and always run, even
+    /// when the process is dying (it completes a request fs/aio.c waits
+    /// for, unless cancelled).
     #[cfg(CONFIG_SYSLET_AIO)]
-    Callback(crate::aio::WorkItem),
+    Fsync(crate::aio::cancel::AioFsync),
 }
 
 /// Work handed to a worker, with the submitter's credentials.
@@ -425,8 +425,8 @@ impl Worker {
                     false
                 }
                 #[cfg(CONFIG_SYSLET_AIO)]
-                Work::Callback(item) => {
-                    item.run();
+                Work::Fsync(job) => {
+                    job.run();
                     false
                 }
             };

@@ -214,6 +214,38 @@ struct file;
 bool syslet_page_cached(struct file *file, loff_t pos);
 ssize_t syslet_read_iter_nofault(struct kiocb *req, struct iov_iter *iter);
 extern unsigned int sysctl_syslet_aio;
+/*
+ * Cancelling a request on an async thread (aio/cancel.rs decides): the
+ * request's ki_cancel; fs/aio.c's glue to arm, disarm and complete; a
+ * private SIGKILL that interrupts the thread's sleeps, taken back by it.
+ */
+int syslet_aio_cancel(struct kiocb *iocb);
+void syslet_aio_put_record(void *rec);
+static inline bool syslet_aio_armed(int (*cancel)(struct kiocb *))
+{
+	return cancel == syslet_aio_cancel;
+}
+void syslet_aio_arm_cancel(struct kiocb *iocb, void *rec);
+void syslet_aio_disarm(struct kiocb *iocb);
+void *syslet_aio_record(struct kiocb *iocb);
+struct kiocb *syslet_aio_fsync_req(struct work_struct *work,
+				   struct file **file, bool *datasync);
+void syslet_aio_fsync_done(struct work_struct *work, long res, bool later);
+void syslet_interrupt(struct task_struct *t, unsigned long *state,
+		      unsigned long done);
+void syslet_uninterrupt(void);
+/*
+ * That SIGKILL's mark: a jobctl bit the signal code does not use (checked
+ * in syslet/syscalls.c). A real SIGKILL sent meanwhile takes the pending
+ * bit over (kernel/signal.c, under siglock).
+ */
+#define SYSLET_JOBCTL_KILL	(1UL << 31)
+void syslet_real_kill(struct task_struct *t);
+static inline void syslet_signal_sending(struct task_struct *t, int sig)
+{
+	if (unlikely(sig == SIGKILL && (t->jobctl & SYSLET_JOBCTL_KILL)))
+		syslet_real_kill(t);
+}
 #else
 static inline bool syslet_aio_rw(struct kiocb *req, struct iov_iter *iter,
 				 bool write)
@@ -233,6 +265,11 @@ static inline long syslet_aio_park(void)
 {
 	return 0;
 }
+static inline bool syslet_aio_armed(int (*cancel)(struct kiocb *))
+{
+	return false;
+}
+static inline void syslet_signal_sending(struct task_struct *t, int sig) { }
 #endif
 
 #ifdef CONFIG_SYSLET_KUNIT_TEST

@@ -31,6 +31,7 @@ struct req {
 	int live;
 	int op;
 	long nbytes;
+	int cancelled;		/* io_cancel() said -EINPROGRESS */
 };
 
 struct aio_state {
@@ -99,6 +100,11 @@ static int collect(struct ctx *c, struct aio_state *s, int ms)
 			q->live = 0;
 			s->nlive--;
 			pthread_mutex_unlock(&s->lock);
+			/* aio/cancel.rs: -ECANCELED only after an io_cancel()
+			 * that took the request (a read, write or fsync) */
+			if (res == -ECANCELED && (!q->cancelled || q->op == 5 || q->op == 6))
+				fail(c, "aio %s completed with -ECANCELED but was not cancelled",
+				     op_name(q->op));
 			cov(c, "aio:event:%s:%s", op_name(q->op), res >= 0 ? "ok" : errname(-res));
 			if ((q->op == 0 || q->op == 1 || q->op == 7 || q->op == 8) && res > q->nbytes)
 				fail(c, "aio %s of %ld bytes completed with %ld", op_name(q->op), q->nbytes, res);
@@ -199,6 +205,8 @@ void op_aio(struct ctx *c, struct rng *r)
 		struct req *q = &s->req[kinds[k]];
 		struct iocb *cb = &q->cb;
 		int op = rnd(r, 20), fk, fd = aio_fd(c, r, &fk);
+
+		q->cancelled = 0;
 		long len = (long[]){ 0, 512, 4096, 4096, 8192, 65536, 1 << 20 }[rnd(r, 7)];
 		long long off = fk == FK_BLKDEV ? 4096LL * rnd(r, 1 << 18) : 4096LL * rnd(r, 32);
 		void *buf;
@@ -289,9 +297,27 @@ void op_aio(struct ctx *c, struct rng *r)
 	pthread_mutex_unlock(&s->lock);
 	if (chance(r, 10) && ret > 0) {
 		struct io_event ev;
-		long cr = io_cancel(s->ctx, b.cbp[rnd(r, ret)], &ev);
+		int k = rnd(r, ret);
+		long cr;
 
+		/* (the kernel reads the iocb's key: a bad pointer is EFAULT) */
+		pthread_mutex_lock(&s->lock);
+		if (k != bad_ptr)
+			s->req[kinds[k]].cancelled = 1;
+		pthread_mutex_unlock(&s->lock);
+		cr = io_cancel(s->ctx, b.cbp[k], &ev);
+		count_exec(c, 1);
 		cov_err(c, "io_cancel", cr);
+		check(c);
+		/* Documentation/aio.md, "Cancellation": taken, done, or not
+		 * (or no longer) cancellable */
+		if (k != bad_ptr && cr != -EINPROGRESS && cr != -EAGAIN && cr != -EINVAL)
+			fail(c, "io_cancel of a submitted %s returned %ld", op_name(s->req[kinds[k]].op), cr);
+		if (k != bad_ptr && cr != -EINPROGRESS) {
+			pthread_mutex_lock(&s->lock);
+			s->req[kinds[k]].cancelled = 0;
+			pthread_mutex_unlock(&s->lock);
+		}
 	}
 	collect(c, s, rnd(r, 3) ? 0 : 20);
 	if (chance(r, 8)) {
