@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libsyslet-aio: POSIX AIO (aio_read() and friends) on io_submit(), for
+ * kernels whose fs/aio.c runs on the syslet engine. Internal header.
+ *
+ * Every request is a struct sa_req, registered in a table keyed by the
+ * caller's aiocb and in a per-fd list until it finishes. A request is
+ * served one of two ways (its "kind"):
+ *
+ *   SA_KERNEL  an iocb submitted with io_submit() into the process's one
+ *              io_context; the reaper thread (or a caller that finds
+ *              events in the ring) takes its io_event and finishes it;
+ *   SA_GLIBC   a "shadow" aiocb handed to glibc's own implementation
+ *              (pipes, sockets, character devices, anything io_submit()
+ *              refuses); a watcher thread sees it finish in glibc's
+ *              aio_suspend() and finishes the caller's aiocb (shadow.c).
+ *
+ * Finishing a request writes __return_value and __error_code into the
+ * caller's aiocb (the fields glibc's aio_error()/aio_return() read), bumps
+ * the generation futex sa_gen that aio_suspend()/lio_listio(LIO_WAIT) wait
+ * on, and sends the notification.
+ */
+#ifndef SYSLET_AIO_H
+#define SYSLET_AIO_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <aio.h>
+#include <linux/aio_abi.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SA_API __attribute__((visibility("default")))
+
+/*
+ * Requests in the io_context at once; more wait in the queue. (Each
+ * context takes twice its size of the system's fs.aio-max-nr, 65536 by
+ * default: 64 processes.)
+ */
+#define SA_DEPTH 512
+/* io_events taken per io_getevents() call, iocbs per io_submit() call:
+ * callers reap on their own stacks, keep it small. */
+#define SA_BATCH 32
+
+/* What a request does. */
+enum { SA_READ, SA_WRITE, SA_FSYNC, SA_FDSYNC, SA_BAD };
+/* How it is served. */
+enum { SA_KERNEL, SA_GLIBC };
+/* Where it is. */
+enum { SA_QUEUED, SA_INFLIGHT, SA_DONE };
+/* The process's mode, decided at the first call. */
+enum { SA_MODE_UNSET, SA_MODE_PASS, SA_MODE_KERNEL };
+
+/*
+ * glibc's internal opcodes for fsync requests: glibc writes them into the
+ * caller's aio_lio_opcode (and accepts them in lio_listio() lists), so we
+ * do the same.
+ */
+#define SA_LIO_DSYNC 3
+#define SA_LIO_SYNC 4
+
+/* A lio_listio() call's group. */
+struct sa_lio {
+	unsigned left;		/* members not finished (+1 while submitting) */
+	int waiting;		/* a LIO_WAIT caller owns and frees the group */
+	struct sigevent sev;	/* the list's notification (LIO_NOWAIT) */
+};
+
+struct sa_req {
+	struct aiocb *cb;		/* the caller's */
+	struct sa_req *hnext;		/* table chain (by cb) */
+	struct sa_req *fprev, *fnext;	/* per-fd list, in submission order */
+	struct sa_req *qnext;		/* queue or batch link */
+	struct sa_req *gnext;		/* waiting for a watcher (shadow.c) */
+	struct sa_lio *lio;
+	uint64_t seq;
+	int fd, op, kind, state, refs;
+	int counted;			/* counted in the in-flight total */
+	int orphan;			/* inherited over fork(): never finishes */
+	int append;			/* a write on an O_APPEND descriptor */
+	long long off;
+	size_t len;
+	void *buf;
+	struct sigevent sev;		/* the caller's, copied at submission */
+	struct iocb iocb;		/* SA_KERNEL */
+	struct aiocb shadow;		/* SA_GLIBC */
+};
+
+/* Notifications to send once the lock is dropped (a request's own and
+ * its list's): what of a struct sigevent is needed to send one. */
+struct sa_note {
+	int notify, signo;
+	union sigval value;
+	void (*fn)(union sigval);
+	pthread_attr_t *attr;
+};
+#define SA_NOTES (2 * SA_BATCH + 4)
+struct sa_notes {
+	int n;
+	struct sa_note v[SA_NOTES];
+};
+
+/* glibc's implementation, for the fallback and for SA_GLIBC requests. */
+struct sa_real {
+	int (*read)(struct aiocb *);
+	int (*write)(struct aiocb *);
+	int (*fsync)(int, struct aiocb *);
+	int (*error)(const struct aiocb *);
+	ssize_t (*ret)(struct aiocb *);
+	int (*suspend)(const struct aiocb *const[], int, const struct timespec *);
+	int (*cancel)(int, struct aiocb *);
+	int (*listio)(int, struct aiocb *const[], int, struct sigevent *);
+	int (*listio_old)(int, struct aiocb *const[], int, struct sigevent *);
+	void (*init)(const struct aioinit *);
+};
+
+/* Counters, reported by syslet_aio_stats() and SYSLET_AIO_STATS=1. */
+enum {
+	SA_ST_KERNEL,		/* requests io_submit() took */
+	SA_ST_GLIBC,		/* requests served by glibc through a shadow */
+	SA_ST_PASS,		/* calls passed to glibc (fallback mode) */
+	SA_ST_INLINE,		/* io_events reaped by a caller */
+	SA_ST_REAPER,		/* io_events reaped by the reaper thread */
+	SA_ST_DEFERRED,		/* requests queued behind another */
+	SA_ST_CANCEL,		/* io_cancel() attempts */
+	SA_ST_LIVE,		/* requests allocated now (made minus freed) */
+	SA_ST_N
+};
+
+extern struct sa_real sa_real;
+extern int sa_mode;
+extern uint32_t sa_gen;
+extern pthread_mutex_t sa_lock;
+extern unsigned long long sa_stats[SA_ST_N];
+
+#define sa_count(i) __atomic_add_fetch(&sa_stats[i], 1, __ATOMIC_RELAXED)
+#define sa_count_n(i, k) __atomic_add_fetch(&sa_stats[i], (k), __ATOMIC_RELAXED)
+
+/* init.c */
+void sa_init(void);
+
+/* core.c */
+void sa_fork_prepare(void);
+void sa_fork_parent(void);
+void sa_fork_child(void);
+int sa_ctx_ready_locked(void);
+void sa_register_locked(struct sa_req *r);
+int sa_conflicts_locked(const struct sa_req *r);
+void sa_enqueue_locked(struct sa_req *r);
+int sa_admit_locked(struct sa_req *r);
+void sa_uncount_locked(struct sa_req *r);
+void sa_finish_locked(struct sa_req *r, int err, ssize_t ret, struct sa_notes *n);
+void sa_drop_locked(struct sa_req *r);
+struct sa_req *sa_lookup_locked(const struct aiocb *cb);
+struct sa_req *sa_fd_first_locked(int fd);
+struct sa_req *sa_pump_locked(void);
+void sa_after(struct sa_notes *n, struct sa_req *batch);
+int sa_reap(void);
+int sa_ring_has_events(void);
+int sa_wait(uint32_t seen, const struct timespec *abs, int cancelable);
+aio_context_t sa_ctx(void);
+long sa_io_submit(struct iocb **v, long n);
+
+/* submit.c */
+int sa_submit(struct aiocb *const list[], int n, const int *ops,
+	      struct sa_lio *lio, int *errs);
+void sa_run_batch(struct sa_req *b);
+int sa_cancel_one(struct sa_req *r);
+
+/* shadow.c */
+void sa_shadow_init(struct sa_req *r);
+int sa_shadow_start(struct sa_req *r);
+void sa_shadow_fork_child(void);
+
+/* notify.c */
+int sa_notify(const struct sa_note *note);
+void sa_notes_add(struct sa_notes *n, const struct sigevent *sev);
+void sa_notes_send(struct sa_notes *n);
+
+#endif

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * POSIX AIO conformance suite: aio_suspend() (timeouts, EINTR) and
+ * aio_cancel() of queued, running and finished requests.
+ */
+#include "conformance.h"
+
+/* A pipe read that waits until the test writes to the pipe. */
+static void pipe_read(struct aiocb *cb, int p[2], char *buf, size_t n)
+{
+	if (!p[1] && pipe(p))
+		exit(2);
+	setcb(cb, p[0], buf, n, 0);
+	if (aio_read(cb))
+		out("pipe_read: aio_read failed: %s", en(errno));
+}
+
+void case_suspend(void)
+{
+	int p[2] = { 0, 0 }, fd = make_file("susp", 4096, 7);
+	char pb[16], fb[4096];
+	struct aiocb pr, fr;
+	struct timespec zero = { 0, 0 }, ms50 = { 0, 50000000 };
+	int rc;
+
+	pipe_read(&pr, p, pb, sizeof pb);
+	const struct aiocb *l1[1] = { &pr };
+
+	errno = 0;
+	rc = aio_suspend(l1, 1, &zero);
+	out("suspend: pending, timeout 0: rc=%d errno=%s", rc, en(errno));
+	errno = 0;
+	rc = aio_suspend(l1, 1, &ms50);
+	out("suspend: pending, timeout 50ms: rc=%d errno=%s err=%s", rc, en(errno), en(aio_error(&pr)));
+	setcb(&fr, fd, fb, sizeof fb, 0);
+	aio_read(&fr);
+	wait_cb(&fr);
+	const struct aiocb *l2[3] = { &pr, NULL, &fr };
+
+	rc = aio_suspend(l2, 3, NULL);
+	out("suspend: pending + done: rc=%d", rc);
+	if (write(p[1], "hello", 5) != 5)
+		exit(2);
+	rc = aio_suspend(l1, 1, NULL);
+	wait_cb(&pr);
+	out("suspend: after the write: rc=%d %s data=%.5s", rc, res(&pr), pb);
+	close(p[0]);
+	close(p[1]);
+	close(fd);
+}
+
+static volatile int handled;
+
+static void on_usr2(int sig)
+{
+	(void)sig;
+	handled++;
+}
+
+struct poke {
+	int kill_ms, write_ms, wfd;
+};
+
+static void *poker(void *arg)
+{
+	struct poke *pk = arg;
+
+	msleep(pk->kill_ms);
+	pthread_kill(main_thread, SIGUSR2);
+	if (pk->write_ms) {
+		msleep(pk->write_ms);
+		if (write(pk->wfd, "x", 1) != 1)
+			exit(2);
+	}
+	return NULL;
+}
+
+/* POSIX: aio_suspend() fails with EINTR when a signal handler ran. */
+void case_suspend_eintr(void)
+{
+	static const struct { const char *name; int restart, timeout; } v[] = {
+		{ "timeout, no SA_RESTART", 0, 1 },
+		{ "no timeout, no SA_RESTART", 0, 0 },
+		{ "timeout, SA_RESTART", 1, 1 },
+		{ "no timeout, SA_RESTART", 1, 0 },
+	};
+
+	for (unsigned i = 0; i < sizeof v / sizeof v[0]; i++) {
+		struct sigaction sa = { .sa_handler = on_usr2, .sa_flags = v[i].restart ? SA_RESTART : 0 };
+		struct timespec ten = { 10, 0 };
+		int p[2] = { 0, 0 };
+		char b[4];
+		struct aiocb cb;
+		pthread_t t;
+		int rc;
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGUSR2, &sa, NULL);
+		pipe_read(&cb, p, b, 1);
+		/* without a timeout and with SA_RESTART the wait goes on: the
+		 * poker then ends it with a write */
+		struct poke pk = { 200, v[i].restart && !v[i].timeout ? 200 : 0, p[1] };
+		const struct aiocb *l[1] = { &cb };
+
+		handled = 0;
+		pthread_create(&t, NULL, poker, &pk);
+		errno = 0;
+		rc = aio_suspend(l, 1, v[i].timeout ? &ten : NULL);
+		int e = errno;
+
+		pthread_join(t, NULL);
+		out("suspend_eintr: %s: rc=%d errno=%s handler=%d err=%s", v[i].name, rc,
+		    rc ? en(e) : "-", handled, en(aio_error(&cb)));
+		if (aio_error(&cb) == EINPROGRESS && write(p[1], "x", 1) != 1)
+			exit(2);
+		wait_cb(&cb);
+		close(p[0]);
+		close(p[1]);
+	}
+	signal(SIGUSR2, SIG_DFL);
+}
+
+void case_cancel(void)
+{
+	int fd = make_file("cancel", 4096, 8), closed = dup(fd), p[2] = { 0, 0 };
+	char fb[4096], a[8], b[8], c[8];
+	struct aiocb fr, A, B, C;
+	int rc;
+
+	close(closed);
+	errno = 0;
+	rc = aio_cancel(-1, NULL);
+	out("cancel: fd=-1 rc=%d errno=%s", rc, en(errno));
+	setcb(&fr, closed, fb, 16, 0);
+	errno = 0;
+	rc = aio_cancel(closed, &fr);
+	out("cancel: closed fd rc=%d errno=%s", rc, en(errno));
+	setcb(&fr, fd, fb, sizeof fb, 0);
+	aio_read(&fr);
+	wait_cb(&fr);
+	errno = 0;
+	rc = aio_cancel(fd + 1000, &fr);
+	out("cancel: other fd (bad) rc=%d errno=%s", rc, en(errno));
+	rc = aio_cancel(0, &fr);
+	out("cancel: aiocb of another fd rc=%d errno=%s", rc, en(errno));
+	rc = aio_cancel(fd, &fr);
+	out("cancel: finished rc=%d %s", rc, res(&fr));
+	rc = aio_cancel(fd, NULL);
+	out("cancel: fd with nothing in flight rc=%d", rc);
+
+	/* A runs (blocked on the pipe); B and C wait behind it. glibc's
+	 * request is "running" once one of its threads took it: give it
+	 * the time to. */
+	memset(a, 0, sizeof a);
+	pipe_read(&A, p, a, 5);
+	msleep(200);
+	setcb(&B, p[0], b, 5, 0);
+	B.aio_sigevent.sigev_notify = SIGEV_SIGNAL;
+	B.aio_sigevent.sigev_signo = SIG_B;
+	B.aio_sigevent.sigev_value.sival_int = 77;
+	aio_read(&B);
+	setcb(&C, p[0], c, 5, 0);
+	aio_read(&C);
+	rc = aio_cancel(p[0], &B);
+	out("cancel: queued rc=%d %s notification: %s", rc, res(&B), take_signal());
+	rc = aio_cancel(p[0], &A);
+	out("cancel: running rc=%d err=%s", rc, en(aio_error(&A)));
+	rc = aio_cancel(p[0], NULL);
+	out("cancel: all of the fd rc=%d A err=%s C %s", rc, en(aio_error(&A)), res(&C));
+	rc = aio_cancel(p[0], &B);
+	out("cancel: cancelled again rc=%d", rc);
+	if (write(p[1], "abcde", 5) != 5)
+		exit(2);
+	wait_cb(&A);
+	out("cancel: running one completes %s data=%.5s", res(&A), a);
+	rc = aio_cancel(p[0], NULL);
+	out("cancel: afterwards rc=%d", rc);
+	close(p[0]);
+	close(p[1]);
+	close(fd);
+}

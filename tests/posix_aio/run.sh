@@ -1,0 +1,198 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# POSIX AIO conformance (issue #18): builds libsyslet-aio.so and the
+# suite with plain gcc, runs the suite against glibc's implementation and
+# against the library, and requires the same output byte for byte.
+#
+#   tests/posix_aio/run.sh [-O DIR] [-n N] [-b | -B DIR] [-T]
+#
+#   -O DIR   build and output directory (default tests/posix_aio/build)
+#   -n N     run the library side N times (flake hunting; default 1)
+#   -b       build only (tools/build-guest, into the guest's /opt/syslet)
+#   -B DIR   run what -b built in DIR, without building (make test)
+#   -T       one TAP result for the whole run, the rest as comments
+#
+# Runs, each compared with the glibc run:
+#   library   LD_PRELOAD + SYSLET_AIO_FORCE=1: the io_submit() path even on
+#             a kernel without the syslet engine (stock io_submit() of
+#             buffered I/O is synchronous, but correct);
+#   fallback  LD_PRELOAD + SYSLET_AIO_DISABLE=1: every call to glibc;
+#   auto      LD_PRELOAD alone: io_submit() iff kernel.syslet_aio is 1.
+# The library's SYSLET_AIO_STATS=1 line of the suite's own process must
+# show the path it was meant to take (io_submit requests, or none), so
+# that no run passes by silently falling back. Then the library-only
+# case (fork_child_io) against its expected output, and interpose (every
+# POSIX AIO symbol version an old or new binary has binds to the library).
+# Exit 0 when all pass; otherwise 1, with the differences printed.
+
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+O=$here/build
+N=1
+build_only=0
+bin=
+tap=0
+while getopts O:n:bB:T opt; do
+	case $opt in
+	O) O=$OPTARG ;;
+	n) N=$OPTARG ;;
+	b) build_only=1 ;;
+	B) bin=$OPTARG ;;
+	T) tap=1 ;;
+	*) echo "usage: $0 [-O DIR] [-n N] [-b | -B DIR] [-T]" >&2; exit 2 ;;
+	esac
+done
+if [ $tap = 1 ]; then
+	log=$(mktemp)
+	"$0" -O "$O" -n "$N" ${bin:+-B "$bin"} >"$log" 2>&1
+	rc=$?
+	echo "TAP version 13"
+	echo "1..1"
+	sed 's/^/# /' "$log"
+	rm -f "$log"
+	[ $rc = 0 ] && echo "ok 1 posix_aio: conformance against glibc" ||
+		echo "not ok 1 posix_aio: conformance against glibc (exit status $rc)"
+	exit $rc
+fi
+mkdir -p "$O" || exit 2
+O=$(cd "$O" && pwd)
+CC=${CC:-gcc}
+TIMEOUT=${TIMEOUT:-300}
+
+if [ -z "$bin" ]; then
+	bin=$O
+	make -s -C "$root/lib/posix-aio" O="$O/lib" || exit 2
+	$CC -O2 -g -Wall -Werror -pthread -o "$O/conformance" "$here/conformance.c" \
+		"$here/cases_wait_cancel.c" "$here/cases_lio_notify.c" "$here/cases_proc.c" -lrt || exit 2
+	$CC -O2 -g -Wall -Werror -pthread -o "$O/interpose" "$here/interpose.c" -lrt -ldl || exit 2
+	[ $build_only = 1 ] && exit 0
+fi
+lib=$bin/lib/libsyslet-aio.so
+
+failed=0
+fail() {
+	echo "posix_aio: FAIL: $*"
+	failed=1
+}
+
+# run NAME ENV...: the suite under ENV; stdout to NAME.out, stderr (first
+# line: the suite's pid) to NAME.err
+run() {
+	name=$1
+	shift
+	env "$@" timeout "$TIMEOUT" sh -c 'echo "pid $$" >&2; exec "$0"' "$bin/conformance" \
+		</dev/null >"$O/$name.out" 2>"$O/$name.err"
+	rc=$?
+	[ $rc -eq 0 ] || fail "$name: exit status $rc$( [ $rc -eq 124 ] && echo ' (timeout)')"
+}
+
+# stats NAME: the library's statistics line of the suite's process
+stats() {
+	pid=$(sed -n 's/^pid //p' "$O/$1.err" | head -n 1)
+	grep "^syslet-aio\[$pid\]:" "$O/$1.err" | tail -n 1
+}
+
+field() { # field LINE KEY
+	echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+compare() { # compare NAME: NAME.out against glibc.out
+	if cmp -s "$O/glibc.out" "$O/$1.out"; then
+		echo "posix_aio: $1: identical to glibc ($(wc -l <"$O/$1.out") lines)"
+	else
+		fail "$1: output differs from glibc's (< glibc, > $1):"
+		diff "$O/glibc.out" "$O/$1.out"
+	fi
+}
+
+# expect NAME MODE: the stats line says MODE and, for io_submit, that the
+# library really submitted (and fell back to glibc only for what it must)
+expect() {
+	s=$(stats "$1")
+	if [ -z "$s" ]; then
+		fail "$1: no statistics line from libsyslet-aio (was it loaded?)"
+		return
+	fi
+	echo "posix_aio: $1: $s"
+	mode=$(field "$s" mode)
+	[ "$mode" = "$2" ] || { fail "$1: library mode $mode, expected $2"; return; }
+	k=$(field "$s" kernel)
+	g=$(field "$s" glibc)
+	p=$(field "$s" passthrough)
+	if [ "$2" = io_submit ]; then
+		# the suite makes over 7,000 requests on regular files, and
+		# only a few dozen on pipes and the like, which go to glibc
+		[ "$k" -ge 7000 ] || fail "$1: only $k requests went through io_submit()"
+		[ "$g" -le 100 ] || fail "$1: $g requests went to glibc"
+		# every request of the suite's process is over and freed
+		[ "$(field "$s" live)" = 0 ] || fail "$1: requests left allocated at exit"
+	else
+		[ "$k" -eq 0 ] || fail "$1: $k requests went through io_submit() in fallback mode"
+		[ "$p" -gt 0 ] || fail "$1: no call passed to glibc in fallback mode"
+	fi
+}
+
+run glibc
+[ -s "$O/glibc.out" ] || fail "glibc run printed nothing"
+i=0
+while [ $i -lt "$N" ]; do
+	i=$((i + 1))
+	run library LD_PRELOAD="$lib" SYSLET_AIO_FORCE=1 SYSLET_AIO_STATS=1
+	compare library
+	expect library io_submit
+done
+run fallback LD_PRELOAD="$lib" SYSLET_AIO_DISABLE=1 SYSLET_AIO_STATS=1
+compare fallback
+expect fallback glibc
+run auto LD_PRELOAD="$lib" SYSLET_AIO_STATS=1
+compare auto
+if [ "$(cat /proc/sys/kernel/syslet_aio 2>/dev/null)" = 1 ]; then
+	expect auto io_submit
+else
+	expect auto glibc
+fi
+
+# A fork() child's own requests: glibc's can wait for ever (see
+# cases_proc.c), so this runs against the library only.
+cat >"$O/fork_child_io.expected" <<'EOF'
+fork_child_io: child: pipe read err=EINPROGRESS cancel=1 suspend=-1/EAGAIN
+fork_child_io: child: write rc=0 err=0 ret=4096
+fork_child_io: child: read rc=0 err=0 ret=4096 digest=4eda843aace76b87
+fork_child_io: parent: child status=0 writes bad=0 pipe err=0 ret=5 data=after
+EOF
+LD_PRELOAD="$lib" SYSLET_AIO_FORCE=1 timeout "$TIMEOUT" "$bin/conformance" fork_child_io \
+	</dev/null >"$O/fork_child_io.out" 2>&1
+if cmp -s "$O/fork_child_io.expected" "$O/fork_child_io.out"; then
+	echo "posix_aio: fork_child_io (library only): as expected"
+else
+	fail "fork_child_io (library only): (< expected, > library)"
+	diff "$O/fork_child_io.expected" "$O/fork_child_io.out"
+fi
+
+# Every symbol version binds to glibc without the library, to the library
+# with it; the library serves calls made through old and new versions.
+if "$bin/interpose" libc.so.6 >"$O/interpose-glibc.out" 2>&1; then
+	echo "posix_aio: interpose without LD_PRELOAD: $(tail -n 1 "$O/interpose-glibc.out")"
+else
+	fail "interpose without LD_PRELOAD:"
+	cat "$O/interpose-glibc.out"
+fi
+if LD_PRELOAD="$lib" SYSLET_AIO_FORCE=1 "$bin/interpose" libsyslet-aio.so \
+	>"$O/interpose-lib.out" 2>&1 &&
+	grep -q "io_submit by the library: new=yes old=yes" "$O/interpose-lib.out" &&
+	grep -q "^old lio_listio: rc=0 ret=4096 member sigev_notify=SIGEV_NONE" "$O/interpose-lib.out"; then
+	echo "posix_aio: interpose with LD_PRELOAD: $(tail -n 1 "$O/interpose-lib.out")," \
+		"old and new references served through io_submit()"
+else
+	fail "interpose with LD_PRELOAD:"
+	cat "$O/interpose-lib.out"
+fi
+
+if [ $failed -eq 0 ]; then
+	echo "posix_aio: PASS"
+	exit 0
+fi
+echo "posix_aio: FAIL (outputs and logs in $O)"
+exit 1
