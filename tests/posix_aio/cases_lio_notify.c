@@ -6,10 +6,15 @@
 
 #include <semaphore.h>
 
-static void lio_line(const char *name, int rc, int e, struct aiocb **l, int n)
+/* lio_listio(LIO_WAIT) of l[n], and one line: its answer and each member's. */
+static void lio_wait(const char *name, struct aiocb **l, int n)
 {
 	char b[512];
-	int o = 0;
+	int o = 0, rc, e;
+
+	errno = 0;
+	rc = lio_listio(LIO_WAIT, l, n, NULL);
+	e = errno;
 
 	for (int i = 0; i < n; i++)
 		o += snprintf(b + o, sizeof b - (size_t)o, " [%d] %s", i,
@@ -23,7 +28,7 @@ void case_lio(void)
 	char *w = malloc(16384), *r1 = calloc(1, 16384), *r2 = calloc(1, 16384);
 	struct aiocb a, b, c, d;
 	struct aiocb *l[4];
-	int rc, e;
+	int rc;
 
 	fill(w, 16384, 11);
 	errno = 0;
@@ -58,10 +63,7 @@ void case_lio(void)
 	l[0] = &a;
 	l[1] = &b;
 	l[2] = &c;
-	errno = 0;
-	rc = lio_listio(LIO_WAIT, l, 3, NULL);
-	e = errno;
-	lio_line("wait, failing members", rc, e, l, 3);
+	lio_wait("wait, failing members", l, 3);
 
 	/* a member that cannot be submitted (aio_reqprio) among good ones */
 	setcb(&b, fd, r2, 4096, 4096);
@@ -70,15 +72,9 @@ void case_lio(void)
 	l[1] = &b;
 	setcb(&c, fd, w, 4096, 8192);
 	c.aio_lio_opcode = LIO_READ;
-	errno = 0;
-	rc = lio_listio(LIO_WAIT, l, 3, NULL);
-	e = errno;
-	lio_line("wait, bad reqprio member", rc, e, l, 3);
+	lio_wait("wait, bad reqprio member", l, 3);
 	l[0] = &b;
-	errno = 0;
-	rc = lio_listio(LIO_WAIT, l, 1, NULL);
-	e = errno;
-	lio_line("wait, only a bad reqprio member", rc, e, l, 1);
+	lio_wait("wait, only a bad reqprio member", l, 1);
 
 	/* opcodes: unknown, and glibc's fsync codes (3 fdatasync, 4 fsync) */
 	setcb(&a, fd, r1, 4096, 0);
@@ -93,10 +89,7 @@ void case_lio(void)
 	l[1] = &b;
 	l[2] = &c;
 	l[3] = &d;
-	errno = 0;
-	rc = lio_listio(LIO_WAIT, l, 4, NULL);
-	e = errno;
-	lio_line("wait, opcodes 7,3,4,128", rc, e, l, 4);
+	lio_wait("wait, opcodes 7,3,4,128", l, 4);
 
 	/* a pipe member (not a regular file) with data ready */
 	int p[2];
