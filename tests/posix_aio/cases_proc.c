@@ -47,6 +47,9 @@ static void *writer(void *arg)
 		}
 	}
 	w->tid_changed = tid != (pid_t)syscall(SYS_gettid);
+	if (w->tid_changed)	/* (stderr: the outputs compared are stdout) */
+		fprintf(stderr, "threads: writer %d: tid %d became %d (pid %d)\n", w->id, (int)tid,
+			(int)syscall(SYS_gettid), (int)getpid());
 	free(cb);
 	free(l);
 	return NULL;
