@@ -78,7 +78,7 @@ use kernel::{bindings, sync::Arc, task::Task, types::ARef};
 
 #[path = "cancel.rs"]
 pub(crate) mod cancel;
-use cancel::{cancelled_result, AioFsync, Cancel};
+use cancel::{cancelled_result, unstarted_result, AioFsync, Cancel};
 
 /// The file system will complete the request itself (include/linux/errno.h).
 const EIOCBQUEUED: isize = 529;
@@ -126,10 +126,8 @@ impl AioRw {
             // method (checked by aio_read/aio_write before offering it);
             // `iter` is our own copy.
             with_done(self.done, unsafe { call_rw(self.req, &mut self.iter, self.write) })
-        } else if self.done > 0 {
-            self.done // cancelled before it started: what the inline try read
         } else {
-            -(bindings::EINTR as isize) // (cancelled_result: -ECANCELED)
+            unstarted_result(self.done)
         };
         let cancelled = self.cancel.finish();
         // SAFETY: `iov` came from `dup_iter` (or is null).
@@ -446,9 +444,8 @@ impl AioRw {
     /// the caller to run it.
     fn give_back(self) -> bool {
         if self.cancel.finish() {
-            let ret = if self.done > 0 { self.done } else { -(bindings::ECANCELED as isize) };
             // SAFETY: the request is ours, not completed.
-            unsafe { rw_done(self.req, ret) };
+            unsafe { rw_done(self.req, unstarted_result(self.done)) };
             return true;
         }
         // SAFETY: the armed request, not completed.

@@ -133,12 +133,20 @@ impl Cancel {
 /// anything else as it is (the bytes moved before the interruption, a
 /// real error, 0 at the end of the file).
 pub(crate) fn cancelled_result(ret: isize) -> isize {
-    const ERESTARTSYS: isize = 512;
-    const ERESTART_RESTARTBLOCK: isize = 516;
-    if ret == -(bindings::EINTR as isize) || (-ERESTART_RESTARTBLOCK..=-ERESTARTSYS).contains(&ret) {
+    if crate::restart_to_eintr(ret) == -(bindings::EINTR as isize) {
         -(bindings::ECANCELED as isize)
     } else {
         ret
+    }
+}
+
+/// The result of a read or write cancelled before its thread started it:
+/// what the inline try read already (`done` bytes), else `-ECANCELED`.
+pub(crate) fn unstarted_result(done: isize) -> isize {
+    if done > 0 {
+        done
+    } else {
+        -(bindings::ECANCELED as isize)
     }
 }
 

@@ -67,6 +67,8 @@ mod worker;
 // The C ABI of the crate: what `include/linux/syslet.h` declares.
 #[cfg(CONFIG_SYSLET_AIO)]
 pub use aio::{syslet_aio_handed_off, syslet_aio_park, syslet_aio_rw, syslet_aio_submitting, syslet_aio_work};
+#[cfg(CONFIG_SYSLET_AIO)]
+pub use aio::cancel::{syslet_aio_cancel, syslet_aio_put_record};
 pub use engine::{syslet_rs_async_exec, syslet_rs_async_wait};
 pub use invoke::syslet_rs_dispatch_init;
 pub use handoff::{syslet_handoff_supported, syslet_task_sleeping};
