@@ -25,6 +25,7 @@
 #include <linux/sched/task_stack.h>
 #include <linux/task_work.h>
 #include <linux/uprobes.h>
+#include <linux/wait_bit.h>
 #include <linux/syslet.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
@@ -32,6 +33,12 @@
 #include <asm/pkru.h>
 #include <asm/prctl.h>
 #include <asm/proto.h>
+
+static_assert(!(SYSLET_JOBCTL_GIVEN &
+		(JOBCTL_STOP_SIGMASK | JOBCTL_STOP_DEQUEUED | JOBCTL_STOP_PENDING |
+		 JOBCTL_STOP_CONSUME | JOBCTL_TRAP_STOP | JOBCTL_TRAP_NOTIFY |
+		 JOBCTL_TRAPPING | JOBCTL_LISTENING | JOBCTL_TRAP_FREEZE |
+		 JOBCTL_PTRACE_FROZEN | JOBCTL_STOPPED | JOBCTL_TRACED)));
 
 /* What a fault in user code raises (kernel/signal.c's SYNCHRONOUS_MASK). */
 #define SYSLET_SYNCHRONOUS_MASK \
@@ -190,6 +197,8 @@ bool syslet_context_save(void *buf, const struct pt_regs *regs,
 	 */
 	sigdelsetmask(&t->blocked, sigmask(SIGKILL) | sigmask(SIGSTOP) |
 		      (threadlet ? SYSLET_SYNCHRONOUS_MASK : 0));
+	/* Nothing below fails: the context is given. */
+	t->jobctl |= SYSLET_JOBCTL_GIVEN;
 	spin_unlock_irq(&t->sighand->siglock);
 
 	fpu_sync_fpstate(&t->thread.fpu);
@@ -252,6 +261,35 @@ static void syslet_set_return(struct callback_head *work)
 	t->syslet_aio_nr = 0;
 }
 #endif
+
+/*
+ * The context @from gave is applied (the TID went with it) or dropped:
+ * @from may take another context now (syslet_wait_context_taken()).
+ */
+static void syslet_context_taken(struct task_struct *from)
+{
+	unsigned long flags;
+
+	if (lock_task_sighand(from, &flags)) {
+		from->jobctl &= ~SYSLET_JOBCTL_GIVEN;
+		unlock_task_sighand(from, &flags);
+	}
+	/* The clear before the waiter's check (wake_up_var()'s rule). */
+	smp_mb();
+	wake_up_var(&from->jobctl);
+}
+
+/*
+ * Sleeps until the context current gave away is applied or dropped by its
+ * spare: 0 then (at once if none is in flight), -ERESTARTSYS on a signal.
+ */
+int syslet_wait_context_taken(void)
+{
+	struct task_struct *t = current;
+
+	return wait_var_event_interruptible(&t->jobctl,
+					    !(READ_ONCE(t->jobctl) & SYSLET_JOBCTL_GIVEN));
+}
 
 /*
  * The children of @from become @t's (under tasklist_lock, as exit's
@@ -372,6 +410,7 @@ void syslet_context_restore(void *buf)
 	/* An atom's ppoll() mask of this task's own is not to come back. */
 	clear_restore_sigmask();
 	set_current_blocked(&ctx->blocked);
+	syslet_context_taken(from);
 	ctx->from = NULL;
 	put_task_struct(from);
 	/* A leader's before an exec: readers may hold it under RCU. */
@@ -479,8 +518,10 @@ void syslet_context_drop(void *buf)
 {
 	struct syslet_context *ctx = buf;
 
-	if (ctx->from)
+	if (ctx->from) {
+		syslet_context_taken(ctx->from);
 		put_task_struct(ctx->from);
+	}
 	ctx->from = NULL;
 }
 

@@ -230,12 +230,7 @@ impl Spare {
             }
             drop(st);
             if res == Woke::Signal {
-                // Task work, job control, the freezer: with every other
-                // signal blocked, get_signal() only handles those.
-                // SAFETY: `ksignal` is plain data; zero is a valid value.
-                let mut ksig: bindings::ksignal = unsafe { core::mem::zeroed() };
-                // SAFETY: process context, no lock held.
-                unsafe { bindings::get_signal(&mut ksig) };
+                parked_signals();
             }
         }
         task::uninstall(bindings::PF_SYSLET_HANDOFF);
@@ -289,6 +284,35 @@ impl Drop for TaskRef {
     }
 }
 
+/// Runs what a signal asks of a thread parked with every signal blocked:
+/// task work, job control, the freezer (`get_signal()` handles only those).
+fn parked_signals() {
+    // SAFETY: `ksignal` is plain data; zero is a valid value.
+    let mut ksig: bindings::ksignal = unsafe { core::mem::zeroed() };
+    // SAFETY: process context, no lock held.
+    unsafe { bindings::get_signal(&mut ksig) };
+}
+
+/// Waits until the user context the current task gave away, if any, has
+/// been applied or dropped by the spare that took it. Its TID is the
+/// context's until then: `syslet_context_restore()` exchanges TIDs with
+/// this task, so a context given to it meanwhile would take the first
+/// context's TID, and the first context the second one's. False when a
+/// fatal signal is pending.
+fn wait_context_taken() -> bool {
+    loop {
+        // SAFETY: process context, no lock held; the signals are blocked
+        // but for those `parked_signals()` handles.
+        if unsafe { bindings::syslet_wait_context_taken() } == 0 {
+            return true;
+        }
+        if engine::fatal_signal_pending() {
+            return false;
+        }
+        parked_signals();
+    }
+}
+
 /// Ends the current thread. References held by the caller's frame are
 /// not dropped: callers drop theirs first.
 pub(crate) fn exit_thread() -> ! {
@@ -334,6 +358,11 @@ pub(crate) fn become_spare(process: Arc<Process>) {
         process.spare_done();
         drop(process);
         leader::park();
+    }
+    if !wait_context_taken() {
+        process.spare_done();
+        drop(process);
+        exit_thread()
     }
     match Spare::new(process.clone()) {
         Ok(spare) => {

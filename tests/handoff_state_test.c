@@ -7,8 +7,9 @@
  * ppoll() atom's temporary mask does not replace the caller's; per-thread
  * state (TSC mode, timer slack, pdeath signal, thread CPU time) and the
  * pdeath signals of a thread's children follow its context; a process
- * whose main thread handed off ends when its last user thread exits; and
- * kernel.syslet_max_threads bounds the threads chains hold.
+ * whose main thread handed off ends when its last user thread exits;
+ * kernel.syslet_max_threads bounds the threads chains hold; and a TID
+ * moves once, to the thread that takes its context.
  *
  * Every case runs in a child process with a deadline; the program must
  * run as root (it sets kernel.syslet_* sysctls and restores them).
@@ -16,6 +17,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/stat.h>
 
 #include "kselftest_harness.h"
@@ -750,6 +752,175 @@ HTEST(syslet_max_threads_bounds_threads_held_by_chains)
 	ASSERT_EQ(0, write_sysctl("syslet_max_threads", 2));
 	rc = run_child(bound_case, NULL, AS_ROOT, 40000);
 	write_sysctl("syslet_max_threads", hs_orig_max);
+	EXPECT_EQ(0, rc) TH_LOG("%s", describe(rc));
+}
+
+/* ---- 12. a TID moves once: the giver waits for its taker ------------- */
+
+/*
+ * W1's context goes to spare B, which cannot run yet (pinned to CPU 1
+ * under a SCHED_FIFO spinner); W1's task, its read done, parks as a spare
+ * in its turn. W2's context must not then go to W1's task before B took
+ * W1's TID: exchange_tids() would hand W1's TID to W2's taker, and B
+ * would take whatever W1's task held by then. Each writer's gettid()
+ * must stay its own.
+ */
+struct tid_run {
+	atomic_int hog_on, hog_stop, w2_go, done[2];
+	int p[2][2];
+	pid_t tid_before[2], tid_after[2], tid_end[2];
+	long exec_ret[2];
+	int completed[2];
+};
+
+static void pin_self(int cpu)
+{
+	cpu_set_t s;
+
+	CPU_ZERO(&s);
+	CPU_SET(cpu, &s);
+	sched_setaffinity(0, sizeof(s), &s);
+}
+
+static void *tid_spare_maker(void *arg)
+{
+	pin_self(1);
+	return (void *)(long)make_spare();
+}
+
+static void *tid_hog(void *arg)
+{
+	struct tid_run *tr = arg;
+	struct sched_param sp = { .sched_priority = 1 };
+	double t0;
+
+	pin_self(1);
+	if (sched_setscheduler(0, SCHED_FIFO, &sp))
+		return (void *)1L;
+	atomic_store(&tr->hog_on, 1);
+	t0 = now_ms();
+	/* Bounded: B runs at the latest 8 s on. */
+	while (!atomic_load(&tr->hog_stop) && now_ms() - t0 < 8000)
+		;
+	return NULL;
+}
+
+static void tid_writer(struct tid_run *tr, int i)
+{
+	struct reader r;
+
+	reader_init(&r, tr->p[i][0], 0);
+	tr->tid_before[i] = gettid();
+	tr->exec_ret[i] = sys_async_exec(&r.atom, &r.ahu);
+	tr->tid_after[i] = gettid();
+	if (tr->exec_ret[i] == 0)
+		tr->completed[i] = reap_deadline(&r.ahu, r.ring, 8, 10000) == &r.atom && r.ret == 1;
+	atomic_store(&tr->done[i], 1);
+	/* W2 looks again once B ran: the taker's exchange came last. */
+	while (i == 1 && !atomic_load(&tr->done[0]))
+		usleep(1000);
+	tr->tid_end[i] = gettid();
+}
+
+static void *tid_w1(void *arg)
+{
+	tid_writer(arg, 0);
+	return NULL;
+}
+
+static void *tid_w2(void *arg)
+{
+	struct tid_run *tr = arg;
+
+	while (!atomic_load(&tr->w2_go))
+		usleep(1000);
+	tid_writer(tr, 1);
+	return NULL;
+}
+
+static int tid_case(void *arg)
+{
+	static struct tid_run tr;
+	pthread_t maker, hog, w[2];
+	long handoffs, made;
+	void *hog_rc;
+	double t0;
+	int i, rc = 0;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		return CASE_SKIP;
+	pin_self(0);
+	if (pipe(tr.p[0]) || pipe(tr.p[1]))
+		return 9;
+	/* B: the only spare, on CPU 1. */
+	if (pthread_create(&maker, NULL, tid_spare_maker, NULL) ||
+	    pthread_join(maker, (void **)&made) || made)
+		return 10;
+	if (pthread_create(&hog, NULL, tid_hog, &tr))
+		return 11;
+	t0 = now_ms();
+	while (!atomic_load(&tr.hog_on) && now_ms() - t0 < 2000)
+		usleep(1000);
+	if (!atomic_load(&tr.hog_on)) {
+		atomic_store(&tr.hog_stop, 1);
+		pthread_join(hog, NULL);
+		return 12;
+	}
+	usleep(20000);
+	handoffs = syslet_stat("handoffs");
+	if (pthread_create(&w[0], NULL, tid_w1, &tr) || pthread_create(&w[1], NULL, tid_w2, &tr)) {
+		atomic_store(&tr.hog_stop, 1);
+		pthread_join(hog, NULL);
+		return 13;
+	}
+	/* W1 handed off to B; its task reads and parks (or waits). */
+	t0 = now_ms();
+	while (syslet_stat("handoffs") == handoffs && now_ms() - t0 < 3000)
+		usleep(2000);
+	if (write(tr.p[0][1], "x", 1) != 1)
+		rc = 14;
+	usleep(100000);
+	/* W2 hands off while B still holds W1's context, not yet applied. */
+	atomic_store(&tr.w2_go, 1);
+	t0 = now_ms();
+	while (syslet_stat("handoffs") < handoffs + 2 && now_ms() - t0 < 3000)
+		usleep(2000);
+	if (write(tr.p[1][1], "x", 1) != 1)
+		rc = rc ? rc : 15;
+	usleep(100000);
+	atomic_store(&tr.hog_stop, 1);
+	pthread_join(hog, &hog_rc);
+	for (i = 0; i < 2; i++)
+		pthread_join(w[i], NULL);
+	for (i = 0; i < 2; i++)
+		say("writer %d: async_exec() = %ld, completed %d, tid %d, after the chain %d, at the end %d",
+		    i + 1, tr.exec_ret[i], tr.completed[i], tr.tid_before[i], tr.tid_after[i],
+		    tr.tid_end[i]);
+	say("handoffs %ld -> %ld", handoffs, syslet_stat("handoffs"));
+	if (hog_rc)
+		return 16;
+	for (i = 0; i < 2 && !rc; i++) {
+		if (tr.exec_ret[i] != 0)
+			rc = 17;	/* no handoff: nothing tested */
+		else if (!tr.completed[i])
+			rc = 18;
+		else if (tr.tid_after[i] != tr.tid_before[i] || tr.tid_end[i] != tr.tid_before[i])
+			rc = 19;
+	}
+	return rc;
+}
+
+HTEST(a_tid_stays_its_contexts_when_the_giver_parks_before_its_taker_ran)
+{
+	long rt = read_number("/proc/sys/kernel/sched_rt_runtime_us");
+	int rc;
+
+	/* The spinner must keep CPU 1 for the whole case: no RT throttling. */
+	ASSERT_EQ(0, write_number("/proc/sys/kernel/sched_rt_runtime_us", -1));
+	rc = run_child(tid_case, NULL, AS_ROOT, 30000);
+	write_number("/proc/sys/kernel/sched_rt_runtime_us", rt);
+	if (rc == CASE_SKIP)
+		SKIP(return, "one CPU: no CPU to hold the spare off");
 	EXPECT_EQ(0, rc) TH_LOG("%s", describe(rc));
 }
 

@@ -62,6 +62,14 @@ void syslet_forward_signals(int max);
 void syslet_main_flow_free(struct signal_struct *sig);
 void syslet_context_drop(void *ctx);
 void syslet_block_signals(void);
+/*
+ * A task whose context syslet_context_save() took is marked with a jobctl
+ * bit the signal code does not use (checked in syslet/handoff.c) until the
+ * spare applied or dropped it: its TID is the context's until then, and
+ * the task takes no other context (syslet/spare.rs).
+ */
+#define SYSLET_JOBCTL_GIVEN	(1UL << 30)
+int syslet_wait_context_taken(void);
 
 /*
  * syslet/identity.rs. syslet_identity_changed(): @task's credentials,
