@@ -22,8 +22,9 @@
 # The library's SYSLET_AIO_STATS=1 line of the suite's own process must
 # show the path it was meant to take (io_submit requests, or none), so
 # that no run passes by silently falling back. Then the library-only
-# case (fork_child_io) against its expected output, and interpose (every
-# POSIX AIO symbol version an old or new binary has binds to the library).
+# case (fork_child_io) against its expected output, interpose (every
+# POSIX AIO symbol version an old or new binary has binds to the library)
+# and a second unmodified program, Debian's stress-ng (its aio stressor).
 # Exit 0 when all pass; otherwise 1, with the differences printed.
 
 set -u
@@ -188,6 +189,56 @@ if LD_PRELOAD="$lib" SYSLET_AIO_FORCE=1 "$bin/interpose" libsyslet-aio.so \
 else
 	fail "interpose with LD_PRELOAD:"
 	cat "$O/interpose-lib.out"
+fi
+
+# A second unmodified program: Debian's stress-ng, whose aio stressor
+# makes aio_read64()/aio_write64()/aio_error64()/aio_cancel64() calls on
+# a temporary file and checks what it reads (--verify). It must pass
+# with glibc and with the library; a traced run (the library's own
+# statistics die with the stressor's _exit()) counts the io_submit()
+# calls that served it: none with glibc, thousands with the library.
+SNG_OPS=${SNG_OPS:-2000}
+sng() { # sng NAME [ENV...]: stress-ng's aio stressor under ENV
+	name=$1
+	shift
+	(cd "$O" && env "$@" timeout "$TIMEOUT" stress-ng --aio 2 --aio-requests 16 \
+		--aio-ops "$SNG_OPS" --verify --metrics-brief --timeout 120 --temp-path "$O" \
+		>"$O/sng-$name.out" 2>&1)
+}
+sng_submits() { # sng_submits NAME [ENV...]: io_submit() calls of a traced run
+	name=$1
+	shift
+	(cd "$O" && strace -f -qq -c -e trace=io_submit -o "$O/sng-$name.strace" \
+		env "$@" timeout "$TIMEOUT" stress-ng --aio 2 --aio-requests 16 \
+		--aio-ops "$SNG_OPS" --verify --timeout 120 --temp-path "$O" \
+		>"$O/sng-$name.out" 2>&1) || { echo -1; return; }
+	awk '$NF == "io_submit" { n = $4 } END { print n + 0 }' "$O/sng-$name.strace"
+}
+if command -v stress-ng >/dev/null && command -v strace >/dev/null; then
+	for v in glibc library; do
+		if [ $v = glibc ]; then
+			sng $v
+		else
+			sng $v LD_PRELOAD="$lib" SYSLET_AIO_FORCE=1
+		fi
+		rc=$?
+		if [ $rc = 0 ] && grep -q "passed: 2: aio" "$O/sng-$v.out" &&
+			grep -q "failed: 0" "$O/sng-$v.out"; then
+			echo "posix_aio: stress-ng --aio ($v): passed," \
+				"$(awk '$2 == "metrc:" && $4 == "aio" { print $5 " requests in " $6 " s" }' \
+					"$O/sng-$v.out")"
+		else
+			fail "stress-ng --aio ($v): exit status $rc:"
+			cat "$O/sng-$v.out"
+		fi
+	done
+	g=$(sng_submits glibc-traced)
+	k=$(sng_submits library-traced LD_PRELOAD="$lib" SYSLET_AIO_FORCE=1)
+	echo "posix_aio: stress-ng --aio traced: io_submit() calls: glibc $g, library $k"
+	[ "$g" = 0 ] || fail "stress-ng --aio with glibc: $g io_submit() calls (or a failed run)"
+	[ "$k" -ge "$SNG_OPS" ] || fail "stress-ng --aio with the library: only $k io_submit() calls"
+else
+	fail "stress-ng or strace missing (tools/root-packages.txt installs both)"
 fi
 
 if [ $failed -eq 0 ]; then
