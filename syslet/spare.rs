@@ -192,6 +192,12 @@ impl Spare {
         unsafe { task::install(t, ptr::addr_of!((*me).tag), bindings::PF_SYSLET_HANDOFF) };
         // SAFETY: `me` is alive as long as the thread (see above).
         let this = unsafe { &*me };
+        // With the record installed, so that however the thread ends
+        // here (a fatal signal, an exec's zap while stopped in
+        // `parked_signals()`), `thread_exited()` gives its place back.
+        if !wait_context_taken() {
+            exit_thread();
+        }
         // SAFETY: as above.
         if this.process.park_spare(unsafe { ArcBorrow::from_raw(me) }.into()).is_err() {
             exit_thread();
@@ -358,11 +364,6 @@ pub(crate) fn become_spare(process: Arc<Process>) {
         process.spare_done();
         drop(process);
         leader::park();
-    }
-    if !wait_context_taken() {
-        process.spare_done();
-        drop(process);
-        exit_thread()
     }
     match Spare::new(process.clone()) {
         Ok(spare) => {

@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 
 #include "kselftest_harness.h"
@@ -922,6 +923,119 @@ HTEST(a_tid_stays_its_contexts_when_the_giver_parks_before_its_taker_ran)
 	if (rc == CASE_SKIP)
 		SKIP(return, "one CPU: no CPU to hold the spare off");
 	EXPECT_EQ(0, rc) TH_LOG("%s", describe(rc));
+}
+
+/*
+ * The giver, waiting for its taker, is stopped by a tracer
+ * (PTRACE_INTERRUPT) and then zapped by another thread's execve(): it
+ * never returns from get_signal(). Its place in syslet_max_threads must
+ * come back all the same: the new image finds no spare counted.
+ */
+#define SPARES_MARKER	"--handoff-state-spares-probe"
+#define SPARES_OK	78
+
+__attribute__((constructor)) static void spares_probe(int argc, char **argv, char **envp)
+{
+	long n;
+
+	if (argc < 2 || strcmp(argv[1], SPARES_MARKER))
+		return;
+	n = syslet_stat("spares_alive");
+	say("new image: spares_alive %ld", n);
+	_exit(n == 0 ? SPARES_OK : 30);
+}
+
+static void stop_tracer(pid_t tid, int ready_fd)
+{
+	char c = 0;
+	int st;
+
+	alarm(30);
+	if (ptrace(PTRACE_SEIZE, tid, 0, 0) || ptrace(PTRACE_INTERRUPT, tid, 0, 0) ||
+	    waitpid(tid, &st, __WALL) != tid || !WIFSTOPPED(st))
+		_exit(1);
+	if (write(ready_fd, &c, 1) != 1)
+		_exit(2);
+	/*
+	 * Until the tracee is gone: it dies in the exec, whose de_thread()
+	 * waits for its tracer to reap it. Any child: the tracee's TID is
+	 * the spare's old one by then (the context took `tid` along).
+	 */
+	while (waitpid(-1, &st, __WALL) > 0 || errno == EINTR)
+		;
+	_exit(0);
+}
+
+static int exec_zap_case(void *arg)
+{
+	static struct tid_run tr;
+	static char *const argv[] = { "/proc/self/exe", SPARES_MARKER, NULL };
+	int ready[2], rc = 0;
+	pthread_t maker, hog, w1;
+	long handoffs, made;
+	pid_t tracer;
+	char c;
+	double t0;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		return CASE_SKIP;
+	pin_self(0);
+	if (pipe(tr.p[0]) || pipe(ready))
+		return 9;
+	if (pthread_create(&maker, NULL, tid_spare_maker, NULL) ||
+	    pthread_join(maker, (void **)&made) || made)
+		return 10;
+	if (pthread_create(&hog, NULL, tid_hog, &tr))
+		return 11;
+	t0 = now_ms();
+	while (!atomic_load(&tr.hog_on) && now_ms() - t0 < 2000)
+		usleep(1000);
+	usleep(20000);
+	handoffs = syslet_stat("handoffs");
+	if (!atomic_load(&tr.hog_on) || pthread_create(&w1, NULL, tid_w1, &tr)) {
+		atomic_store(&tr.hog_stop, 1);
+		pthread_join(hog, NULL);
+		return 12;
+	}
+	t0 = now_ms();
+	while (syslet_stat("handoffs") == handoffs && now_ms() - t0 < 3000)
+		usleep(2000);
+	/* W1's task reads, then waits for B, which holds its context. */
+	if (write(tr.p[0][1], "x", 1) != 1)
+		rc = 13;
+	usleep(100000);
+	tracer = fork();
+	if (tracer == 0)
+		stop_tracer(tr.tid_before[0], ready[1]);
+	if (tracer < 0 || !read_within(ready[0], &c, 1, 5000))
+		rc = rc ? rc : 14;
+	atomic_store(&tr.hog_stop, 1);
+	pthread_join(hog, NULL);
+	t0 = now_ms();
+	while (!atomic_load(&tr.done[0]) && now_ms() - t0 < 10000)
+		usleep(2000);
+	say("writer: async_exec() = %ld, completed %d; tracer %s; spares_alive %ld",
+	    tr.exec_ret[0], tr.completed[0], rc == 14 ? "failed" : "stopped the giver",
+	    syslet_stat("spares_alive"));
+	if (rc)
+		return rc;
+	if (tr.exec_ret[0] != 0 || !tr.completed[0])
+		return 15;	/* no handoff: nothing tested */
+	execv(argv[0], argv);
+	return 16;
+}
+
+HTEST(a_giver_zapped_by_exec_while_it_waits_gives_its_thread_place_back)
+{
+	long rt = read_number("/proc/sys/kernel/sched_rt_runtime_us");
+	int rc;
+
+	ASSERT_EQ(0, write_number("/proc/sys/kernel/sched_rt_runtime_us", -1));
+	rc = run_child(exec_zap_case, NULL, AS_ROOT, 30000);
+	write_number("/proc/sys/kernel/sched_rt_runtime_us", rt);
+	if (rc == CASE_SKIP)
+		SKIP(return, "one CPU: no CPU to hold the spare off");
+	EXPECT_EQ(SPARES_OK, rc) TH_LOG("%s", describe(rc));
 }
 
 TEST_HARNESS_MAIN

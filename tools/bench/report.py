@@ -13,11 +13,16 @@ BASELINES = {"syscall": "getppid", "getppid1": "direct", "pread1": "direct", "pr
              "atoms": "direct", "fixed": "enosys_direct", "nop": "getppid", "statx": "direct",
              "blocking": "async_exec_completion", "fio_randread": "stock_libaio",
              "fio_seqread": "stock_libaio", "fio_randwrite": "stock_libaio",
-             "fio_randread_virtio": "stock_libaio",
+             "fio_randread_virtio": "stock_libaio", "fio_randread_qd1": "stock_libaio",
              "fio_warm_bdev_qd1": "stock_libaio", "fio_warm_bdev_qd64": "stock_libaio",
              "fio_warm_tmpfs_qd1": "stock_libaio", "fio_warm_tmpfs_qd64": "stock_libaio",
              "fdscale_dup": "linear_hot_N1", "fdscale_open": "linear_hot_N1",
              "fdscale_threads": "private_1thread"}
+
+
+# Variants also compared with other variants of their benchmark: the
+# library against glibc's POSIX AIO and io_uring (issue #18's targets).
+ALSO = {"posixaio_syslet": ("posixaio", "io_uring")}
 
 
 def main(src, dst):
@@ -39,6 +44,14 @@ def main(src, dst):
             out.append({"benchmark": r["benchmark"], "variant": r["variant"],
                         "metric": f"{r['metric']}_vs_{BASELINES[r['benchmark']]}",
                         "value": round(ratio, 4), "unit": "ratio"})
+    vals = {(r["benchmark"], r["variant"], r["metric"]): r["value"] for r in records}
+    for (bench, variant, metric), v in vals.items():
+        for other in ALSO.get(variant, ()):
+            o = vals.get((bench, other, metric))
+            if o:
+                print(f"{bench:<12} {variant + '/' + other:<22} {metric:<12} {v / o:>12.3g}x")
+                out.append({"benchmark": bench, "variant": variant, "metric": f"{metric}_vs_{other}",
+                            "value": round(v / o, 4), "unit": "ratio"})
     with open(dst, "w") as f:
         json.dump(out, f, indent=1)
     print(f"JSON: {dst}")
