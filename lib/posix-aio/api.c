@@ -128,17 +128,26 @@ static int sa_aio_suspend(const struct aiocb *const list[], int nent, const stru
 
 	if (mode() == SA_MODE_PASS)
 		return sa_real.suspend ? sa_real.suspend(list, nent, timeout) : enosys();
-	if (nent < 0 || (timeout && (timeout->tv_sec < 0 || (unsigned long)timeout->tv_nsec >= 1000000000ul))) {
+	if (nent < 0) {
 		errno = EINVAL;
+		return -1;
+	}
+	/* glibc's answer to a timeout no clock can have (its futex wait fails) */
+	if (timeout && (timeout->tv_sec < 0 || (unsigned long)timeout->tv_nsec >= 1000000000ul)) {
+		errno = EAGAIN;
 		return -1;
 	}
 	if (timeout) {
 		clock_gettime(CLOCK_MONOTONIC, &abs);
-		abs.tv_sec += timeout->tv_sec;
-		abs.tv_nsec += timeout->tv_nsec;
-		if (abs.tv_nsec >= 1000000000) {
-			abs.tv_nsec -= 1000000000;
-			abs.tv_sec++;
+		if (timeout->tv_sec > INT64_MAX / 2 - abs.tv_sec) {
+			timeout = NULL;	/* beyond any clock: wait without one */
+		} else {
+			abs.tv_sec += timeout->tv_sec;
+			abs.tv_nsec += timeout->tv_nsec;
+			if (abs.tv_nsec >= 1000000000) {
+				abs.tv_nsec -= 1000000000;
+				abs.tv_sec++;
+			}
 		}
 	}
 	for (;;) {
@@ -265,11 +274,9 @@ static int listio(int how, struct aiocb *const list[], int nent, struct sigevent
 		errno = EINVAL;
 		return -1;
 	}
-	if (nent < 0) {
-		errno = EINVAL;
-		return -1;
-	}
-	ops = calloc(2 * (size_t)(nent + 1), sizeof(int));
+	if (nent < 0)
+		nent = 0;	/* glibc: an empty list */
+	ops = calloc(2 * ((size_t)nent + 1), sizeof(int));
 	g = calloc(1, sizeof *g);
 	if (!ops || !g) {
 		free(ops);

@@ -118,9 +118,10 @@ static void unlink_locked(struct sa_req *r)
  */
 static int overlap(const struct sa_req *a, const struct sa_req *b)
 {
-	if (b->op == SA_FSYNC || b->op == SA_FDSYNC)
+	/* an fsync is a barrier both ways, as in glibc's per-fd FIFO */
+	if (b->op == SA_FSYNC || b->op == SA_FDSYNC || a->op == SA_FSYNC || a->op == SA_FDSYNC)
 		return 1;
-	if (a->op == SA_FSYNC || a->op == SA_FDSYNC || a->op == SA_BAD)
+	if (a->op == SA_BAD)
 		return 0;
 	if (a->op != SA_WRITE && b->op != SA_WRITE)
 		return 0;

@@ -189,7 +189,7 @@ int sa_submit(struct aiocb *const list[], int n, const int *ops, struct sa_lio *
 	struct sa_req *sv[SA_BATCH];
 	int se[SA_BATCH], si[SA_BATCH];
 	struct sa_notes notes = { 0 };
-	int accepted = 0, kernel = 0;
+	int accepted = 0, kernel = 0, notify = 0;
 
 	if (!rv) {
 		for (int i = 0; i < n; i++)
@@ -226,6 +226,16 @@ int sa_submit(struct aiocb *const list[], int n, const int *ops, struct sa_lio *
 			sa_finish_locked(r, EINVAL, -1, &notes);
 			sa_drop_locked(r);
 			rv[i] = NULL;
+			if (notes.n >= SA_NOTES - 2) {
+				/*
+				 * Sent out of the lock before the list fills: a
+				 * handler may call aio_*() (submitting the rest
+				 * leaves the same window as the unlock below).
+				 */
+				pthread_mutex_unlock(&sa_lock);
+				sa_after(&notes, NULL);
+				pthread_mutex_lock(&sa_lock);
+			}
 		} else if (!sa_admit_locked(r)) {
 			rv[i] = NULL;	/* queued: the pump starts it */
 		}
@@ -240,6 +250,10 @@ int sa_submit(struct aiocb *const list[], int n, const int *ops, struct sa_lio *
 			if (!rv[i])
 				continue;
 			kernel |= rv[i]->kind == SA_KERNEL;
+			/* (a zeroed sigevent is SIGEV_SIGNAL with signal 0: none) */
+			notify |= (rv[i]->sev.sigev_notify == SIGEV_SIGNAL &&
+				   rv[i]->sev.sigev_signo > 0) ||
+				  rv[i]->sev.sigev_notify == SIGEV_THREAD;
 			si[k] = i;
 			sv[k++] = rv[i];
 		}
@@ -276,8 +290,10 @@ int sa_submit(struct aiocb *const list[], int n, const int *ops, struct sa_lio *
 	}
 	if (rv != small)
 		free(rv);
-	/* A cached read completed inside io_submit(): finish it now. */
-	if (kernel && sa_ring_has_events())
+	/* A cached read completed inside io_submit(): finish it now, unless
+	 * a notification is asked for: that one the reaper sends, from
+	 * another thread, after this call returned (as glibc's worker does). */
+	if (kernel && !notify && sa_ring_has_events())
 		sa_reap();
 	return accepted;
 }

@@ -34,6 +34,9 @@ void case_lio(void)
 	errno = 0;
 	rc = lio_listio(7, l, 0, NULL);
 	out("lio: mode=7 rc=%d errno=%s", rc, en(errno));
+	errno = 0;
+	rc = lio_listio(LIO_WAIT, l, -1, NULL);
+	out("lio: nent=-1 rc=%d errno=%s", rc, en(rc ? errno : 0));
 	rc = lio_listio(LIO_WAIT, l, 0, NULL);
 	out("lio: nent=0 rc=%d", rc);
 

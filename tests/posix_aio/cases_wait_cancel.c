@@ -15,6 +15,45 @@ static void pipe_read(struct aiocb *cb, int p[2], char *buf, size_t n)
 		out("pipe_read: aio_read failed: %s", en(errno));
 }
 
+static void *write_later(void *arg)
+{
+	msleep(200);
+	if (write(*(int *)arg, "late", 4) != 4)
+		exit(2);
+	return NULL;
+}
+
+/*
+ * A timeout beyond any clock ({LONG_MAX, 0}): glibc fails at once with
+ * EAGAIN, the library waits for the request; neither may spin (the
+ * library's deadline once overflowed, and it looped on the futex's
+ * EINVAL). Only the CPU time is printed, which both keep near 0.
+ */
+static void suspend_huge_timeout(void)
+{
+	int p[2] = { 0, 0 };
+	char buf[16];
+	struct aiocb cb;
+	struct timespec huge = { LONG_MAX, 0 }, c0, c1;
+	pthread_t t;
+
+	pipe_read(&cb, p, buf, sizeof buf);
+	const struct aiocb *l[1] = { &cb };
+
+	if (pthread_create(&t, NULL, write_later, &p[1]))
+		exit(2);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+	aio_suspend(l, 1, &huge);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+	double ms = (c1.tv_sec - c0.tv_sec) * 1e3 + (c1.tv_nsec - c0.tv_nsec) / 1e6;
+
+	out("suspend: timeout {LONG_MAX, 0}: under 50 ms of CPU=%d", ms < 50);
+	wait_cb(&cb);
+	pthread_join(t, NULL);
+	close(p[0]);
+	close(p[1]);
+}
+
 void case_suspend(void)
 {
 	int p[2] = { 0, 0 }, fd = make_file("susp", 4096, 7);
@@ -32,6 +71,15 @@ void case_suspend(void)
 	errno = 0;
 	rc = aio_suspend(l1, 1, &ms50);
 	out("suspend: pending, timeout 50ms: rc=%d errno=%s err=%s", rc, en(errno), en(aio_error(&pr)));
+	/* Timeouts no clock can have: glibc answers EAGAIN at once. */
+	struct timespec bad[3] = { { 0, -1 }, { -1, 0 }, { 0, 1000000000 } };
+
+	for (int i = 0; i < 3; i++) {
+		errno = 0;
+		rc = aio_suspend(l1, 1, &bad[i]);
+		out("suspend: timeout {%lld, %ld}: rc=%d errno=%s", (long long)bad[i].tv_sec,
+		    bad[i].tv_nsec, rc, en(errno));
+	}
 	setcb(&fr, fd, fb, sizeof fb, 0);
 	aio_read(&fr);
 	wait_cb(&fr);
@@ -47,6 +95,7 @@ void case_suspend(void)
 	close(p[0]);
 	close(p[1]);
 	close(fd);
+	suspend_huge_timeout();
 }
 
 static volatile int handled;

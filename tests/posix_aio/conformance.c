@@ -247,7 +247,7 @@ void case_fsync_after_writes(void)
 {
 	int fd = tmpfile_open("fsync2", O_RDWR | O_CREAT | O_TRUNC);
 	char *buf = malloc(16 * 65536);
-	struct aiocb w[16], s;
+	struct aiocb w[16], s, c;
 	int done = 0, rc;
 
 	fill(buf, 16 * 65536, 5);
@@ -257,10 +257,17 @@ void case_fsync_after_writes(void)
 	}
 	setcb(&s, fd, NULL, 0, 0);
 	rc = aio_fsync(O_SYNC, &s);
+	/* A write queued after the fsync ends after it (one fd's order). */
+	setcb(&c, fd, buf, 4096, 16 * 65536);
+	aio_write(&c);
+	wait_cb(&c);
+	int fsync_first = aio_error(&s) != EINPROGRESS;
+
 	wait_cb(&s);
 	for (int i = 0; i < 16; i++)
 		done += aio_error(&w[i]) != EINPROGRESS;
 	out("fsync_after_writes: rc=%d %s writes_done_before=%d", rc, res(&s), done);
+	out("fsync_after_writes: a later write %s, the fsync done before it=%d", res(&c), fsync_first);
 	for (int i = 0; i < 16; i++)
 		wait_cb(&w[i]);
 	close(fd);
