@@ -839,48 +839,61 @@ static void *tid_w2(void *arg)
 	return NULL;
 }
 
-static int tid_case(void *arg)
+/*
+ * The start both cases share: B, the only spare, made on CPU 1 and held
+ * off it by the spinner; W1 (and W2, if `two`, which waits for w2_go)
+ * started on CPU 0; W1 hands off to B, and its task, its read released,
+ * finishes its chain and is left waiting for B. 0, CASE_SKIP, or a
+ * setup failure (the spinner stopped).
+ */
+static int tid_start(struct tid_run *tr, pthread_t *hog, pthread_t *w, int two, long *handoffs)
 {
-	static struct tid_run tr;
-	pthread_t maker, hog, w[2];
-	long handoffs, made;
-	void *hog_rc;
+	pthread_t maker;
+	long made;
 	double t0;
-	int i, rc = 0;
 
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
 		return CASE_SKIP;
 	pin_self(0);
-	if (pipe(tr.p[0]) || pipe(tr.p[1]))
+	if (pipe(tr->p[0]) || pipe(tr->p[1]))
 		return 9;
-	/* B: the only spare, on CPU 1. */
 	if (pthread_create(&maker, NULL, tid_spare_maker, NULL) ||
 	    pthread_join(maker, (void **)&made) || made)
 		return 10;
-	if (pthread_create(&hog, NULL, tid_hog, &tr))
+	if (pthread_create(hog, NULL, tid_hog, tr))
 		return 11;
 	t0 = now_ms();
-	while (!atomic_load(&tr.hog_on) && now_ms() - t0 < 2000)
+	while (!atomic_load(&tr->hog_on) && now_ms() - t0 < 2000)
 		usleep(1000);
-	if (!atomic_load(&tr.hog_on)) {
-		atomic_store(&tr.hog_stop, 1);
-		pthread_join(hog, NULL);
+	usleep(20000);
+	*handoffs = syslet_stat("handoffs");
+	if (!atomic_load(&tr->hog_on) || pthread_create(&w[0], NULL, tid_w1, tr) ||
+	    (two && pthread_create(&w[1], NULL, tid_w2, tr))) {
+		atomic_store(&tr->hog_stop, 1);
+		pthread_join(*hog, NULL);
 		return 12;
 	}
-	usleep(20000);
-	handoffs = syslet_stat("handoffs");
-	if (pthread_create(&w[0], NULL, tid_w1, &tr) || pthread_create(&w[1], NULL, tid_w2, &tr)) {
-		atomic_store(&tr.hog_stop, 1);
-		pthread_join(hog, NULL);
-		return 13;
-	}
-	/* W1 handed off to B; its task reads and parks (or waits). */
 	t0 = now_ms();
-	while (syslet_stat("handoffs") == handoffs && now_ms() - t0 < 3000)
+	while (syslet_stat("handoffs") == *handoffs && now_ms() - t0 < 3000)
 		usleep(2000);
-	if (write(tr.p[0][1], "x", 1) != 1)
-		rc = 14;
+	if (write(tr->p[0][1], "x", 1) != 1)
+		return 14;
 	usleep(100000);
+	return 0;
+}
+
+static int tid_case(void *arg)
+{
+	static struct tid_run tr;
+	pthread_t hog, w[2];
+	long handoffs;
+	void *hog_rc;
+	double t0;
+	int i, rc;
+
+	rc = tid_start(&tr, &hog, w, 1, &handoffs);
+	if (rc)
+		return rc;
 	/* W2 hands off while B still holds W1's context, not yet applied. */
 	atomic_store(&tr.w2_go, 1);
 	t0 = now_ms();
@@ -911,15 +924,26 @@ static int tid_case(void *arg)
 	return rc;
 }
 
-HTEST(a_tid_stays_its_contexts_when_the_giver_parks_before_its_taker_ran)
+/*
+ * Runs `fn` in a child with RT throttling off (the spinner must keep CPU
+ * 1 for the whole case); CASE_SKIP on one CPU.
+ */
+static int run_unthrottled(int (*fn)(void *))
 {
 	long rt = read_number("/proc/sys/kernel/sched_rt_runtime_us");
 	int rc;
 
-	/* The spinner must keep CPU 1 for the whole case: no RT throttling. */
-	ASSERT_EQ(0, write_number("/proc/sys/kernel/sched_rt_runtime_us", -1));
-	rc = run_child(tid_case, NULL, AS_ROOT, 30000);
+	if (write_number("/proc/sys/kernel/sched_rt_runtime_us", -1))
+		return RUN_FORK_FAILED;
+	rc = run_child(fn, NULL, AS_ROOT, 30000);
 	write_number("/proc/sys/kernel/sched_rt_runtime_us", rt);
+	return rc;
+}
+
+HTEST(a_tid_stays_its_contexts_when_the_giver_parks_before_its_taker_ran)
+{
+	int rc = run_unthrottled(tid_case);
+
 	if (rc == CASE_SKIP)
 		SKIP(return, "one CPU: no CPU to hold the spare off");
 	EXPECT_EQ(0, rc) TH_LOG("%s", describe(rc));
@@ -970,52 +994,30 @@ static int exec_zap_case(void *arg)
 {
 	static struct tid_run tr;
 	static char *const argv[] = { "/proc/self/exe", SPARES_MARKER, NULL };
-	int ready[2], rc = 0;
-	pthread_t maker, hog, w1;
-	long handoffs, made;
+	pthread_t hog, w[2];
+	int ready[2], rc;
+	long handoffs;
 	pid_t tracer;
 	char c;
 	double t0;
 
-	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
-		return CASE_SKIP;
-	pin_self(0);
-	if (pipe(tr.p[0]) || pipe(ready))
+	if (pipe(ready))
 		return 9;
-	if (pthread_create(&maker, NULL, tid_spare_maker, NULL) ||
-	    pthread_join(maker, (void **)&made) || made)
-		return 10;
-	if (pthread_create(&hog, NULL, tid_hog, &tr))
-		return 11;
-	t0 = now_ms();
-	while (!atomic_load(&tr.hog_on) && now_ms() - t0 < 2000)
-		usleep(1000);
-	usleep(20000);
-	handoffs = syslet_stat("handoffs");
-	if (!atomic_load(&tr.hog_on) || pthread_create(&w1, NULL, tid_w1, &tr)) {
-		atomic_store(&tr.hog_stop, 1);
-		pthread_join(hog, NULL);
-		return 12;
-	}
-	t0 = now_ms();
-	while (syslet_stat("handoffs") == handoffs && now_ms() - t0 < 3000)
-		usleep(2000);
-	/* W1's task reads, then waits for B, which holds its context. */
-	if (write(tr.p[0][1], "x", 1) != 1)
-		rc = 13;
-	usleep(100000);
+	rc = tid_start(&tr, &hog, w, 0, &handoffs);
+	if (rc)
+		return rc;
 	tracer = fork();
 	if (tracer == 0)
 		stop_tracer(tr.tid_before[0], ready[1]);
 	if (tracer < 0 || !read_within(ready[0], &c, 1, 5000))
-		rc = rc ? rc : 14;
+		rc = 13;
 	atomic_store(&tr.hog_stop, 1);
 	pthread_join(hog, NULL);
 	t0 = now_ms();
 	while (!atomic_load(&tr.done[0]) && now_ms() - t0 < 10000)
 		usleep(2000);
 	say("writer: async_exec() = %ld, completed %d; tracer %s; spares_alive %ld",
-	    tr.exec_ret[0], tr.completed[0], rc == 14 ? "failed" : "stopped the giver",
+	    tr.exec_ret[0], tr.completed[0], rc == 13 ? "failed" : "stopped the giver",
 	    syslet_stat("spares_alive"));
 	if (rc)
 		return rc;
@@ -1027,12 +1029,8 @@ static int exec_zap_case(void *arg)
 
 HTEST(a_giver_zapped_by_exec_while_it_waits_gives_its_thread_place_back)
 {
-	long rt = read_number("/proc/sys/kernel/sched_rt_runtime_us");
-	int rc;
+	int rc = run_unthrottled(exec_zap_case);
 
-	ASSERT_EQ(0, write_number("/proc/sys/kernel/sched_rt_runtime_us", -1));
-	rc = run_child(exec_zap_case, NULL, AS_ROOT, 30000);
-	write_number("/proc/sys/kernel/sched_rt_runtime_us", rt);
 	if (rc == CASE_SKIP)
 		SKIP(return, "one CPU: no CPU to hold the spare off");
 	EXPECT_EQ(SPARES_OK, rc) TH_LOG("%s", describe(rc));
