@@ -466,6 +466,7 @@ static const struct {
 	{ "fork", case_fork },
 	{ "exit_exec", case_exit_exec },
 	{ "fork_child_io", case_fork_child_io, 1 },
+	{ "cancel_kernel", case_cancel_kernel, 1 },
 };
 
 int main(int argc, char **argv)

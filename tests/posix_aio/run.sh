@@ -172,6 +172,30 @@ else
 	diff "$O/fork_child_io.expected" "$O/fork_child_io.out"
 fi
 
+# aio_cancel() of a read the kernel runs (library only): on the patched
+# kernel with a slow block device (make test's null_blk, 5 ms per I/O),
+# read-ahead off so 1 MiB is 256 reads one after the other.
+dev=/dev/nullb0
+ra=/sys/block/nullb0/queue/read_ahead_kb
+if [ "$(cat /proc/sys/kernel/syslet_aio 2>/dev/null)" = 1 ] && [ -b $dev ] && [ -w $ra ]; then
+	ra_was=$(cat $ra)
+	echo 0 >$ra
+	SA_CANCEL_DEV=$dev LD_PRELOAD="$lib" SYSLET_AIO_STATS=1 timeout "$TIMEOUT" \
+		sh -c 'echo "pid $$" >&2; exec "$0" cancel_kernel' "$bin/conformance" \
+		</dev/null >"$O/cancel_kernel.out" 2>"$O/cancel_kernel.err"
+	echo "$ra_was" >$ra
+	s=$(stats cancel_kernel)
+	echo "posix_aio: cancel_kernel (library only): $(grep -v '^pid\|^syslet-aio' "$O/cancel_kernel.err")"
+	if grep -q "^cancel_kernel: consistent=1 ended_early=1$" "$O/cancel_kernel.out" &&
+		[ "$(field "$s" io_cancel)" -ge 1 ]; then
+		echo "posix_aio: cancel_kernel: cancelled through io_cancel(): $s"
+	else
+		fail "cancel_kernel: $(cat "$O/cancel_kernel.out"); $s"
+	fi
+else
+	echo "posix_aio: cancel_kernel: not run (needs kernel.syslet_aio=1 and $dev)"
+fi
+
 # Every symbol version binds to glibc without the library, to the library
 # with it; the library serves calls made through old and new versions.
 if "$bin/interpose" libc.so.6 >"$O/interpose-glibc.out" 2>&1; then
