@@ -24,7 +24,9 @@ import sys
 KERNEL_PROBLEMS = [
     r"\bOops\b",
     r"\bBUG:",
-    r"WARNING:",
+    # Not fs/namespace.c's notice to a program that mounts with "mand"
+    # (a pr_warn() framed like a splat; trinity does it).
+    r"WARNING:(?! The mand mount option has been deprecated)",
     r"Kernel panic",
     # The kernel's own; not a user program's ("traps: prog[pid] general
     # protection fault ip:... in prog[...]", show_unhandled_signals).

@@ -106,6 +106,12 @@ class ScanTests(unittest.TestCase):
             "[   67.27] traps: handoff_contrac[860] general protection fault ip:5572fffacebf "
             "sp:7f20b7b60c60 error:802 in handoff_contract_options_test[5ebf,5572fffa9000+5000]\n"), [])
 
+    def test_mand_mount_notice_is_not_a_splat(self):
+        self.assertEqual(self.scan_text(
+            "[ 2263.832156] =======================================================\n"
+            "               WARNING: The mand mount option has been deprecated and\n"), [])
+        self.assertTrue(self.scan_text("WARNING: CPU: 1 PID: 9 at fs/namespace.c:1 foo\n"))
+
     def test_clean_log_passes(self):
         self.assertEqual(self.scan_text("Linux version 6.12.117\nok 1 syslet\n"), [])
 
