@@ -222,22 +222,19 @@ fi
 # statistics die with the stressor's _exit()) counts the requests
 # io_submit() took: none with glibc, one per request with the library.
 SNG_OPS=${SNG_OPS:-2000}
-sng() { # sng NAME [ENV...]: stress-ng's aio stressor under ENV
+SNG_TRACE=
+sng() { # sng NAME [ENV...]: stress-ng's aio stressor under ENV, in $O ($SNG_TRACE first)
 	name=$1
 	shift
-	(cd "$O" && env "$@" timeout "$TIMEOUT" stress-ng --aio 2 --aio-requests 16 \
+	(cd "$O" && $SNG_TRACE env "$@" timeout "$TIMEOUT" stress-ng --aio 2 --aio-requests 16 \
 		--aio-ops "$SNG_OPS" --verify --metrics-brief --timeout 120 --temp-path "$O" \
 		>"$O/sng-$name.out" 2>&1)
 }
 sng_submits() { # sng_submits NAME [ENV...]: iocbs io_submit() took in a traced run
-	name=$1
-	shift
-	(cd "$O" && strace -f -qq -e trace=io_submit -o "$O/sng-$name.strace" \
-		env "$@" timeout "$TIMEOUT" stress-ng --aio 2 --aio-requests 16 \
-		--aio-ops "$SNG_OPS" --verify --timeout 120 --temp-path "$O" \
-		>"$O/sng-$name.out" 2>&1) || { echo -1; return; }
+	SNG_TRACE="strace -f -qq -e trace=io_submit -o sng-$1.strace" sng "$@" ||
+		{ echo -1; return; }
 	# each call's result, also on "<... io_submit resumed>" lines
-	awk '/io_submit/ && / = [0-9]+$/ { n += $NF } END { print n + 0 }' "$O/sng-$name.strace"
+	awk '/io_submit/ && / = [0-9]+$/ { n += $NF } END { print n + 0 }' "$O/sng-$1.strace"
 }
 if command -v stress-ng >/dev/null && command -v strace >/dev/null; then
 	for v in glibc library; do
