@@ -53,6 +53,8 @@ static int sa_aio_read(struct aiocb *cb)
 	if (mode() == SA_MODE_PASS)
 		return sa_real.read ? sa_real.read(cb) : enosys();
 	cb->aio_lio_opcode = LIO_READ;
+	if (sa_read_now(cb))
+		return 0;
 	return submit1(cb, SA_READ);
 }
 

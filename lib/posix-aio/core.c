@@ -73,7 +73,7 @@ void sa_register_locked(struct sa_req *r)
 	unsigned b = (unsigned)r->fd & (FDB - 1), h = hash_cb(r->cb);
 
 	r->seq = ++seqno;
-	nmodify += r->op != SA_READ;
+	__atomic_store_n(&nmodify, nmodify + (r->op != SA_READ), __ATOMIC_RELEASE);
 	r->hnext = tab[h];
 	tab[h] = r;
 	r->fprev = fdt[b];
@@ -89,7 +89,7 @@ static void unlink_locked(struct sa_req *r)
 {
 	struct sa_req **pp = &tab[hash_cb(r->cb)];
 
-	nmodify -= r->op != SA_READ;
+	__atomic_store_n(&nmodify, nmodify - (r->op != SA_READ), __ATOMIC_RELEASE);
 	while (*pp && *pp != r)
 		pp = &(*pp)->hnext;
 	if (*pp)
@@ -130,6 +130,16 @@ static int overlap(const struct sa_req *a, const struct sa_req *b)
 	if (!a->len || !b->len)
 		return 0;
 	return a->off < b->off + (long long)b->len && b->off < a->off + (long long)a->len;
+}
+
+/*
+ * No registered request writes or syncs: a read cannot conflict with
+ * anything (read without the lock: a request the calling thread made
+ * earlier was registered before its call returned).
+ */
+int sa_only_reads(void)
+{
+	return !__atomic_load_n(&nmodify, __ATOMIC_ACQUIRE);
 }
 
 int sa_conflicts_locked(const struct sa_req *r)
@@ -329,6 +339,13 @@ static void wake(void)
 {
 	if (__atomic_load_n(&nwaiters, __ATOMIC_SEQ_CST))
 		syscall(SYS_futex, &sa_gen, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, INT_MAX, NULL, NULL, 0);
+}
+
+/* A request finished without the lock (sa_read_now()): waiters look. */
+void sa_bump_gen(void)
+{
+	__atomic_add_fetch(&sa_gen, 1, __ATOMIC_SEQ_CST);
+	wake();
 }
 
 /* After the lock: wake waiters, start what the pump let go, notify. */

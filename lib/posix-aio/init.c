@@ -13,6 +13,7 @@
 
 struct sa_real sa_real;
 int sa_mode;
+int sa_nowait = 1;
 unsigned long long sa_stats[SA_ST_N];
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -46,6 +47,13 @@ static int env_is(const char *name)
 	const char *v = getenv(name);
 
 	return v && v[0] == '1' && !v[1];
+}
+
+static int env_is_0(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && v[0] == '0' && !v[1];
 }
 
 static void init_once(void)
@@ -82,6 +90,7 @@ static void init_once(void)
 	/* Shadows need glibc's functions; without them nothing works. */
 	if (!sa_real.read || !sa_real.write || !sa_real.fsync || !sa_real.cancel)
 		mode = SA_MODE_PASS;
+	sa_nowait = !env_is_0("SYSLET_AIO_NOWAIT");
 	if (mode == SA_MODE_KERNEL)
 		pthread_atfork(sa_fork_prepare, sa_fork_parent, sa_fork_child);
 	__atomic_store_n(&sa_mode, mode, __ATOMIC_RELEASE);
@@ -115,8 +124,9 @@ __attribute__((destructor)) static void stats_at_exit(void)
 		return;
 	m = syslet_aio_stats(v, SA_ST_N);
 	dprintf(2, "syslet-aio[%d]: mode=%s kernel=%llu glibc=%llu passthrough=%llu "
-		"reaped_inline=%llu reaped_thread=%llu deferred=%llu io_cancel=%llu live=%llu\n",
+		"reaped_inline=%llu reaped_thread=%llu deferred=%llu io_cancel=%llu live=%llu "
+		"nowait=%llu\n",
 		(int)getpid(), names[m], v[SA_ST_KERNEL], v[SA_ST_GLIBC], v[SA_ST_PASS],
 		v[SA_ST_INLINE], v[SA_ST_REAPER], v[SA_ST_DEFERRED], v[SA_ST_CANCEL],
-		v[SA_ST_LIVE]);
+		v[SA_ST_LIVE], v[SA_ST_NOWAIT]);
 }

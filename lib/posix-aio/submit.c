@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 /*
@@ -76,6 +77,72 @@ static void fill_iocb(struct sa_req *r)
 	r->iocb.aio_buf = (uintptr_t)r->buf;
 	r->iocb.aio_nbytes = r->len;
 	r->iocb.aio_offset = r->off;
+}
+
+/*
+ * The page cache's answer first. A read whose data is cached finishes
+ * inside aio_read() with one preadv2(RWF_NOWAIT): no request, no
+ * io_context, no event to reap, no thread woken. This is the syslet
+ * promise (a call that does not block costs what a synchronous one does)
+ * kept without moving the caller's context, whose TID must not change.
+ * Taken only when nothing observable differs from the queued path: no
+ * notification asked for (glibc sends it from another thread, after the
+ * call), no write or sync registered that the read could have to wait
+ * for, a plain offset, and no O_DIRECT (a direct read with RWF_NOWAIT
+ * still waits for its I/O). Anything else the kernel answers (EAGAIN: not
+ * cached; a short read: partly cached, or at the end of the file;
+ * ESPIPE, EOPNOTSUPP, EBADF, EFAULT, ...) sends the read the usual way,
+ * which gives glibc's answer. Misses in a row back off: after K of them
+ * the next 2^K - 1 reads (at most 63) skip the attempt, so a cold
+ * workload pays one extra system call per 64 reads.
+ *
+ * Returns 1 when CB is finished (aio_read() then returns 0).
+ */
+static unsigned nw_miss, nw_skip;
+
+static int nowait_miss(void)
+{
+	unsigned m = __atomic_load_n(&nw_miss, __ATOMIC_RELAXED);
+
+	m = m < 6 ? m + 1 : 6;
+	__atomic_store_n(&nw_miss, m, __ATOMIC_RELAXED);
+	__atomic_store_n(&nw_skip, (1u << m) - 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+int sa_read_now(struct aiocb *cb)
+{
+	const struct sigevent *sev = &cb->aio_sigevent;
+	struct iovec iov = { (void *)cb->aio_buf, cb->aio_nbytes };
+	unsigned skip;
+	ssize_t n;
+	int fl;
+
+	if (!sa_nowait || cb->aio_offset < 0 || cb->aio_nbytes > SSIZE_MAX ||
+	    cb->aio_reqprio < 0 || cb->aio_reqprio > AIO_PRIO_DELTA_MAX)
+		return 0;
+	if (sev->sigev_notify != SIGEV_NONE &&
+	    !(sev->sigev_notify == SIGEV_SIGNAL && sev->sigev_signo == 0))
+		return 0;
+	if (!sa_only_reads())
+		return 0;
+	skip = __atomic_load_n(&nw_skip, __ATOMIC_RELAXED);
+	if (skip) {
+		__atomic_store_n(&nw_skip, skip - 1, __ATOMIC_RELAXED);
+		return 0;
+	}
+	fl = fcntl(cb->aio_fildes, F_GETFL);
+	if (fl < 0 || (fl & O_DIRECT))
+		return nowait_miss();
+	n = preadv2(cb->aio_fildes, &iov, 1, cb->aio_offset, RWF_NOWAIT);
+	if (n < 0 || (size_t)n != cb->aio_nbytes)
+		return nowait_miss();
+	__atomic_store_n(&nw_miss, 0, __ATOMIC_RELAXED);
+	sa_count(SA_ST_NOWAIT);
+	cb->__return_value = n;
+	__atomic_store_n(&cb->__error_code, 0, __ATOMIC_RELEASE);
+	sa_bump_gen();
+	return 1;
 }
 
 /* A kernel request io_submit() refused (not for want of room) is glibc's. */

@@ -127,11 +127,13 @@ enum {
 	SA_ST_DEFERRED,		/* requests queued behind another */
 	SA_ST_CANCEL,		/* io_cancel() attempts */
 	SA_ST_LIVE,		/* requests allocated now (made minus freed) */
+	SA_ST_NOWAIT,		/* reads done inside aio_read() (page cache) */
 	SA_ST_N
 };
 
 extern struct sa_real sa_real;
 extern int sa_mode;
+extern int sa_nowait;
 extern uint32_t sa_gen;
 extern pthread_mutex_t sa_lock;
 extern unsigned long long sa_stats[SA_ST_N];
@@ -160,6 +162,8 @@ struct sa_req *sa_pump_locked(void);
 void sa_after(struct sa_notes *n, struct sa_req *batch);
 int sa_reap(void);
 int sa_ring_has_events(void);
+int sa_only_reads(void);
+void sa_bump_gen(void);
 int sa_wait(uint32_t seen, const struct timespec *abs, int cancelable);
 aio_context_t sa_ctx(void);
 long sa_io_submit(struct iocb **v, long n);
@@ -168,6 +172,7 @@ long sa_io_submit(struct iocb **v, long n);
 int sa_submit(struct aiocb *const list[], int n, const int *ops,
 	      struct sa_lio *lio, int *errs);
 void sa_run_batch(struct sa_req *b);
+int sa_read_now(struct aiocb *cb);
 int sa_cancel_one(struct sa_req *r);
 
 /* shadow.c */
