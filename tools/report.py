@@ -225,11 +225,29 @@ def summarize(run, host, vm_status, out=sys.stdout):
     return 1 if failed else 0
 
 
+def first_report(paths, after=60, before=5):
+    """The lines around the first kernel problem in `paths` (the report's
+    call trace, which the matching lines alone do not show), or []."""
+    for path in paths:
+        if not os.path.exists(path):
+            continue
+        with open(path, errors="replace") as f:
+            lines = [l.rstrip() for l in f]
+        for n, line in enumerate(lines):
+            if not line.startswith("| ") and _problem_re.search(line):
+                return lines[max(0, n - before):n + after]
+    return []
+
+
 def main(argv):
     if len(argv) >= 2 and argv[1] == "scan":
         hits = scan(argv[2:])
         for h in hits:
             print(h)
+        if hits:
+            print("the first report, in context:")
+            for line in first_report(argv[2:]):
+                print(f"  {line}")
         return 1 if hits else 0
     if len(argv) == 5 and argv[1] == "summary":
         return summarize(argv[2], argv[3], int(argv[4]))

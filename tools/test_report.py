@@ -95,6 +95,20 @@ class ScanTests(unittest.TestCase):
         self.assertTrue(self.scan_text("WARNING: possible circular locking dependency detected\n"))
         self.assertTrue(self.scan_text("BUG: KASAN: slab-out-of-bounds in foo\n"))
 
+    def test_first_report_comes_with_its_call_trace(self):
+        text = "".join(f"boot line {i}\n" for i in range(10))
+        text += "| BUG: echoed by a test\n[ 0.1] BUG: KASAN: wild-memory-access in f+0x1/0x2\n"
+        text += "".join(f" trace {i}\n" for i in range(100))
+        with tempfile.NamedTemporaryFile("w", delete=False) as f:
+            f.write(text)
+        try:
+            ctx = report.first_report([f.name])
+        finally:
+            os.unlink(f.name)
+        self.assertEqual(ctx[5], "[ 0.1] BUG: KASAN: wild-memory-access in f+0x1/0x2")
+        self.assertEqual(ctx[6], " trace 0")
+        self.assertEqual(len(ctx), 65)
+
     def test_echoed_test_output_is_not_a_kernel_report(self):
         self.assertEqual(self.scan_text("| thread 'x' panicked at tests/a.rs:1:1:\n| WARNING: y\n"), [])
 
