@@ -53,9 +53,11 @@ static int sa_aio_read(struct aiocb *cb)
 	if (mode() == SA_MODE_PASS)
 		return sa_real.read ? sa_real.read(cb) : enosys();
 	cb->aio_lio_opcode = LIO_READ;
-	if (sa_read_now(cb))
+	int now = sa_read_now(cb);
+
+	if (now > 0)
 		return 0;
-	return submit1(cb, SA_READ);
+	return submit1(cb, now < 0 ? SA_READ | SA_OP_STARTED : SA_READ);
 }
 
 static int sa_aio_write(struct aiocb *cb)

@@ -16,7 +16,8 @@
 #include <unistd.h>
 
 /*
- * A new request for CB doing OP, or NULL with *ERR set: EINVAL for an
+ * A new request for CB doing OP (with SA_OP_STARTED: see sa_read_now()),
+ * or NULL with *ERR set: EINVAL for an
  * aio_reqprio out of [0, AIO_PRIO_DELTA_MAX] (glibc also sets the aiocb's
  * fields then), EAGAIN without memory. Only regular files and block
  * devices go to io_submit(): fs/aio.c would run a read of an empty pipe or
@@ -25,9 +26,11 @@
  */
 static struct sa_req *prepare(struct aiocb *cb, int op, struct sa_lio *lio, int *err)
 {
+	int started = !!(op & SA_OP_STARTED);
 	struct sa_req *r;
 	struct stat st;
 
+	op &= ~SA_OP_STARTED;
 	if (op == SA_FSYNC || op == SA_FDSYNC) {
 		cb->aio_reqprio = 0;	/* as glibc's enqueue does */
 	} else if (cb->aio_reqprio < 0 || cb->aio_reqprio > AIO_PRIO_DELTA_MAX) {
@@ -45,6 +48,7 @@ static struct sa_req *prepare(struct aiocb *cb, int op, struct sa_lio *lio, int 
 	r->cb = cb;
 	r->fd = cb->aio_fildes;
 	r->op = op;
+	r->started = started;
 	r->off = cb->aio_offset;
 	r->len = cb->aio_nbytes;
 	r->buf = (void *)cb->aio_buf;
@@ -85,40 +89,80 @@ static void fill_iocb(struct sa_req *r)
  * io_context, no event to reap, no thread woken. This is the syslet
  * promise (a call that does not block costs what a synchronous one does)
  * kept without moving the caller's context, whose TID must not change.
- * Taken only when nothing observable differs from the queued path: no
- * notification asked for (glibc sends it from another thread, after the
- * call), no write or sync registered that the read could have to wait
- * for, a plain offset, and no O_DIRECT (a direct read with RWF_NOWAIT
- * still waits for its I/O). Anything else the kernel answers (EAGAIN: not
- * cached; a short read: partly cached, or at the end of the file;
- * ESPIPE, EOPNOTSUPP, EBADF, EFAULT, ...) sends the read the usual way,
- * which gives glibc's answer. Misses in a row back off: after K of them
- * the next 2^K - 1 reads (at most 63) skip the attempt, so a cold
- * workload pays one extra system call per 64 reads.
  *
- * Returns 1 when CB is finished (aio_read() then returns 0).
+ * Taken only where nothing observable differs from the queued path:
+ * - no notification asked for (glibc sends it from another thread, after
+ *   the call returns);
+ * - no write or sync registered that the read could have to wait for;
+ * - a length above 0 (an empty preadv2() skips the checks an empty
+ *   pread() makes, and raises an inotify event pread() does not) and an
+ *   offset that is not negative (preadv2() reads -1 as "the position");
+ * - a regular file or a block device, whose reads take nothing away (a
+ *   tun device's read takes a packet) and not O_DIRECT (a direct read
+ *   with RWF_NOWAIT still waits for its I/O).
+ * It succeeds when the kernel returned the whole range, or a regular
+ * file's data up to its end as fstat() saw it. Anything else (EAGAIN:
+ * not cached; a short read: partly cached; EOPNOTSUPP: tmpfs, /proc)
+ * sends the read the usual way, which gives glibc's answer; if bytes
+ * were already copied into the buffer the request counts as started
+ * (aio_cancel() answers AIO_NOTCANCELED, never AIO_CANCELED with the
+ * buffer written). The system calls are made with syscall(): neither a
+ * cancellation point (aio_read() is not one) nor another library's
+ * preadv2(). errno is left as it was.
+ *
+ * Misses in a row back off: after K of them the next 2^K - 1 reads (at
+ * most 63) skip the attempt, so a cold workload pays one extra round of
+ * system calls per 64 reads.
+ *
+ * Returns 1 when CB is finished (aio_read() then returns 0), 0 when the
+ * buffer is untouched, -1 when bytes were copied into it.
  */
 static unsigned nw_miss, nw_skip;
 
-static int nowait_miss(void)
+static int nowait_miss(int touched)
 {
 	unsigned m = __atomic_load_n(&nw_miss, __ATOMIC_RELAXED);
 
 	m = m < 6 ? m + 1 : 6;
 	__atomic_store_n(&nw_miss, m, __ATOMIC_RELAXED);
 	__atomic_store_n(&nw_skip, (1u << m) - 1, __ATOMIC_RELAXED);
-	return 0;
+	return touched ? -1 : 0;
+}
+
+static int read_now(struct aiocb *cb)
+{
+	struct iovec iov = { (void *)cb->aio_buf, cb->aio_nbytes };
+	long long off = cb->aio_offset;
+	struct stat st;
+	long n;
+	int fl;
+
+	if (fstat(cb->aio_fildes, &st) || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
+		return nowait_miss(0);
+	fl = fcntl(cb->aio_fildes, F_GETFL);
+	if (fl < 0 || (fl & O_DIRECT))
+		return nowait_miss(0);
+	n = syscall(SYS_preadv2, cb->aio_fildes, &iov, 1L, (long)off, 0L, (long)RWF_NOWAIT);
+	if (n < 0)
+		return nowait_miss(0);
+	if ((size_t)n != cb->aio_nbytes &&
+	    !(S_ISREG(st.st_mode) && off + n == (long long)st.st_size))
+		return nowait_miss(n > 0);
+	__atomic_store_n(&nw_miss, 0, __ATOMIC_RELAXED);
+	sa_count(SA_ST_NOWAIT);
+	cb->__return_value = n;
+	__atomic_store_n(&cb->__error_code, 0, __ATOMIC_RELEASE);
+	sa_bump_gen();
+	return 1;
 }
 
 int sa_read_now(struct aiocb *cb)
 {
 	const struct sigevent *sev = &cb->aio_sigevent;
-	struct iovec iov = { (void *)cb->aio_buf, cb->aio_nbytes };
 	unsigned skip;
-	ssize_t n;
-	int fl;
+	int e, rc;
 
-	if (!sa_nowait || cb->aio_offset < 0 || cb->aio_nbytes > SSIZE_MAX ||
+	if (!sa_nowait || cb->aio_offset < 0 || !cb->aio_nbytes || cb->aio_nbytes > SSIZE_MAX ||
 	    cb->aio_reqprio < 0 || cb->aio_reqprio > AIO_PRIO_DELTA_MAX)
 		return 0;
 	if (sev->sigev_notify != SIGEV_NONE &&
@@ -131,18 +175,10 @@ int sa_read_now(struct aiocb *cb)
 		__atomic_store_n(&nw_skip, skip - 1, __ATOMIC_RELAXED);
 		return 0;
 	}
-	fl = fcntl(cb->aio_fildes, F_GETFL);
-	if (fl < 0 || (fl & O_DIRECT))
-		return nowait_miss();
-	n = preadv2(cb->aio_fildes, &iov, 1, cb->aio_offset, RWF_NOWAIT);
-	if (n < 0 || (size_t)n != cb->aio_nbytes)
-		return nowait_miss();
-	__atomic_store_n(&nw_miss, 0, __ATOMIC_RELAXED);
-	sa_count(SA_ST_NOWAIT);
-	cb->__return_value = n;
-	__atomic_store_n(&cb->__error_code, 0, __ATOMIC_RELEASE);
-	sa_bump_gen();
-	return 1;
+	e = errno;
+	rc = read_now(cb);
+	errno = e;
+	return rc;
 }
 
 /* A kernel request io_submit() refused (not for want of room) is glibc's. */
@@ -383,6 +419,11 @@ int sa_cancel_one(struct sa_req *r)
 	if (r->state == SA_DONE) {
 		pthread_mutex_unlock(&sa_lock);
 		return AIO_ALLDONE;
+	}
+	if (r->state == SA_QUEUED && r->started) {
+		/* its buffer already holds data (sa_read_now()): it runs */
+		pthread_mutex_unlock(&sa_lock);
+		return AIO_NOTCANCELED;
 	}
 	if (r->state == SA_QUEUED) {
 		int glibc = r->kind == SA_GLIBC;

@@ -47,6 +47,8 @@
 
 /* What a request does. */
 enum { SA_READ, SA_WRITE, SA_FSYNC, SA_FDSYNC, SA_BAD };
+/* With an op: the page-cache attempt already wrote into the buffer. */
+#define SA_OP_STARTED 0x100
 /* How it is served. */
 enum { SA_KERNEL, SA_GLIBC };
 /* Where it is. */
@@ -81,6 +83,7 @@ struct sa_req {
 	int counted;			/* counted in the in-flight total */
 	int orphan;			/* inherited over fork(): never finishes */
 	int append;			/* a write on an O_APPEND descriptor */
+	int started;			/* the page-cache attempt wrote into the buffer */
 	long long off;
 	size_t len;
 	void *buf;

@@ -5,6 +5,8 @@
  */
 #include "conformance.h"
 
+#include <sys/uio.h>
+
 /* A pipe read that waits until the test writes to the pipe. */
 static void pipe_read(struct aiocb *cb, int p[2], char *buf, size_t n)
 {
@@ -274,5 +276,68 @@ void case_cancel_kernel(void)
 		rc == AIO_ALLDONE ? "AIO_ALLDONE" : "-1", en(err), ret, ms);
 	out("cancel_kernel: consistent=%d ended_early=%d", consistent, ms < 500);
 	close(fd);
+	free(buf);
+}
+
+/*
+ * LIB_ONLY (a slow block device in SA_CANCEL_DEV, read-ahead off: run.sh).
+ * A read whose first page is cached and second is not: the library's
+ * page-cache attempt copies the first page, then the read goes the usual
+ * way and waits in the queue behind 512 direct reads. aio_cancel() must
+ * not answer AIO_CANCELED for it: its buffer was written (glibc never
+ * writes a cancelled request's buffer).
+ */
+void case_cancel_started(void)
+{
+	enum { FILL = 600, PG = 4096 };
+	const char *dev = getenv("SA_CANCEL_DEV");
+	struct aiocb *fillv = calloc(FILL, sizeof *fillv), **list = calloc(FILL, sizeof *list);
+	char *dbuf = aligned_alloc(PG, (size_t)FILL * PG), *w = aligned_alloc(PG, 2 * PG);
+	char *buf = malloc(2 * PG);
+	off_t at = 64 << 20;
+	struct aiocb cb;
+	int fdb, fdd;
+
+	if (!dev || !fillv || !list || !dbuf || !w || !buf || (fdb = open(dev, O_RDWR)) < 0 ||
+	    (fdd = open(dev, O_RDWR | O_DIRECT)) < 0) {
+		out("cancel_started: no device (SA_CANCEL_DEV)");
+		return;
+	}
+	/* both pages on the device, past the page cache; then the first
+	 * one again through it: cached, the second is not */
+	fill(w, 2 * PG, 21);
+	if (pwrite(fdd, w, 2 * PG, at) != 2 * PG || pwrite(fdb, w, PG, at) != PG) {
+		out("cancel_started: setup write failed: %s", en(errno));
+		return;
+	}
+	struct iovec iov = { buf, 2 * PG };
+	ssize_t partial = preadv2(fdb, &iov, 1, at, RWF_NOWAIT);
+
+	posix_fadvise(fdb, at + PG, PG, POSIX_FADV_DONTNEED);	/* read-ahead's, if any */
+	/* a list: it takes no page-cache attempt (nor its back-off) */
+	for (int i = 0; i < FILL; i++) {
+		setcb(&fillv[i], fdd, dbuf + (size_t)i * PG, PG, (128 << 20) + (off_t)i * PG);
+		fillv[i].aio_lio_opcode = LIO_READ;
+		list[i] = &fillv[i];
+	}
+	int rl = lio_listio(LIO_NOWAIT, list, FILL, NULL);
+
+	memset(buf, 0, 2 * PG);
+	setcb(&cb, fdb, buf, 2 * PG, at);
+	int rc = aio_read(&cb);
+	int c = aio_cancel(fdb, &cb);
+
+	wait_cb(&cb);
+	for (int i = 0; i < FILL; i++)
+		wait_cb(&fillv[i]);
+	out("cancel_started: partial=%zd lio=%d rc=%d cancel=%s %s same=%d", partial, rl, rc,
+	    c == AIO_CANCELED ? "AIO_CANCELED" : c == AIO_NOTCANCELED ? "AIO_NOTCANCELED" :
+	    c == AIO_ALLDONE ? "AIO_ALLDONE" : "-1", res(&cb), !memcmp(buf, w, 2 * PG));
+	close(fdb);
+	close(fdd);
+	free(fillv);
+	free(list);
+	free(dbuf);
+	free(w);
 	free(buf);
 }

@@ -65,6 +65,7 @@ void case_suspend(void);
 void case_suspend_eintr(void);
 void case_cancel(void);
 void case_cancel_kernel(void);
+void case_cancel_started(void);
 void case_same_fd_order(void);
 void case_aio64(void);
 void case_lio(void);
