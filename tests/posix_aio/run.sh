@@ -68,7 +68,8 @@ TIMEOUT=${TIMEOUT:-300}
 
 if [ -z "$bin" ]; then
 	bin=$O
-	make -s -C "$root/lib/posix-aio" O="$O/lib" || exit 2
+	# -B: the output directory may hold objects of another checkout
+	make -s -B -C "$root/lib/posix-aio" O="$O/lib" || exit 2
 	$CC -O2 -g -Wall -Werror -pthread -o "$O/conformance" "$here/conformance.c" \
 		"$here/cases_wait_cancel.c" "$here/cases_lio_notify.c" "$here/cases_proc.c" -lrt || exit 2
 	$CC -O2 -g -Wall -Werror -pthread -o "$O/interpose" "$here/interpose.c" -lrt -ldl || exit 2
