@@ -201,6 +201,11 @@ static int sa_aio_cancel(int fd, struct aiocb *cb)
 	pthread_mutex_lock(&sa_lock);
 	if (cb) {
 		r = sa_lookup_locked(cb);
+		if (!r && __atomic_load_n(&cb->__error_code, __ATOMIC_ACQUIRE) != EINPROGRESS) {
+			/* finished since the check above (under the lock) */
+			pthread_mutex_unlock(&sa_lock);
+			return AIO_ALLDONE;
+		}
 		if (!r) {
 			pthread_mutex_unlock(&sa_lock);
 			errno = EINVAL;		/* glibc: in progress, but unknown */

@@ -174,7 +174,7 @@ expect fallback glibc
 run auto LD_PRELOAD="$lib" SYSLET_AIO_STATS=1
 compare auto
 if [ "$(cat /proc/sys/kernel/syslet_aio 2>/dev/null)" = 1 ]; then
-	expect auto io_submit
+	expect auto nowait
 else
 	expect auto glibc
 fi
@@ -207,16 +207,21 @@ if [ "$(cat /proc/sys/kernel/syslet_aio 2>/dev/null)" = 1 ] && [ -b $dev ] && [ 
 	SA_CANCEL_DEV=$dev LD_PRELOAD="$lib" SYSLET_AIO_STATS=1 timeout "$TIMEOUT" \
 		sh -c 'echo "pid $$" >&2; exec "$0" cancel_kernel' "$bin/conformance" \
 		</dev/null >"$O/cancel_kernel.out" 2>"$O/cancel_kernel.err"
-	# a read the page-cache attempt half-copied, then queued: not cancelled
-	SA_CANCEL_DEV=$dev LD_PRELOAD="$lib" SYSLET_AIO_STATS=1 timeout "$TIMEOUT" \
-		"$bin/conformance" cancel_started </dev/null >"$O/cancel_started.out" 2>"$O/cancel_started.err"
+	# a read the page-cache attempt half-copied, then queued or in flight,
+	# cancelled at once: never AIO_CANCELED with its buffer written (which
+	# state it is in depends on timing: three runs)
+	exp="cancel_started: partial=4096 lio=0 rc=0 consistent=1"
+	for i in 1 2 3; do
+		SA_CANCEL_DEV=$dev LD_PRELOAD="$lib" SYSLET_AIO_STATS=1 timeout "$TIMEOUT" \
+			"$bin/conformance" cancel_started </dev/null >"$O/cancel_started.out" \
+			2>"$O/cancel_started.err"
+		if [ "$(cat "$O/cancel_started.out")" = "$exp" ]; then
+			echo "posix_aio: cancel_started $i (library only): $(grep -v '^pid' "$O/cancel_started.err" | tr '\n' ' ')"
+		else
+			fail "cancel_started (library only): expected \"$exp\", got: $(cat "$O/cancel_started.out" "$O/cancel_started.err")"
+		fi
+	done
 	echo "$ra_was" >$ra
-	exp="cancel_started: partial=4096 lio=0 rc=0 cancel=AIO_NOTCANCELED err=0 ret=8192 same=1"
-	if [ "$(cat "$O/cancel_started.out")" = "$exp" ]; then
-		echo "posix_aio: cancel_started (library only): as expected: $exp"
-	else
-		fail "cancel_started (library only): expected \"$exp\", got: $(cat "$O/cancel_started.out" "$O/cancel_started.err")"
-	fi
 	s=$(stats cancel_kernel)
 	echo "posix_aio: cancel_kernel (library only): $(grep -v '^pid\|^syslet-aio' "$O/cancel_kernel.err")"
 	if grep -q "^cancel_kernel: consistent=1 ended_early=1$" "$O/cancel_kernel.out" &&
