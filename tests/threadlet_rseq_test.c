@@ -220,6 +220,8 @@ TEST(signal_in_a_threadlet_whose_rseq_read_sleeps)
 		SKIP(return, "no " NULLB " (boot with tools/vm --nullblk)");
 	if (geteuid() != 0)
 		SKIP(return, "dropping the device's cached page takes root (BLKFLSBUF)");
+	if (syscall(__NR_rseq, NULL, 0, 0, 0) == -1 && errno == ENOSYS)
+		SKIP(return, "a kernel without rseq (CONFIG_RSEQ)");
 	reset_sysctls();	/* the handoff on */
 	rc = run_child(child, NULL, AS_ROOT, 70000);
 	ASSERT_NE(RUN_SIGNALED(SIGSEGV), rc)
