@@ -42,18 +42,12 @@ static void *real(const char *name, const char *version)
 	return p;
 }
 
-static int env_is(const char *name)
+/* NAME is set to the one character C. */
+static int env_is(const char *name, char c)
 {
 	const char *v = getenv(name);
 
-	return v && v[0] == '1' && !v[1];
-}
-
-static int env_is_0(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v && v[0] == '0' && !v[1];
+	return v && v[0] == c && !v[1];
 }
 
 static void init_once(void)
@@ -71,9 +65,9 @@ static void init_once(void)
 
 	int mode = SA_MODE_PASS;
 
-	if (env_is("SYSLET_AIO_DISABLE")) {
+	if (env_is("SYSLET_AIO_DISABLE", '1')) {
 		mode = SA_MODE_PASS;
-	} else if (env_is("SYSLET_AIO_FORCE")) {
+	} else if (env_is("SYSLET_AIO_FORCE", '1')) {
 		mode = SA_MODE_KERNEL;
 	} else {
 		/* The engine's switch: present and 1 means io_submit() of a
@@ -90,7 +84,7 @@ static void init_once(void)
 	/* Shadows need glibc's functions; without them nothing works. */
 	if (!sa_real.read || !sa_real.write || !sa_real.fsync || !sa_real.cancel)
 		mode = SA_MODE_PASS;
-	sa_nowait = !env_is_0("SYSLET_AIO_NOWAIT");
+	sa_nowait = !env_is("SYSLET_AIO_NOWAIT", '0');
 	if (mode == SA_MODE_KERNEL)
 		pthread_atfork(sa_fork_prepare, sa_fork_parent, sa_fork_child);
 	__atomic_store_n(&sa_mode, mode, __ATOMIC_RELEASE);
@@ -120,7 +114,7 @@ __attribute__((destructor)) static void stats_at_exit(void)
 	unsigned long long v[SA_ST_N];
 	int m;
 
-	if (!env_is("SYSLET_AIO_STATS"))
+	if (!env_is("SYSLET_AIO_STATS", '1'))
 		return;
 	m = syslet_aio_stats(v, SA_ST_N);
 	dprintf(2, "syslet-aio[%d]: mode=%s kernel=%llu glibc=%llu passthrough=%llu "
