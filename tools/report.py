@@ -47,21 +47,22 @@ KERNEL_PROBLEMS = [
 _problem_re = re.compile("|".join(KERNEL_PROBLEMS))
 
 
+def _problems(path):
+    """(index, lines) of each kernel-problem line in the file at `path`,
+    with all its lines; "| " lines are test programs' output echoed by
+    run-guest-tests, not the kernel's."""
+    if not os.path.exists(path):
+        return []
+    with open(path, errors="replace") as f:
+        lines = [l.rstrip() for l in f]
+    return [(n, lines) for n, line in enumerate(lines)
+            if not line.startswith("| ") and _problem_re.search(line)]
+
+
 def scan(paths):
     """Returns the kernel-problem lines found in the files at `paths`."""
-    hits = []
-    for path in paths:
-        if not os.path.exists(path):
-            continue
-        with open(path, errors="replace") as f:
-            for n, line in enumerate(f, 1):
-                # "| " lines are test programs' output echoed by
-                # run-guest-tests, not the kernel's.
-                if line.startswith("| "):
-                    continue
-                if _problem_re.search(line):
-                    hits.append(f"{os.path.basename(path)}:{n}: {line.rstrip()}")
-    return hits
+    return [f"{os.path.basename(path)}:{n + 1}: {lines[n]}"
+            for path in paths for n, lines in _problems(path)]
 
 
 class Tally:
@@ -229,13 +230,8 @@ def first_report(paths, after=60, before=5):
     """The lines around the first kernel problem in `paths` (the report's
     call trace, which the matching lines alone do not show), or []."""
     for path in paths:
-        if not os.path.exists(path):
-            continue
-        with open(path, errors="replace") as f:
-            lines = [l.rstrip() for l in f]
-        for n, line in enumerate(lines):
-            if not line.startswith("| ") and _problem_re.search(line):
-                return lines[max(0, n - before):n + after]
+        for n, lines in _problems(path)[:1]:
+            return lines[max(0, n - before):n + after]
     return []
 
 
