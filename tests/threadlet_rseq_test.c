@@ -178,7 +178,13 @@ static int one_attempt(int fd, int n, char *stack)
 		    a.kill, a.probe, a.unreg);
 		return TASK_KEPT_AREA;
 	}
-	/* Moved at another sleep, cleanly: not what is looked for here. */
+	/*
+	 * Moved at another sleep, cleanly: not what is looked for here. The
+	 * area is this thread's again; let it go for the next attempt.
+	 */
+	if (syscall(__NR_rseq, a.area, AREA_LEN, RSEQ_FLAG_UNREGISTER, RSEQ_SIG))
+		return setup_failed("rseq unregistration after the handoff");
+	munmap(a.area, 4096);
 	return NEVER_SLEPT;
 }
 

@@ -20,7 +20,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "kselftest_harness.h"
@@ -130,6 +132,80 @@ TEST(nonblocking_function_runs_inline)
 	ASSERT_EQ(THREADLET_INLINE, threadlet_exec(probe_fn, &p, stack, STACK_SIZE));
 	ASSERT_EQ(2, p.ran);
 	free(stack);
+}
+
+/* A threadlet that takes write locks nobody contends, and what it got. */
+struct locker {
+	int memfd;
+	int rounds;
+	long bad;	/* the first failed call's return, 0 if none */
+	int done;
+	char byte;
+};
+
+enum { LOCK_ROUNDS = 32, LOCK_TRIES = 5 };
+
+static void lock_fn(void *arg)
+{
+	struct locker *l = arg;
+
+	for (int i = 0; i < LOCK_ROUNDS && !l->bad; i++) {
+		/* mmap() and munmap(): the mm's write lock */
+		long p = raw_syscall6(__NR_mmap, 0, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+				      -1, 0);
+		long r = p < 0 ? p : raw_syscall3(__NR_munmap, p, 4096, 0);
+
+		/* a write to a cached tmpfs page: the inode's write lock */
+		if (!r)
+			r = raw_syscall4(__NR_pwrite64, l->memfd, (long)&l->byte, 1, i) - 1;
+		l->bad = r;
+		l->rounds++;
+	}
+	word_add(&l->done, 1);
+}
+
+/*
+ * An rwsem write lock nobody holds is no sleep: the threadlet stays inline.
+ * PREEMPT_RT calls the scheduler hook before every such lock (through
+ * rt_mutex_pre_schedule(), with the task still running); the context was
+ * handed over there, at each mmap() (make check-configs CONFIGS=rt: every
+ * try went asynchronous). One try in five may meet a real holder of the
+ * mm's lock (a kernel thread scanning it) and go asynchronous.
+ */
+TEST(uncontended_write_locks_keep_a_threadlet_inline)
+{
+	struct locker warm = { .byte = 'x' };
+	char page[4096] = { 0 };
+	int inline_runs = 0;
+	int memfd = memfd_create("locks", 0);
+
+	ASSERT_LE(0, memfd);
+	ASSERT_EQ(sizeof(page), pwrite(memfd, page, sizeof(page), 0));
+	warm.memfd = memfd;
+	warm_up(lock_fn, &warm);
+	ASSERT_EQ(0, warm.bad);
+	for (int t = 0; t < LOCK_TRIES; t++) {
+		/* each try its own record and stack: an asynchronous one runs on */
+		struct locker *l = calloc(1, sizeof(*l));
+		char *stack = new_stack();
+		int ret;
+
+		ASSERT_NE(NULL, l);
+		ASSERT_NE(NULL, stack);
+		l->memfd = memfd;
+		l->byte = 'x';
+		ret = threadlet_exec(lock_fn, l, stack, STACK_SIZE);
+		ASSERT_TRUE(ret == THREADLET_INLINE || ret == THREADLET_WENT_ASYNC);
+		ASSERT_EQ(1, wait_for(&l->done, 1, 5000));
+		ASSERT_EQ(0, l->bad);
+		ASSERT_EQ(LOCK_ROUNDS, l->rounds);
+		if (ret == THREADLET_INLINE)
+			inline_runs++;
+		else
+			TH_LOG("try %d went asynchronous", t);
+	}
+	ASSERT_LE(LOCK_TRIES - 1, inline_runs);
+	close(memfd);
 }
 
 /* A threadlet that reads a pipe, and what it saw. */
