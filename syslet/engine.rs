@@ -58,7 +58,7 @@ pub(crate) trait Runner {
     fn disarm(&self) {}
     /// Whether the chain must end now: the task is dying.
     fn dying(&self) -> bool {
-        fatal_signal_pending()
+        prim::fatal_signal_pending()
     }
     /// Whether the chain must stop before its next atom because its
     /// submitting context's identity may have changed since it went
@@ -107,7 +107,7 @@ pub(crate) fn serve_stops() -> bool {
     // SAFETY: process context; blocks the current task's signals and
     // clears a pending mask restore.
     unsafe { bindings::syslet_block_signals() };
-    if fatal_signal_pending() {
+    if prim::fatal_signal_pending() {
         return true;
     }
     if !prim::signal_pending() {
@@ -118,12 +118,6 @@ pub(crate) fn serve_stops() -> bool {
     // SAFETY: process context, no lock held; with every other signal
     // blocked it only stops, freezes or ends the task.
     unsafe { bindings::get_signal(&mut ksig) }
-}
-
-#[inline]
-pub(crate) fn fatal_signal_pending() -> bool {
-    // SAFETY: `current` is always a valid task.
-    prim::signal_pending() && unsafe { bindings::fatal_signal_pending(prim::current()) != 0 }
 }
 
 /// Atoms between two `cond_resched()` calls when nobody asks for the CPU

@@ -75,9 +75,9 @@
 use crate::{
     engine::{self, Runner},
     pool::Process,
-    prim::{current, sysctl},
+    prim::{self, current, sysctl},
     spare::{become_spare, ensure_spare, Spare},
-    task::{self, Kind, Record, Tag},
+    task::{self, Kind, Tag},
     trace::{self, AsyncReason},
 };
 use core::{cell::Cell, ptr};
@@ -208,7 +208,7 @@ pub(crate) fn armed() -> bool {
 /// [`armed`] once the flag is seen set.
 #[cold]
 fn armed_record_live() -> bool {
-    let Record::Armed(a) = Record::of_current() else {
+    let Some(a) = task::record_of_current::<Armed>() else {
         return true;
     };
     // SAFETY: an installed record lives until it is uninstalled, which
@@ -251,6 +251,15 @@ pub(crate) struct Armed {
     /// (`async_exec()`'s NULL, `threadlet_on()`'s "not done"), or for an
     /// aio write (`aio/`) the count `io_submit()` returns.
     user_ret: isize,
+}
+
+// SAFETY: `Armed` is `#[repr(C)]` and begins with its `Tag`; every record
+// installed with one of these kinds is an `Armed` (`Armed::arm()`; a
+// threadlet's is the first field of its `#[repr(C)]` `Threadlet`).
+unsafe impl task::Recorded for Armed {
+    fn of_kind(kind: Kind) -> bool {
+        matches!(kind, Kind::Chain | Kind::Threadlet | Kind::AioWrite)
+    }
 }
 
 impl Armed {
@@ -371,7 +380,7 @@ pub extern "C" fn syslet_task_sleeping(tsk: *mut bindings::task_struct) {
         return;
     }
     // SAFETY: as above. A parked spare's record does nothing here.
-    if let Record::Armed(a) = unsafe { Record::of(tsk) } {
+    if let Some(a) = unsafe { task::record::<Armed>(tsk) } {
         // SAFETY: an installed record lives until its task uninstalls it.
         unsafe { &*a }.hand_over(AsyncReason::Blocked);
     }
@@ -475,8 +484,8 @@ pub(crate) fn exec(
     }
     process.stats.chain_handed_off(end.atoms);
     let posted = end.last_flags & crate::abi::flags::NO_COMPLETE == 0
-        && !engine::fatal_signal_pending()
-        && process.post(ahu, end.last, &engine::fatal_signal_pending);
+        && !prim::fatal_signal_pending()
+        && process.post(ahu, end.last, &prim::fatal_signal_pending);
     trace::complete(end.last, &end.result, posted);
     drop(runner);
     become_spare(process.into());
@@ -525,7 +534,7 @@ pub(crate) fn park_handed_off() {
     match Process::borrow_current() {
         Ok(process) => become_spare(process.into()),
         // Not reached: the handoff went through this state.
-        Err(_) => crate::spare::exit_thread(),
+        Err(_) => prim::exit_thread(),
     }
 }
 

@@ -15,7 +15,8 @@
 //! contract").
 //!
 //! Every place in the kernel where a thread's identity changes calls
-//! [`syslet_identity_changed`] (patches/0010): `commit_creds()` (the
+//! [`syslet_identity_changed`](crate::pool::syslet_identity_changed)
+//! (patches/0010): `commit_creds()` (the
 //! `set*id` calls, `capset()`, keyrings, Landlock, user namespaces,
 //! exec), `seccomp_assign_mode()` (strict mode and each filter, TSYNC
 //! included), `PR_SET_NO_NEW_PRIVS`, `unshare()`, `setns()` and
@@ -32,9 +33,7 @@
 //! what a chain may do), and cheap to get right: the context a chain came
 //! from may itself have moved to another task meanwhile.
 
-use crate::pool::Process;
-use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
-use kernel::bindings;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 /// The identity generation of a process: how many identity changes any of
 /// its threads made.
@@ -58,26 +57,8 @@ impl Identity {
         self.now() != seen
     }
 
-    fn advance(&self) {
+    /// One more identity change ([`syslet_identity_changed`](crate::pool::syslet_identity_changed)).
+    pub(crate) fn advance(&self) {
         self.0.fetch_add(1, Ordering::AcqRel);
-    }
-}
-
-/// `task`'s credentials, seccomp state, `no_new_privs`, namespaces, fs or
-/// files changed. Called by core kernel code (see the module
-/// documentation), in any context a task can change those in, sometimes
-/// under `siglock`: one atomic add, never sleeps.
-#[no_mangle]
-pub extern "C" fn syslet_identity_changed(task: *mut bindings::task_struct) {
-    // SAFETY: the callers pass a live task (current, or a thread of
-    // current's group under siglock for seccomp's TSYNC), whose
-    // `signal_struct` lives at least as long; the field is written once,
-    // atomically (`Process::of_current`).
-    let field = unsafe { AtomicPtr::from_ptr(core::ptr::addr_of_mut!((*(*task).signal).syslet_process)) };
-    let p = field.load(Ordering::Acquire) as *const Process;
-    if !p.is_null() {
-        // SAFETY: the field's reference keeps the process state alive as
-        // long as the `signal_struct`.
-        unsafe { &*p }.identity.advance();
     }
 }

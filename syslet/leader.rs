@@ -44,7 +44,10 @@
 //! (credentials as `/proc/<pid>/status` shows them, `comm`, PI futexes
 //! held under its TID, ...) is issue #17 (Documentation/handoff.md).
 
-use crate::{engine, pool::Process, prim::msecs_to_jiffies, spare::exit_thread};
+use crate::{
+    pool::Process,
+    prim::{self, exit_thread, msecs_to_jiffies},
+};
 use kernel::bindings;
 
 /// How often a parked leader looks for signals and user threads.
@@ -72,7 +75,7 @@ pub(crate) fn park() -> ! {
     loop {
         // SAFETY: process context, no lock held.
         unsafe { bindings::schedule_timeout_interruptible(msecs_to_jiffies(POLL_MSECS) as _) };
-        if engine::fatal_signal_pending() {
+        if prim::fatal_signal_pending() {
             exit_thread();
         }
         if let Ok(process) = Process::borrow_current() {

@@ -382,3 +382,22 @@ pub extern "C" fn syslet_free_process(sig: *mut bindings::signal_struct) {
         drop(unsafe { Arc::from_raw(p as *const Process) });
     }
 }
+
+/// `task`'s credentials, seccomp state, `no_new_privs`, namespaces, fs or
+/// files changed. Called by core kernel code (see [`crate::identity`]),
+/// in any context a task can change those in, sometimes under `siglock`:
+/// one atomic add, never sleeps.
+#[no_mangle]
+pub extern "C" fn syslet_identity_changed(task: *mut bindings::task_struct) {
+    // SAFETY: the callers pass a live task (current, or a thread of
+    // current's group under siglock for seccomp's TSYNC), whose
+    // `signal_struct` lives at least as long; the field is written once,
+    // atomically (`Process::of_current`).
+    let field = unsafe { AtomicPtr::from_ptr(core::ptr::addr_of_mut!((*(*task).signal).syslet_process)) };
+    let p = field.load(Ordering::Acquire) as *const Process;
+    if !p.is_null() {
+        // SAFETY: the field's reference keeps the process state alive as
+        // long as the `signal_struct`.
+        unsafe { &*p }.identity.advance();
+    }
+}

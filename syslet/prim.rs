@@ -89,6 +89,20 @@ pub(crate) fn signal_pending() -> bool {
     thread_flags() & TIF_SIGPENDING_BIT != 0
 }
 
+/// Whether a fatal signal is pending for the current task.
+#[inline]
+pub(crate) fn fatal_signal_pending() -> bool {
+    // SAFETY: `current` is always a valid task.
+    signal_pending() && unsafe { bindings::fatal_signal_pending(current()) != 0 }
+}
+
+/// Ends the current thread. References held by the caller's frame are
+/// not dropped: callers drop theirs first.
+pub(crate) fn exit_thread() -> ! {
+    // SAFETY: a user thread may end in do_exit(); the caller holds no lock.
+    unsafe { bindings::do_exit(0) }
+}
+
 /// `SECCOMP_MODE_DEAD` (kernel/seccomp.c): a KILL verdict was given; the
 /// task is dying.
 pub(crate) const SECCOMP_MODE_DEAD: i32 = 3;

@@ -33,10 +33,10 @@
 //! `Process::inner` (a `spinlock_t`: the counts) is never held with them.
 
 use crate::{
-    engine, leader,
+    leader,
     pool::Process,
-    prim::{current, msecs_to_jiffies, sysctl, Live},
-    task::{self, Kind, Record, Tag},
+    prim::{current, exit_thread, fatal_signal_pending, msecs_to_jiffies, sysctl, Live},
+    task::{self, Kind, Tag},
     wait::{self, Waiter, Woke},
 };
 use core::{
@@ -100,6 +100,14 @@ pub(crate) struct Spare {
     /// `Claimed`.
     ctx: ContextBuf,
     _live: Live,
+}
+
+// SAFETY: `Spare` is `#[repr(C)]` and begins with its `Tag`, the only
+// record installed with `Kind::Spare` (`Spare::serve`).
+unsafe impl task::Recorded for Spare {
+    fn of_kind(kind: Kind) -> bool {
+        kind == Kind::Spare
+    }
 }
 
 struct SpareInner {
@@ -219,7 +227,7 @@ impl Spare {
             let leave = match res {
                 Woke::Woken => false,
                 Woke::Timeout => true,
-                Woke::Signal => engine::fatal_signal_pending(),
+                Woke::Signal => fatal_signal_pending(),
             };
             if leave {
                 if st.state == SpareState::Idle {
@@ -312,18 +320,11 @@ fn wait_context_taken() -> bool {
         if unsafe { bindings::syslet_wait_context_taken() } == 0 {
             return true;
         }
-        if engine::fatal_signal_pending() {
+        if fatal_signal_pending() {
             return false;
         }
         parked_signals();
     }
-}
-
-/// Ends the current thread. References held by the caller's frame are
-/// not dropped: callers drop theirs first.
-pub(crate) fn exit_thread() -> ! {
-    // SAFETY: a user thread may end in do_exit(); the caller holds no lock.
-    unsafe { bindings::do_exit(0) }
 }
 
 /// Body of a new spare thread.
@@ -582,7 +583,7 @@ pub extern "C" fn syslet_rs_task_exit(tsk: *mut bindings::task_struct, code: cor
     }
     if flags & bindings::PF_SYSLET_HANDOFF != 0 {
         // SAFETY: the exiting task is current, with a record of ours.
-        if let Record::Spare(s) = unsafe { Record::of(tsk) } {
+        if let Some(s) = unsafe { task::record::<Spare>(tsk) } {
             task::uninstall(bindings::PF_SYSLET_HANDOFF);
             // SAFETY: the reference `Spare::serve` installed.
             let spare = unsafe { Arc::from_raw(s) };

@@ -8,13 +8,15 @@
 //!
 //! | task | flag | record | installed |
 //! |------|------|--------|-----------|
-//! | armed: running a chain, a threadlet or an aio write inline | `PF_SYSLET_HANDOFF` | [`Armed`] (a threadlet's is the first field of its boxed [`Threadlet`](crate::threadlet)) | while armed |
-//! | a parked spare | `PF_SYSLET_HANDOFF` | its [`Spare`] (the thread's reference) | while parked |
-//! | an async thread | `PF_SYSLET_WORKER` | its [`Worker`] (the thread's reference) | for the thread's life |
+//! | armed: running a chain, a threadlet or an aio write inline | `PF_SYSLET_HANDOFF` | [`Armed`](crate::handoff::Armed) (a threadlet's is the first field of its boxed [`Threadlet`](crate::threadlet)) | while armed |
+//! | a parked spare | `PF_SYSLET_HANDOFF` | its [`Spare`](crate::spare::Spare) (the thread's reference) | while parked |
+//! | an async thread | `PF_SYSLET_WORKER` | its [`Worker`](crate::worker::Worker) (the thread's reference) | for the thread's life |
 //!
 //! Every record type is `#[repr(C)]` and begins with a [`Tag`] that says
-//! which one it is: [`Record::of`] decodes `worker_private` in this one
-//! place, and nothing else reads it. `execve()` takes a threadlet's flag
+//! which one it is: [`record`] decodes `worker_private` in this one
+//! place, and nothing else reads it. Each record type says which kinds
+//! are its own ([`Recorded`]), so this module, the lowest layer, names
+//! none of them. `execve()` takes a threadlet's flag
 //! away while it runs ([`crate::threadlet`]), leaving its record: readers
 //! that ask whether a task is *armed* look at the flag first.
 //!
@@ -22,7 +24,7 @@
 //! workqueue workers and kthreads use it for their own threads, which
 //! never run the engine's calls and never carry its flags.
 
-use crate::{handoff::Armed, prim::current, spare::Spare, worker::Worker};
+use crate::prim::current;
 use core::{ffi::c_void, ptr};
 use kernel::bindings;
 
@@ -30,15 +32,15 @@ use kernel::bindings;
 #[repr(u8)]
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Kind {
-    /// An [`Armed`] of `async_exec()`'s inline chain.
+    /// An [`Armed`](crate::handoff::Armed) of `async_exec()`'s inline chain.
     Chain = 1,
-    /// The [`Armed`] of a threadlet.
+    /// The `Armed` of a threadlet.
     Threadlet = 2,
-    /// The [`Armed`] of an fs/aio.c write run in `io_submit()`.
+    /// The `Armed` of an fs/aio.c write run in `io_submit()`.
     AioWrite = 3,
-    /// A [`Spare`].
+    /// A [`Spare`](crate::spare::Spare).
     Spare = 4,
-    /// A [`Worker`].
+    /// A [`Worker`](crate::worker::Worker).
     Worker = 5,
 }
 
@@ -46,51 +48,47 @@ pub(crate) enum Kind {
 #[repr(C)]
 pub(crate) struct Tag(pub(crate) Kind);
 
-/// A task's record, decoded.
-#[derive(Clone, Copy)]
-pub(crate) enum Record {
-    /// None installed.
-    Empty,
-    /// An armed task's (its flag may be off during an `execve()`).
-    Armed(*const Armed),
-    /// A parked spare's reference.
-    Spare(*const Spare),
-    /// An async thread's reference.
-    Worker(*const Worker),
+/// A record type: what `worker_private` points to when its [`Tag`] is of
+/// a kind [`Recorded::of_kind`] accepts. Implemented next to each record
+/// type, so that this module names none of them.
+///
+/// # Safety
+///
+/// The type must be `#[repr(C)]` with a [`Tag`] as its first field, and
+/// every record installed with a tag of a kind `of_kind` accepts must be
+/// of this type.
+pub(crate) unsafe trait Recorded {
+    /// Whether a record of `kind` is of this type.
+    fn of_kind(kind: Kind) -> bool;
 }
 
-impl Record {
-    /// The record of `t`.
-    ///
-    /// # Safety
-    ///
-    /// `t` must be the current task (only a task installs and clears its
-    /// own record; an async thread's is installed before it runs), and
-    /// the caller must not use what it returns after the record is
-    /// cleared.
-    #[inline(always)]
-    pub(crate) unsafe fn of(t: *mut bindings::task_struct) -> Record {
-        // SAFETY: the caller's own field (see above).
-        let wp = unsafe { (*t).worker_private } as *const Tag;
-        if wp.is_null() {
-            return Record::Empty;
-        }
-        // SAFETY: a non-null `worker_private` of a task that runs the
-        // engine's code is one of the records (module documentation),
-        // each of which begins with a `Tag`.
-        match unsafe { (*wp).0 } {
-            Kind::Chain | Kind::Threadlet | Kind::AioWrite => Record::Armed(wp.cast()),
-            Kind::Spare => Record::Spare(wp.cast()),
-            Kind::Worker => Record::Worker(wp.cast()),
-        }
+/// The record of `t` if there is one and it is a `T`.
+///
+/// # Safety
+///
+/// `t` must be the current task (only a task installs and clears its own
+/// record; an async thread's is installed before it runs), and the
+/// caller must not use what it returns after the record is cleared.
+#[inline(always)]
+pub(crate) unsafe fn record<T: Recorded>(t: *mut bindings::task_struct) -> Option<*const T> {
+    // SAFETY: the caller's own field (see above).
+    let wp = unsafe { (*t).worker_private } as *const Tag;
+    if wp.is_null() {
+        return None;
     }
+    // SAFETY: a non-null `worker_private` of a task that runs the engine's
+    // code is one of the records (module documentation), each of which
+    // begins with a `Tag`.
+    let kind = unsafe { (*wp).0 };
+    // `T`'s contract: a record of a kind it accepts is a `T`.
+    T::of_kind(kind).then(|| wp.cast())
+}
 
-    /// The current task's record.
-    #[inline(always)]
-    pub(crate) fn of_current() -> Record {
-        // SAFETY: the current task.
-        unsafe { Record::of(current()) }
-    }
+/// The current task's record, if it is a `T`.
+#[inline(always)]
+pub(crate) fn record_of_current<T: Recorded>() -> Option<*const T> {
+    // SAFETY: the current task.
+    unsafe { record(current()) }
 }
 
 /// Whether a scheduler hook call from `t` is for a sleep.

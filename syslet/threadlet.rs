@@ -29,7 +29,7 @@ use crate::{
     pool::Process,
     prim::current,
     spare,
-    task::{Kind, Record},
+    task::{self, Kind},
 };
 use core::{ffi::c_int, ptr};
 use kernel::{bindings, prelude::*};
@@ -109,10 +109,7 @@ fn armed_record(t: *mut bindings::task_struct) -> Option<*const Armed> {
         return None;
     }
     // SAFETY: as above.
-    match unsafe { Record::of(t) } {
-        Record::Armed(a) => Some(a),
-        Record::Empty | Record::Spare(_) | Record::Worker(_) => None,
-    }
+    unsafe { task::record::<Armed>(t) }
 }
 
 /// `execve()` is about to run in `task` (current): a threadlet's handoff

@@ -48,8 +48,8 @@ use crate::{
     engine::{self, ChainEnd, Runner},
     identity::Identity,
     pool::Process,
-    prim::{current, msecs_to_jiffies, sysctl, under_seccomp, Live},
-    task::{self, Kind, Record, Tag},
+    prim::{self, current, msecs_to_jiffies, sysctl, under_seccomp, Live},
+    task::{self, Kind, Tag},
     trace::{self, AsyncReason},
     wait::{self, Waiter, Woke},
 };
@@ -221,6 +221,14 @@ pub(crate) struct Worker {
     _live: Live,
 }
 
+// SAFETY: `Worker` is `#[repr(C)]` and begins with its `Tag`, the only
+// record installed with `Kind::Worker` (`Worker::spawn`).
+unsafe impl task::Recorded for Worker {
+    fn of_kind(kind: Kind) -> bool {
+        kind == Kind::Worker
+    }
+}
+
 impl Worker {
     pub(crate) fn spawn(process: Arc<Process>) -> Result<Arc<Worker>> {
         let w = Arc::pin_init(
@@ -352,7 +360,7 @@ impl Worker {
 
     /// Whether the process is dying (see `dying`).
     fn is_dying(&self) -> bool {
-        self.dying.load(Ordering::Acquire) || engine::fatal_signal_pending()
+        self.dying.load(Ordering::Acquire) || prim::fatal_signal_pending()
     }
 
     /// Detaches the running chain if it is still attached to its submitter.
@@ -563,7 +571,7 @@ pub extern "C" fn syslet_worker_sleeping(tsk: *mut bindings::task_struct) {
         return;
     }
     // SAFETY: as above.
-    let Record::Worker(w) = (unsafe { Record::of(tsk) }) else {
+    let Some(w) = (unsafe { task::record::<Worker>(tsk) }) else {
         return;
     };
     // SAFETY: the thread's reference, live until `worker_main` uninstalls
