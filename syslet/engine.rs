@@ -95,31 +95,6 @@ pub(crate) struct ChainEnd {
     pub(crate) atoms: u64,
 }
 
-/// For a task that has no user context of its own (a task carrying a
-/// detached chain, an async thread): with every signal but SIGKILL and
-/// SIGSTOP blocked (a `ppoll()` atom's temporary mask is dropped), lets
-/// `get_signal()` stop it for job control or the freezer and run its task
-/// work, so that a pending stop never makes a loop spin. Returns whether
-/// the task is dying (`get_signal()` does not return to an ordinary task
-/// for SIGKILL; an async thread exits on its own). The caller holds no
-/// lock and no reference it would leak.
-pub(crate) fn serve_stops() -> bool {
-    // SAFETY: process context; blocks the current task's signals and
-    // clears a pending mask restore.
-    unsafe { bindings::syslet_block_signals() };
-    if prim::fatal_signal_pending() {
-        return true;
-    }
-    if !prim::signal_pending() {
-        return false;
-    }
-    // SAFETY: `ksignal` is plain data; zero is a valid value.
-    let mut ksig: bindings::ksignal = unsafe { core::mem::zeroed() };
-    // SAFETY: process context, no lock held; with every other signal
-    // blocked it only stops, freezes or ends the task.
-    unsafe { bindings::get_signal(&mut ksig) }
-}
-
 /// Atoms between two `cond_resched()` calls when nobody asks for the CPU
 /// (then the scheduler's flag makes the runner yield at once).
 const RESCHED_EVERY: u64 = 64;

@@ -76,6 +76,7 @@ use crate::{
     engine::{self, Runner},
     pool::Process,
     prim::{self, current, sysctl},
+    signals,
     spare::{become_spare, ensure_spare, Spare},
     task::{self, Kind, Tag},
     trace::{self, AsyncReason},
@@ -432,7 +433,7 @@ impl Runner for Cachemiss {
     /// In the caller, the chain ends and the signal is delivered; once the
     /// context has moved, this task only stops or dies.
     fn signalled(&self) -> Result {
-        if !self.0.handed() || engine::serve_stops() {
+        if !self.0.handed() || signals::serve_stops() {
             return Err(EINTR);
         }
         Ok(())

@@ -47,6 +47,7 @@
 use crate::{
     pool::Process,
     prim::{self, exit_thread, msecs_to_jiffies},
+    signals,
 };
 use kernel::bindings;
 
@@ -88,10 +89,8 @@ pub(crate) fn park() -> ! {
         }
         // SAFETY: process context, no lock held.
         unsafe { bindings::syslet_forward_signals(FORWARD_BATCH) };
-        // SAFETY: `ksignal` is plain data; zero is a valid value.
-        let mut ksig: bindings::ksignal = unsafe { core::mem::zeroed() };
-        // SAFETY: every signal but SIGKILL and SIGSTOP is blocked (the
-        // hook did it): get_signal() handles stops, freezing, task work.
-        unsafe { bindings::get_signal(&mut ksig) };
+        // Every signal but SIGKILL and SIGSTOP is blocked (the hook did
+        // it): stops, freezing, task work.
+        signals::take();
     }
 }

@@ -21,9 +21,9 @@
 
 use crate::{
     abi::{AsyncHead, SLOT_SIZE},
-    engine,
     identity::Identity,
     prim::{current, msecs_to_jiffies, signal_pending, Live},
+    signals,
     spare::Spare,
     worker::{Tables, Worker},
 };
@@ -310,7 +310,7 @@ impl Process {
             // The task posting has no user context (a carrier, an async
             // thread): it stops here for job control and the freezer
             // rather than spin, and a fatal signal ends the wait.
-            if dying() || (signal_pending() && engine::serve_stops()) {
+            if dying() || (signal_pending() && signals::serve_stops()) {
                 return false;
             }
             // Full: wait for user space to clear the slot.

@@ -36,6 +36,7 @@ use crate::{
     leader,
     pool::Process,
     prim::{current, exit_thread, fatal_signal_pending, msecs_to_jiffies, sysctl, Live},
+    signals,
     task::{self, Kind, Tag},
     wait::{self, Waiter, Woke},
 };
@@ -202,7 +203,7 @@ impl Spare {
         let this = unsafe { &*me };
         // With the record installed, so that however the thread ends
         // here (a fatal signal, an exec's zap while stopped in
-        // `parked_signals()`), `thread_exited()` gives its place back.
+        // `signals::take()`), `thread_exited()` gives its place back.
         if !wait_context_taken() {
             exit_thread();
         }
@@ -244,7 +245,7 @@ impl Spare {
             }
             drop(st);
             if res == Woke::Signal {
-                parked_signals();
+                signals::take();
             }
         }
         task::uninstall(bindings::PF_SYSLET_HANDOFF);
@@ -298,15 +299,6 @@ impl Drop for TaskRef {
     }
 }
 
-/// Runs what a signal asks of a thread parked with every signal blocked:
-/// task work, job control, the freezer (`get_signal()` handles only those).
-fn parked_signals() {
-    // SAFETY: `ksignal` is plain data; zero is a valid value.
-    let mut ksig: bindings::ksignal = unsafe { core::mem::zeroed() };
-    // SAFETY: process context, no lock held.
-    unsafe { bindings::get_signal(&mut ksig) };
-}
-
 /// Waits until the user context the current task gave away, if any, has
 /// been applied or dropped by the spare that took it. Its TID is the
 /// context's until then: `syslet_context_restore()` exchanges TIDs with
@@ -316,14 +308,14 @@ fn parked_signals() {
 fn wait_context_taken() -> bool {
     loop {
         // SAFETY: process context, no lock held; the signals are blocked
-        // but for those `parked_signals()` handles.
+        // but for those `signals::take()` handles.
         if unsafe { bindings::syslet_wait_context_taken() } == 0 {
             return true;
         }
         if fatal_signal_pending() {
             return false;
         }
-        parked_signals();
+        signals::take();
     }
 }
 
@@ -564,37 +556,17 @@ impl Process {
     }
 }
 
-/// `do_exit()` hook for each thread of a process that used the engine,
-/// with its exit code: a parked spare (its reference and its place in
-/// the process's list), a threadlet that never ended (its record), and
-/// the code of a user thread (for the parked leader, [`crate::leader`]).
-#[no_mangle]
-pub extern "C" fn syslet_rs_task_exit(tsk: *mut bindings::task_struct, code: core::ffi::c_long) {
-    const NOT_USER: u32 = bindings::PF_SYSLET_WORKER | bindings::PF_IO_WORKER | bindings::PF_USER_WORKER;
-    if tsk != current() {
-        return;
-    }
-    // SAFETY: the exiting task's own flags.
-    let flags = unsafe { (*tsk).flags };
-    if flags & NOT_USER != 0 {
-        // An async thread (it uncounts itself), or an io-wq or vhost
-        // worker, whose `worker_private` is not ours to read.
-        return;
-    }
-    if flags & bindings::PF_SYSLET_HANDOFF != 0 {
-        // SAFETY: the exiting task is current, with a record of ours.
-        if let Some(s) = unsafe { task::record::<Spare>(tsk) } {
-            task::uninstall(bindings::PF_SYSLET_HANDOFF);
-            // SAFETY: the reference `Spare::serve` installed.
-            let spare = unsafe { Arc::from_raw(s) };
-            spare.thread_exited();
-            return;
-        }
-        crate::threadlet::task_exit(tsk);
-    }
-    // A user thread: if it is the last, the parked leader ends the
-    // process with its code (`leader`).
-    if let Ok(process) = Process::borrow_current() {
-        process.user_thread_exited(code);
-    }
+/// For the `do_exit()` hook ([`crate::exit`]): if the exiting task
+/// (current, `PF_SYSLET_HANDOFF` set) is a parked spare, takes back its
+/// reference and its place in the process's list, and returns true.
+pub(crate) fn spare_exiting(tsk: *mut bindings::task_struct) -> bool {
+    // SAFETY: the exiting task is current, with a record of ours.
+    let Some(s) = (unsafe { task::record::<Spare>(tsk) }) else {
+        return false;
+    };
+    task::uninstall(bindings::PF_SYSLET_HANDOFF);
+    // SAFETY: the reference `Spare::serve` installed.
+    let spare = unsafe { Arc::from_raw(s) };
+    spare.thread_exited();
+    true
 }

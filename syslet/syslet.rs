@@ -17,6 +17,7 @@
 //! |--------------|----------------------------------------------------------|
 //! | [`umem`]     | `umem_add()`: add to a word of user memory (chain loops) |
 //! | [`engine`]   | `async_exec()`, `async_wait()`: running a chain          |
+//! | [`exit`]     | the `do_exit()` hook: what an exiting thread gives back  |
 //! | [`handoff`]  | the cachemiss handoff: the sleep hook, moving a context  |
 //! | [`identity`] | identity changes stop detached chains                    |
 //! | [`threadlet`]| `threadlet_on()`, `threadlet_off()`                      |
@@ -30,6 +31,7 @@
 //! | [`spare`]    | spare threads, parking them                              |
 //! | [`leader`]   | the parked group leader: its signals, the process's end  |
 //! | [`threads`]  | the count of a process's engine threads, its bound       |
+//! | [`signals`]  | what a signal asks of the engine's own tasks             |
 //! | [`task`]     | the per-task record the hooks read                       |
 //! | [`wait`]     | waiting under a raw spinlock                             |
 //! | [`ring`]     | completion ring index arithmetic                         |
@@ -47,6 +49,7 @@ mod abi;
 mod aio;
 mod chain;
 mod engine;
+mod exit;
 mod handoff;
 mod identity;
 mod invoke;
@@ -55,6 +58,7 @@ mod policy;
 mod pool;
 mod prim;
 mod ring;
+mod signals;
 mod spare;
 mod task;
 mod threadlet;
@@ -74,7 +78,7 @@ pub use invoke::syslet_rs_dispatch_init;
 pub use handoff::{syslet_handoff_supported, syslet_task_sleeping};
 pub use threadlet::{syslet_exec_begin, syslet_exec_end, syslet_rs_threadlet_off, syslet_rs_threadlet_on};
 pub use pool::{syslet_free_process, syslet_identity_changed, syslet_rs_stats};
-pub use spare::syslet_rs_task_exit;
+pub use exit::syslet_rs_task_exit;
 pub use worker::syslet_worker_sleeping;
 pub use umem::syslet_rs_umem_add;
 #[cfg(CONFIG_SYSLET_KUNIT_TEST)]

@@ -49,6 +49,7 @@ use crate::{
     identity::Identity,
     pool::Process,
     prim::{self, current, msecs_to_jiffies, sysctl, under_seccomp, Live},
+    signals,
     task::{self, Kind, Tag},
     trace::{self, AsyncReason},
     wait::{self, Waiter, Woke},
@@ -400,12 +401,9 @@ impl Worker {
                 }
                 Woke::Signal => {
                     drop(slot);
-                    // SAFETY: `ksignal` is plain data; zero is a valid value.
-                    let mut ksig: bindings::ksignal = unsafe { core::mem::zeroed() };
-                    // SAFETY: dequeues a signal for the current io thread;
-                    // true means a fatal one, which io threads handle by
-                    // exiting themselves.
-                    if unsafe { bindings::get_signal(&mut ksig) } {
+                    // True for a fatal signal, which an io thread handles
+                    // by exiting itself.
+                    if signals::take() {
                         self.dying.store(true, Ordering::Release);
                         self.process.unpark(self);
                         self.slot.lock().exiting = true;
@@ -521,7 +519,7 @@ impl Runner for WorkerRunner<'_> {
     /// An async thread blocks every signal but SIGKILL and SIGSTOP: stop
     /// for job control and the freezer, end the chain for a fatal signal.
     fn signalled(&self) -> Result {
-        if engine::serve_stops() {
+        if signals::serve_stops() {
             self.0.dying.store(true, Ordering::Release);
         }
         if self.0.is_dying() {
