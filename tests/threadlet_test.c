@@ -208,6 +208,101 @@ TEST(uncontended_write_locks_keep_a_threadlet_inline)
 	close(memfd);
 }
 
+/* A PI lock another thread holds for HOLD_MS, and a threadlet that takes it. */
+enum { HOLD_MS = 300 };
+
+struct pi_holder {
+	int *word;
+	int held;
+	long unlock_ret;
+};
+
+static void *pi_hold(void *arg)
+{
+	struct pi_holder *h = arg;
+	int tid = syscall(__NR_gettid), expected = 0;
+
+	if (!__atomic_compare_exchange_n(h->word, &expected, tid, 0, __ATOMIC_ACQUIRE,
+					 __ATOMIC_RELAXED))
+		return NULL;
+	word_add(&h->held, 1);
+	usleep(HOLD_MS * 1000);
+	expected = tid;
+	/* A waiter set FUTEX_WAITERS: the kernel hands the lock over. */
+	if (!__atomic_compare_exchange_n(h->word, &expected, 0, 0, __ATOMIC_RELEASE,
+					 __ATOMIC_RELAXED))
+		h->unlock_ret = syscall(__NR_futex, h->word, FUTEX_UNLOCK_PI_PRIVATE, 0, NULL);
+	return NULL;
+}
+
+struct pi_waiter {
+	int *word;
+	long lock_ret, unlock_ret, tid, word_tid;
+	int done;
+};
+
+static void pi_lock_fn(void *arg)
+{
+	struct pi_waiter *w = arg;
+
+	w->lock_ret = raw_syscall4(__NR_futex, (long)w->word, FUTEX_LOCK_PI_PRIVATE, 0, 0);
+	w->word_tid = __atomic_load_n(w->word, __ATOMIC_ACQUIRE) & FUTEX_TID_MASK;
+	w->tid = raw_gettid();
+	w->unlock_ret = raw_syscall3(__NR_futex, (long)w->word, FUTEX_UNLOCK_PI_PRIVATE, 0);
+	word_add(&w->done, 1);
+}
+
+/*
+ * FUTEX_LOCK_PI on a lock another thread holds waits in an rt-mutex, whose
+ * slow path calls the scheduler hook from rt_mutex_pre_schedule() with the
+ * task still running. Without PREEMPT_RT that call comes only for a lock
+ * another task holds: the threadlet goes asynchronous there and the caller
+ * goes on at once. On PREEMPT_RT, where the same call comes before every
+ * rwsem write lock, the hook ignores it: the threadlet waits in place, and
+ * returns inline once the holder lets go. Either way it gets the lock, with
+ * its task's TID in the word, and gives it back.
+ */
+TEST(a_threadlet_waiting_for_a_pi_lock)
+{
+	static int word, free_word;
+	struct pi_holder h = { .word = &word };
+	struct pi_waiter warm = { .word = &free_word };
+	struct pi_waiter *w = calloc(1, sizeof(*w));	/* outlives a failed test */
+	char *stack = new_stack();
+	pthread_t holder;
+	double t0, elapsed;
+	int ret;
+
+	ASSERT_NE(NULL, w);
+	ASSERT_NE(NULL, stack);
+	w->word = &word;
+	/* Its code page mapped, on a free lock: taken and given back at once. */
+	warm_up(pi_lock_fn, &warm);
+	ASSERT_EQ(0, warm.lock_ret);
+	ASSERT_EQ(0, warm.unlock_ret);
+	ASSERT_EQ(0, pthread_create(&holder, NULL, pi_hold, &h));
+	ASSERT_EQ(1, wait_for(&h.held, 1, 5000));
+	t0 = now_ms();
+	ret = threadlet_exec(pi_lock_fn, w, stack, STACK_SIZE);
+	elapsed = now_ms() - t0;
+	ASSERT_EQ(1, wait_for(&w->done, 1, 5000));
+	ASSERT_EQ(0, pthread_join(holder, NULL));
+	TH_LOG("threadlet_exec() returned %d after %.1f ms (the holder keeps the lock %d ms)", ret,
+	       elapsed, HOLD_MS);
+	ASSERT_EQ(0, w->lock_ret);
+	ASSERT_EQ(0, w->unlock_ret);
+	ASSERT_EQ(0, h.unlock_ret);
+	ASSERT_EQ(w->tid, w->word_tid);
+	ASSERT_EQ(0, word);
+	if (kernel_is_preempt_rt()) {
+		ASSERT_EQ(THREADLET_INLINE, ret);
+		ASSERT_LE(HOLD_MS / 2, elapsed);
+	} else {
+		ASSERT_EQ(THREADLET_WENT_ASYNC, ret);
+		ASSERT_GT(HOLD_MS / 2, elapsed);
+	}
+}
+
 /* A threadlet that reads a pipe, and what it saw. */
 struct blocker {
 	int fd;
