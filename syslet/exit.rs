@@ -30,7 +30,8 @@ pub unsafe extern "C" fn syslet_rs_task_exit(tsk: *mut bindings::task_struct, co
         return;
     }
     if flags & bindings::PF_SYSLET_HANDOFF != 0 {
-        if spare::spare_exiting(tsk) {
+        // SAFETY: `tsk` is current, exiting, with `PF_SYSLET_HANDOFF`.
+        if unsafe { spare::spare_exiting(tsk) } {
             return;
         }
         threadlet::task_exit(tsk);

@@ -557,7 +557,7 @@ int syslet_spawn_spare(int (*fn)(void *), void *arg)
 	return pid < 0 ? pid : 0;
 }
 
-/* do_exit() hook, after PF_EXITING is set (syslet/spare.rs). */
+/* do_exit() hook, after PF_EXITING is set (syslet/exit.rs). */
 void syslet_task_exit(struct task_struct *tsk, long code)
 {
 	if ((tsk->flags & PF_SYSLET_HANDOFF) || READ_ONCE(tsk->signal->syslet_process))

@@ -376,11 +376,8 @@ impl Armed {
 /// spinlocks, never sleeps or allocates.
 #[no_mangle]
 pub extern "C" fn syslet_task_sleeping(tsk: *mut bindings::task_struct) {
-    // SAFETY: `sched_submit_work()` passes the current task.
-    if !unsafe { task::going_to_sleep(tsk) } {
-        return;
-    }
-    // SAFETY: as above. A parked spare's record does nothing here.
+    // SAFETY: `sched_submit_work()` passes the current task. A parked
+    // spare's record does nothing here.
     if let Some(a) = unsafe { task::record::<Armed>(tsk) } {
         // SAFETY: an installed record lives until its task uninstalls it.
         unsafe { &*a }.hand_over(AsyncReason::Blocked);

@@ -556,11 +556,17 @@ impl Process {
     }
 }
 
-/// For the `do_exit()` hook ([`crate::exit`]): if the exiting task
-/// (current, `PF_SYSLET_HANDOFF` set) is a parked spare, takes back its
-/// reference and its place in the process's list, and returns true.
-pub(crate) fn spare_exiting(tsk: *mut bindings::task_struct) -> bool {
-    // SAFETY: the exiting task is current, with a record of ours.
+/// For the `do_exit()` hook ([`crate::exit`]): if the exiting task is a
+/// parked spare, takes back its reference and its place in the process's
+/// list, and returns true.
+///
+/// # Safety
+///
+/// `tsk` must be the current task, exiting, with `PF_SYSLET_HANDOFF` set
+/// (its `worker_private` is then a record of the engine's).
+pub(crate) unsafe fn spare_exiting(tsk: *mut bindings::task_struct) -> bool {
+    // SAFETY: the exiting task is current, with a record of ours (the
+    // contract above).
     let Some(s) = (unsafe { task::record::<Spare>(tsk) }) else {
         return false;
     };

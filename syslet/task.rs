@@ -91,34 +91,6 @@ pub(crate) fn record_of_current<T: Recorded>() -> Option<*const T> {
     unsafe { record(current()) }
 }
 
-/// Whether a scheduler hook call from `t` is for a sleep.
-///
-/// `schedule()` calls `sched_submit_work()` only for a task that set a
-/// sleeping state. `rt_mutex_pre_schedule()` calls it too, with the task
-/// still `TASK_RUNNING`, before it knows whether it will wait. Without
-/// PREEMPT_RT that happens only for an rt-mutex already held by another
-/// task (`FUTEX_LOCK_PI` on a taken lock, `rt_mutex_lock()`'s slow path):
-/// a wait, which the hooks treat as one. On PREEMPT_RT it happens before
-/// every rwsem write lock, contended or not (an uncontended `mmap()` or
-/// `inode_lock()`), and every contended mutex or rwsem: there neither
-/// hook acts on such a call, and the task waits in place for the lock,
-/// as a task does that is not the engine's, instead of moving its user
-/// context (or detaching its chain) at every lock it takes.
-///
-/// # Safety
-///
-/// `t` must be the current task.
-#[inline(always)]
-pub(crate) unsafe fn going_to_sleep(t: *mut bindings::task_struct) -> bool {
-    if !cfg!(CONFIG_PREEMPT_RT) {
-        return true;
-    }
-    // SAFETY: the current task's own state word (by the contract above),
-    // read once as `task_is_running()` reads it.
-    let state = unsafe { ptr::read_volatile(ptr::addr_of!((*t).__state)) };
-    state != bindings::TASK_RUNNING
-}
-
 /// Installs `tag`'s record in `t` and sets `flag` (`PF_SYSLET_HANDOFF` or
 /// `PF_SYSLET_WORKER`).
 ///

@@ -565,10 +565,6 @@ unsafe extern "C" fn worker_main(arg: *mut c_void) -> c_int {
 #[no_mangle]
 pub extern "C" fn syslet_worker_sleeping(tsk: *mut bindings::task_struct) {
     // SAFETY: `sched_submit_work()` passes the current task.
-    if !unsafe { task::going_to_sleep(tsk) } {
-        return;
-    }
-    // SAFETY: as above.
     let Some(w) = (unsafe { task::record::<Worker>(tsk) }) else {
         return;
     };

@@ -468,9 +468,9 @@ struct inline_write {
  * caller's context moved to a spare (the handoff count went up) really
  * slept, and its event comes later. Every write that did not move must
  * have completed inside io_submit(), and most must not have moved (on
- * PREEMPT_RT too: every inode_lock() moved the context there once, as
- * rt_mutex_pre_schedule() calls the scheduler hook before each rwsem
- * write lock; up to 8 of 8 writes moved in one run).
+ * PREEMPT_RT too: every inode_lock() moved the context there until
+ * patches/0017, as rwbase_write_lock() ran the pre-schedule work before
+ * each rwsem write lock; up to 8 of 8 writes moved in one run).
  */
 static void *nonblocking_writes(void *arg)
 {

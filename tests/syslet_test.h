@@ -14,7 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <linux/syslet.h>
 
 static inline long sys_umem_add(unsigned long *uptr, unsigned long inc)
@@ -118,14 +117,6 @@ static inline double now_ms(void)
 }
 
 /* One counter of /proc/self/syslet; -1 if absent, -2 without the file. */
-/* Whether the running kernel is a PREEMPT_RT one (uname's version says). */
-static inline int kernel_is_preempt_rt(void)
-{
-	struct utsname u;
-
-	return !uname(&u) && strstr(u.version, "PREEMPT_RT");
-}
-
 static inline long syslet_stat(const char *name)
 {
 	char key[64];

@@ -166,11 +166,11 @@ static void lock_fn(void *arg)
 
 /*
  * An rwsem write lock nobody holds is no sleep: the threadlet stays inline.
- * PREEMPT_RT calls the scheduler hook before every such lock (through
- * rt_mutex_pre_schedule(), with the task still running); the context was
- * handed over there, at each mmap() (make check-configs CONFIGS=rt: every
- * try went asynchronous). One try in five may meet a real holder of the
- * mm's lock (a kernel thread scanning it) and go asynchronous.
+ * PREEMPT_RT's rwbase_write_lock() ran the pre-schedule work, and with it
+ * the scheduler hook, before every such lock; the context was handed over
+ * there, at each mmap() (make check-configs CONFIGS=rt: every try went
+ * asynchronous; patches/0017). One try in five may meet a real holder of
+ * the mm's lock (a kernel thread scanning it) and go asynchronous.
  */
 TEST(uncontended_write_locks_keep_a_threadlet_inline)
 {
@@ -253,14 +253,11 @@ static void pi_lock_fn(void *arg)
 }
 
 /*
- * FUTEX_LOCK_PI on a lock another thread holds waits in an rt-mutex, whose
- * slow path calls the scheduler hook from rt_mutex_pre_schedule() with the
- * task still running. Without PREEMPT_RT that call comes only for a lock
- * another task holds: the threadlet goes asynchronous there and the caller
- * goes on at once. On PREEMPT_RT, where the same call comes before every
- * rwsem write lock, the hook ignores it: the threadlet waits in place, and
- * returns inline once the holder lets go. Either way it gets the lock, with
- * its task's TID in the word, and gives it back.
+ * FUTEX_LOCK_PI on a lock another thread holds waits in an rt-mutex proxy
+ * wait, which calls no scheduler hook (rt_mutex_futex_pre_schedule()): the
+ * threadlet waits in place and returns inline once the holder lets go
+ * (Documentation/handoff.md, "rt-mutex waiter"), on every kernel. It gets
+ * the lock with its task's TID in the word, and gives it back.
  */
 TEST(a_threadlet_waiting_for_a_pi_lock)
 {
@@ -294,13 +291,8 @@ TEST(a_threadlet_waiting_for_a_pi_lock)
 	ASSERT_EQ(0, h.unlock_ret);
 	ASSERT_EQ(w->tid, w->word_tid);
 	ASSERT_EQ(0, word);
-	if (kernel_is_preempt_rt()) {
-		ASSERT_EQ(THREADLET_INLINE, ret);
-		ASSERT_LE(HOLD_MS / 2, elapsed);
-	} else {
-		ASSERT_EQ(THREADLET_WENT_ASYNC, ret);
-		ASSERT_GT(HOLD_MS / 2, elapsed);
-	}
+	ASSERT_EQ(THREADLET_INLINE, ret);
+	ASSERT_LE(HOLD_MS / 2, elapsed);
 }
 
 /* A threadlet that reads a pipe, and what it saw. */
