@@ -6,8 +6,12 @@
 #    subsystem (the tree's syslets/ directory; Kbuild sets $(obj)).
 # 2. In the project's checkout it is the user's entry point:
 #    `make run`, `make test`, `make bench`, `make profile`, `make check-configs`,
-#    `make fuzz`, `make shell`, `make vm CMD=...`
+#    `make fuzz`, `make shell`, `make vm CMD=...`, and for user programs
+#    `make headers`, `make lib`, `make install DESTDIR=... PREFIX=...`
 #    (see README.md).
+#
+# Kbuild always sets $(obj) when it reads this file; a make run in the
+# checkout never does, which is how the two roles are told apart.
 
 ifneq ($(obj),)
 # ---- Kbuild -------------------------------------------------------------
@@ -22,8 +26,16 @@ CMD ?= uname -a
 TOOLS := $(CURDIR)/tools
 DURATION ?= 300
 SEED ?=
+# make headers / lib / install: build output (the clone's build/, ignored
+# by git) and where install puts things.
+BUILD ?= $(CURDIR)/build
+PREFIX ?= /usr/local
+DESTDIR ?=
+LIBMAKE = $(MAKE) -C $(CURDIR)/lib/syslet O=$(BUILD)/lib HDR=$(BUILD)/usr/include \
+	  PREFIX=$(PREFIX)
 
-.PHONY: help setup kernel guest run test bench profile check-configs fuzz shell vm clean-cache
+.PHONY: help setup kernel guest run test bench profile check-configs fuzz shell vm clean-cache \
+	headers lib install
 
 help:
 	@echo "make run     build, boot the patched kernel, run the showcase"
@@ -34,6 +46,9 @@ help:
 	@echo "make fuzz    fuzz the whole ABI on the debug kernel (DURATION=300 s, SEED=time-based, printed)"
 	@echo "make shell   interactive shell in the guest (CONFIG=test|bench)"
 	@echo "make vm CMD='...'  run one command in the guest, cwd shared in"
+	@echo "make headers the sanitized uapi headers into build/usr/include"
+	@echo "make lib     libsyslet (static, shared, syslet.pc) into build/lib"
+	@echo "make install DESTDIR=... PREFIX=/usr  headers, libsyslet, syslet.pc"
 
 setup:
 	@$(TOOLS)/setup
@@ -68,5 +83,16 @@ shell: guest
 
 vm: guest
 	@$(TOOLS)/vm --config $(CONFIG) --share $(CURDIR) -- $(CMD)
+
+# User programs: no kernel build needed (lib/syslet/syslet.h, README.md).
+headers:
+	@$(TOOLS)/headers-install $(CURDIR)/include/uapi $(BUILD)/usr/include
+
+lib: headers
+	@$(LIBMAKE) all
+
+install: lib
+	@$(TOOLS)/headers-install $(CURDIR)/include/uapi $(DESTDIR)$(PREFIX)/include
+	@$(LIBMAKE) DESTDIR=$(DESTDIR) install
 
 endif
