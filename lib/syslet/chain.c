@@ -163,6 +163,17 @@ SYSLET_API int syslet_atom_arg_ref(struct syslet_chain *c, int idx, unsigned int
 	return 0;
 }
 
+SYSLET_API int syslet_atom_arg_result(struct syslet_chain *c, int idx, unsigned int i,
+				      int src)
+{
+	int err = check_atom(c, src);
+
+	if (err)
+		return err;
+	/* The kernel stores a long and reads an unsigned long: same bits. */
+	return syslet_atom_arg_ref(c, idx, i, (unsigned long *)c->atoms[src].ret_ptr);
+}
+
 SYSLET_API int syslet_atom_ret_ref(struct syslet_chain *c, int idx, long *cell)
 {
 	int err = check_atom(c, idx);
@@ -307,6 +318,14 @@ SYSLET_API int syslet_chain_submit(struct syslet_chain *c, struct syslet_ring *r
 		c->last = syslet_chain_index(c, (const struct syslet_uatom *)ret);
 	__atomic_store_n(&c->busy, 0, __ATOMIC_RELEASE);
 	return ret < 0 ? (int)ret : SYSLET_CHAIN_DONE;
+}
+
+SYSLET_API int syslet_chain_release(struct syslet_chain *c)
+{
+	if (!valid(c))
+		return -EINVAL;
+	__atomic_store_n(&c->busy, 0, __ATOMIC_RELEASE);
+	return 0;
 }
 
 SYSLET_API int syslet_chain_reap(struct syslet_ring *r, struct syslet_chain **cp,

@@ -221,6 +221,9 @@ int syslet_chain_add(struct syslet_chain *chain, unsigned long nr,
  *            atom's argument count (i equal to it adds an argument).
  * arg_ref:   argument i is read from *var when the atom runs (shared
  *            variables, loops with umem_add()); var not NULL; i as above.
+ * arg_result: argument i is the result of atom src when the atom runs
+ *            (open() then read() of what it opened): arg_ref on src's
+ *            result cell; -EINVAL if src is no atom or stores no result.
  * ret_ref:   the result goes to *cell instead of the chain's cell; NULL:
  *            not stored at all.
  * set_flags: SYSLET_ASYNC, SYSLET_SYNC, SYSLET_NO_COMPLETE (replaces
@@ -237,6 +240,7 @@ int syslet_atom_set_arg(struct syslet_chain *chain, int idx, unsigned int i,
 			unsigned long v);
 int syslet_atom_arg_ref(struct syslet_chain *chain, int idx, unsigned int i,
 			unsigned long *var);
+int syslet_atom_arg_result(struct syslet_chain *chain, int idx, unsigned int i, int src);
 int syslet_atom_ret_ref(struct syslet_chain *chain, int idx, long *cell);
 int syslet_atom_set_flags(struct syslet_chain *chain, int idx, unsigned long flags);
 int syslet_atom_stop_on(struct syslet_chain *chain, int idx, unsigned long stop);
@@ -275,6 +279,14 @@ int syslet_chain_submit(struct syslet_chain *chain, struct syslet_ring *ring);
  */
 int syslet_chain_reap(struct syslet_ring *ring, struct syslet_chain **chain,
 		      const struct timespec *timeout);
+
+/*
+ * Declares a chain finished without reaping it: for a chain that ended at
+ * a SYSLET_NO_COMPLETE atom (nothing is posted for it; the caller knows
+ * from its result cells that it is done). 0 or -EINVAL. Releasing a chain
+ * the kernel still runs lets it be changed under the kernel's feet.
+ */
+int syslet_chain_release(struct syslet_chain *chain);
 
 /* ---- threadlets -------------------------------------------------------- */
 
