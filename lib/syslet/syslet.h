@@ -40,7 +40,15 @@
 #include <stdint.h>
 #include <time.h>
 #include <sys/types.h>
+/* The uapi atom has a field named `private`, a C++ keyword: C++ sees it
+ * as __syslet_private (linux/syslet.h includes no other header). */
+#ifdef __cplusplus
+#define private __syslet_private
+#endif
 #include <linux/syslet.h>
+#ifdef __cplusplus
+#undef private
+#endif
 #include <linux/fdspace.h>
 
 #ifdef __cplusplus
