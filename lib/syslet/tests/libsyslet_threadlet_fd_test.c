@@ -162,25 +162,32 @@ TEST(fdup_gives_a_private_descriptor_and_moves_one)
 
 TEST(dup_and_open_into_the_private_space)
 {
-	int fd, d;
+	int fd, d, p[2];
 
+	ASSERT_EQ(0, pipe(p));
 	fd = syslet_openat_private(AT_FDCWD, "/proc/self/status", O_RDONLY, 0);
 	ASSERT_EQ(1, syslet_fd_is_private(fd)) TH_LOG("openat gave %d", fd);
 	ASSERT_TRUE(fcntl(fd, F_GETFL) & O_NONLINEAR);
-	d = syslet_dup_private(0);
+	d = syslet_dup_private(p[0]);
 	ASSERT_EQ(1, syslet_fd_is_private(d)) TH_LOG("dup2 gave %d", d);
 	ASSERT_EQ(-ENOENT, syslet_openat_private(AT_FDCWD, "/nonexistent", O_RDONLY, 0));
 	ASSERT_EQ(-EBADF, syslet_openat_private(12345, "x", O_RDONLY, 0));
 	ASSERT_EQ(-EBADF, syslet_dup_private(12345));
 	close(fd);
 	close(d);
+	close(p[0]);
+	close(p[1]);
 }
 
 TEST(close_private_fds_closes_only_private_ones)
 {
-	int lin = dup(0), a = syslet_dup_private(0), b = syslet_dup_private(1);
+	int p[2], lin, a, b;
 
-	ASSERT_LE(0, lin);
+	ASSERT_EQ(0, pipe(p));
+	lin = p[0];
+	a = syslet_dup_private(p[0]);
+	b = syslet_fdup(p[1], FDUP_MOVE);
+	ASSERT_FALSE(is_open(p[1]));
 	ASSERT_TRUE(is_open(a) && is_open(b));
 	ASSERT_EQ(0, syslet_close_private_fds());
 	ASSERT_FALSE(is_open(a));
@@ -193,18 +200,20 @@ TEST(close_private_fds_closes_only_private_ones)
 TEST(the_fd_limit_is_emfile)
 {
 	struct rlimit lim = { 16, 16 };
-	int status, i, fd = 0;
-	pid_t pid = fork();
+	int status, i, fd = 0, p[2];
+	pid_t pid;
 
+	ASSERT_EQ(0, pipe(p));
+	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		if (setrlimit(RLIMIT_NOFILE, &lim))
 			_exit(10);
 		for (i = 0; i < 32 && fd >= 0; i++)
-			fd = syslet_fdup(0, 0);
+			fd = syslet_fdup(p[0], 0);
 		if (fd != -EMFILE)
 			_exit(11);
-		_exit(syslet_dup_private(0) == -EMFILE ? 0 : 12);
+		_exit(syslet_dup_private(p[0]) == -EMFILE ? 0 : 12);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
