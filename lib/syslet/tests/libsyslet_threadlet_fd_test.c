@@ -85,10 +85,13 @@ TEST(a_caller_stack_is_used_and_not_unmapped)
 
 static long nested(void *arg)
 {
+	/* The caller's stack: mapping one could block and make the outer
+	 * threadlet asynchronous. */
+	static char stack[8192] __attribute__((aligned(16)));
 	struct syslet_threadlet inner;
 
 	(void)arg;
-	return syslet_threadlet_start(&inner, answer, NULL, NULL, 0);
+	return syslet_threadlet_start(&inner, answer, NULL, stack, sizeof(stack));
 }
 
 TEST(a_threadlet_inside_a_threadlet_is_ebusy)
