@@ -69,8 +69,11 @@ SYSLET_API int syslet_threadlet_start(struct syslet_threadlet *t, long (*fn)(voi
 		t->stack_size = stack_size;
 	} else {
 		err = map_stack(t, stack_size ? stack_size : SYSLET_THREADLET_STACK);
-		if (err)
+		if (err) {
+			/* Nothing ran: t is finished, without a result. */
+			__atomic_store_n(&t->done, 1, __ATOMIC_RELEASE);
 			return err;
+		}
 	}
 	top = ((uintptr_t)t->stack + t->stack_size) & ~(uintptr_t)15;
 	ret = sl_threadlet_enter(fn, arg, (void *)top, t);

@@ -434,6 +434,11 @@ HOST_TEST(threadlet_argument_errors)
 	EXPECT_EQ(-EINVAL, syslet_threadlet_start(&t, nothing, NULL, stack, sizeof(stack)));
 	EXPECT_EQ(-EINVAL, syslet_threadlet_start(&t, nothing, NULL, stack, 0));
 	EXPECT_EQ(-EINVAL, syslet_threadlet_start(&t, nothing, NULL, NULL, 100));
+	/* No stack: nothing runs, and the threadlet counts as done. */
+	EXPECT_EQ(-ENOMEM, syslet_threadlet_start(&t, nothing, NULL, NULL, 1UL << 50));
+	EXPECT_EQ(1, syslet_threadlet_done(&t));
+	EXPECT_EQ(SYSLET_RESULT_UNSET, syslet_threadlet_result(&t));
+	EXPECT_EQ(0, syslet_threadlet_release(&t));
 	memset(&t, 0, sizeof(t));
 	EXPECT_EQ(0, syslet_threadlet_done(&t));
 	EXPECT_EQ(0, syslet_threadlet_done(NULL));
