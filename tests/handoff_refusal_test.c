@@ -248,30 +248,6 @@ struct sigwait_tl {
 	int done;			/* futex word, set at the end */
 };
 
-/* Adds to a futex word and wakes its waiters; safe in a threadlet. */
-static void word_add(int *word, int n)
-{
-	__atomic_add_fetch(word, n, __ATOMIC_RELEASE);
-	raw_syscall4(__NR_futex, (long)word, FUTEX_WAKE_PRIVATE, INT_MAX, 0);
-}
-
-/* Waits up to `ms` for *word to reach `target`; returns its last value. */
-static int wait_for(int *word, int target, int ms)
-{
-	double end = now_ms() + ms;
-	int v;
-
-	while ((v = __atomic_load_n(word, __ATOMIC_ACQUIRE)) < target) {
-		long left = (long)(end - now_ms()) + 1;
-		struct timespec ts = { left / 1000, (left % 1000) * 1000000 };
-
-		if (left <= 1)
-			break;
-		syscall(__NR_futex, word, FUTEX_WAIT_PRIVATE, v, &ts, NULL, 0);
-	}
-	return v;
-}
-
 /* Raw calls only: once it may have blocked, the TLS is the caller's. */
 static void sigwait_fn(void *arg)
 {
@@ -287,7 +263,7 @@ static void sigwait_fn(void *arg)
 	raw_syscall4(__NR_clock_gettime, CLOCK_MONOTONIC, (long)&s->t0, 0, 0);
 	s->ret = raw_syscall4(__NR_rt_sigtimedwait, (long)&set, 0, (long)&ts, 8);
 	raw_syscall4(__NR_clock_gettime, CLOCK_MONOTONIC, (long)&s->t1, 0, 0);
-	word_add(&s->done, 1);
+	word_set(&s->done, 1);
 }
 
 static double ts_ms(const struct timespec *t)
@@ -328,7 +304,7 @@ static void *sigwait_thread(void *arg)
 	usr2 = sigismember(&cur, SIGUSR2);
 	say("threadlet in sigtimedwait(SIGUSR2): threadlet_exec() = %ld, done at return %d; in the caller SIGUSR1 %s, SIGUSR2 %s",
 	    r, done_at_return, usr1 ? "blocked" : "UNBLOCKED", usr2 ? "blocked" : "UNBLOCKED");
-	if (wait_for(&s->done, 1, 5000) < 1) {
+	if (!word_wait(&s->done, 1, 5000)) {
 		say("the threadlet did not finish within 5 s");
 		*rc = 10;
 		return NULL;
