@@ -374,10 +374,15 @@ impl Armed {
 ///
 /// Called from `sched_submit_work()` for `PF_SYSLET_HANDOFF` tasks: takes
 /// spinlocks, never sleeps or allocates.
+///
+/// # Safety
+///
+/// `tsk` must be the current task, with `PF_SYSLET_HANDOFF` set (its
+/// `worker_private` is then a record of the engine's).
 #[no_mangle]
-pub extern "C" fn syslet_task_sleeping(tsk: *mut bindings::task_struct) {
-    // SAFETY: `sched_submit_work()` passes the current task. A parked
-    // spare's record does nothing here.
+pub unsafe extern "C" fn syslet_task_sleeping(tsk: *mut bindings::task_struct) {
+    // SAFETY: the contract above. A parked spare's record does nothing
+    // here.
     if let Some(a) = unsafe { task::record::<Armed>(tsk) } {
         // SAFETY: an installed record lives until its task uninstalls it.
         unsafe { &*a }.hand_over(AsyncReason::Blocked);

@@ -341,10 +341,16 @@ impl Process {
 
 /// Fills `out` with the counters of the process whose `signal_struct` is
 /// `sig` (zeros if it never used the engine). For /proc/<pid>/syslet.
+///
+/// # Safety
+///
+/// `sig` must be the `signal_struct` of a task the caller holds a
+/// reference to; `out` must be valid for a write.
 #[no_mangle]
-pub extern "C" fn syslet_rs_stats(sig: *mut bindings::signal_struct, out: *mut bindings::syslet_stats) {
-    // SAFETY: proc holds a reference to a task whose signal_struct is
-    // `sig`; the field is written once, atomically (`Process::of_current`).
+pub unsafe extern "C" fn syslet_rs_stats(sig: *mut bindings::signal_struct, out: *mut bindings::syslet_stats) {
+    // SAFETY: `sig` lives as long as the caller's task reference (the
+    // contract); the field is written once, atomically
+    // (`Process::of_current`).
     let field = unsafe { AtomicPtr::from_ptr(ptr::addr_of_mut!((*sig).syslet_process)) };
     let p = field.load(Ordering::Acquire) as *const Process;
     let mut st = bindings::syslet_stats::default();
@@ -366,13 +372,18 @@ pub extern "C" fn syslet_rs_stats(sig: *mut bindings::signal_struct, out: *mut b
         st.handoffs = p.stats.handoffs.load(Ordering::Relaxed);
         st.spares_alive = spares as u64;
     }
-    // SAFETY: `out` points to the caller's struct.
+    // SAFETY: `out` is valid for a write (the contract).
     unsafe { out.write(st) };
 }
 
 /// Releases a process's state with its `signal_struct`.
+///
+/// # Safety
+///
+/// `sig` must be a `signal_struct` being freed, passed once: no task uses
+/// it any more.
 #[no_mangle]
-pub extern "C" fn syslet_free_process(sig: *mut bindings::signal_struct) {
+pub unsafe extern "C" fn syslet_free_process(sig: *mut bindings::signal_struct) {
     // SAFETY: `sig` is being freed: no task reads its main flow.
     unsafe { bindings::syslet_main_flow_free(sig) };
     // SAFETY: called once, when `sig` is freed; no thread can use it.
@@ -387,12 +398,16 @@ pub extern "C" fn syslet_free_process(sig: *mut bindings::signal_struct) {
 /// files changed. Called by core kernel code (see [`crate::identity`]),
 /// in any context a task can change those in, sometimes under `siglock`:
 /// one atomic add, never sleeps.
+///
+/// # Safety
+///
+/// `task` must be live for the call: current, or a thread of current's
+/// group under `siglock` (seccomp's TSYNC).
 #[no_mangle]
-pub extern "C" fn syslet_identity_changed(task: *mut bindings::task_struct) {
-    // SAFETY: the callers pass a live task (current, or a thread of
-    // current's group under siglock for seccomp's TSYNC), whose
-    // `signal_struct` lives at least as long; the field is written once,
-    // atomically (`Process::of_current`).
+pub unsafe extern "C" fn syslet_identity_changed(task: *mut bindings::task_struct) {
+    // SAFETY: `task` is live (the contract) and its `signal_struct` lives
+    // at least as long; the field is written once, atomically
+    // (`Process::of_current`).
     let field = unsafe { AtomicPtr::from_ptr(core::ptr::addr_of_mut!((*(*task).signal).syslet_process)) };
     let p = field.load(Ordering::Acquire) as *const Process;
     if !p.is_null() {

@@ -117,8 +117,12 @@ fn armed_record(t: *mut bindings::task_struct) -> Option<*const Armed> {
 /// exec (the context would take the caller's signal mask along, and the
 /// new program would start with every signal blocked). Returns whether
 /// it disarmed one, for [`syslet_exec_end`].
+///
+/// # Safety
+///
+/// `task` must be a live task; nothing is done unless it is current.
 #[no_mangle]
-pub extern "C" fn syslet_exec_begin(task: *mut bindings::task_struct) -> bool {
+pub unsafe extern "C" fn syslet_exec_begin(task: *mut bindings::task_struct) -> bool {
     if task != current() || armed_record(task).is_none() {
         return false;
     }
@@ -133,8 +137,12 @@ pub extern "C" fn syslet_exec_begin(task: *mut bindings::task_struct) -> bool {
 /// threadlet record (the head belongs to the old program: the new one
 /// starts with no threadlet on); a failed one arms it again, and the
 /// threadlet goes on.
+///
+/// # Safety
+///
+/// `task` must be a live task; nothing is done unless it is current.
 #[no_mangle]
-pub extern "C" fn syslet_exec_end(task: *mut bindings::task_struct, disarmed: bool, ret: c_int) {
+pub unsafe extern "C" fn syslet_exec_end(task: *mut bindings::task_struct, disarmed: bool, ret: c_int) {
     if !disarmed || task != current() {
         return;
     }

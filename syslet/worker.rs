@@ -562,9 +562,14 @@ unsafe extern "C" fn worker_main(arg: *mut c_void) -> c_int {
 ///
 /// Called from `sched_submit_work()`: takes `Worker::slot` (raw), never
 /// sleeps or allocates.
+///
+/// # Safety
+///
+/// `tsk` must be the current task, with `PF_SYSLET_WORKER` set (an async
+/// thread, whose `worker_private` is its `Worker`).
 #[no_mangle]
-pub extern "C" fn syslet_worker_sleeping(tsk: *mut bindings::task_struct) {
-    // SAFETY: `sched_submit_work()` passes the current task.
+pub unsafe extern "C" fn syslet_worker_sleeping(tsk: *mut bindings::task_struct) {
+    // SAFETY: the contract above.
     let Some(w) = (unsafe { task::record::<Worker>(tsk) }) else {
         return;
     };
