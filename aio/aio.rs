@@ -71,6 +71,7 @@ use crate::{
     handoff,
     pool::Process,
     prim::current,
+    threadlet,
     worker::Work,
 };
 use core::{ffi::c_void, ptr};
@@ -353,7 +354,7 @@ unsafe fn write_inline(req: *mut bindings::kiocb, iter: *mut bindings::iov_iter)
     if nr <= 0 || flags & NOT_USER != 0 || leader || syscall != NR_IO_SUBMIT {
         return None;
     }
-    if handoff::armed() || !handoff::can_hand_off() {
+    if threadlet::armed() || !handoff::can_hand_off() {
         return None;
     }
     let process = Process::borrow_current().ok()?;

@@ -196,33 +196,6 @@ pub extern "C" fn syslet_handoff_supported() -> bool {
     context_movable()
 }
 
-/// Whether the current task is armed or in a threadlet.
-/// A threadlet record left over from before an `execve()` (its head
-/// belongs to the old program) is freed here.
-#[inline]
-pub(crate) fn armed() -> bool {
-    // SAFETY: reads `current`'s own flags.
-    let flags = unsafe { (*current()).flags };
-    flags & bindings::PF_SYSLET_HANDOFF != 0 && armed_record_live()
-}
-
-/// [`armed`] once the flag is seen set.
-#[cold]
-fn armed_record_live() -> bool {
-    let Some(a) = task::record_of_current::<Armed>() else {
-        return true;
-    };
-    // SAFETY: an installed record lives until it is uninstalled, which
-    // only this task does. (execve() frees a threadlet's record when it
-    // succeeds, `syslet_exec_end`: the address space cannot differ; the
-    // test stays, and never re-enters this function.)
-    if unsafe { (*a).is_threadlet() && (*a).mm != (*current()).mm } {
-        drop(crate::threadlet::take());
-        return false;
-    }
-    true
-}
-
 /// The record a task is armed with (see the module documentation).
 #[repr(C)]
 pub(crate) struct Armed {
@@ -292,6 +265,14 @@ impl Armed {
     /// aio write's.
     pub(crate) fn is_threadlet(&self) -> bool {
         self.tag.0 == Kind::Threadlet
+    }
+
+    /// Whether this is a threadlet's record left over from before an
+    /// `execve()` in its task (current): its head belongs to the old
+    /// program.
+    pub(crate) fn stale_threadlet(&self) -> bool {
+        // SAFETY: `current`'s own `mm`.
+        self.is_threadlet() && self.mm != unsafe { (*current()).mm }
     }
 
     /// Whether the user context has gone to a spare thread.

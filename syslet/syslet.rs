@@ -16,7 +16,8 @@
 //! | module       | owns                                                     |
 //! |--------------|----------------------------------------------------------|
 //! | [`umem`]     | `umem_add()`: add to a word of user memory (chain loops) |
-//! | [`engine`]   | `async_exec()`, `async_wait()`: running a chain          |
+//! | [`exec`]     | `async_exec()`, `async_wait()`: where a chain runs       |
+//! | [`engine`]   | running a chain, atom after atom                         |
 //! | [`exit`]     | the `do_exit()` hook: what an exiting thread gives back  |
 //! | [`handoff`]  | the cachemiss handoff: the sleep hook, moving a context  |
 //! | [`identity`] | identity changes stop detached chains                    |
@@ -49,6 +50,7 @@ mod abi;
 mod aio;
 mod chain;
 mod engine;
+mod exec;
 mod exit;
 mod handoff;
 mod identity;
@@ -73,7 +75,7 @@ mod worker;
 pub use aio::{syslet_aio_handed_off, syslet_aio_park, syslet_aio_rw, syslet_aio_submitting, syslet_aio_work};
 #[cfg(CONFIG_SYSLET_AIO)]
 pub use aio::cancel::{syslet_aio_cancel, syslet_aio_put_record};
-pub use engine::{syslet_rs_async_exec, syslet_rs_async_wait};
+pub use exec::{syslet_rs_async_exec, syslet_rs_async_wait};
 pub use invoke::syslet_rs_dispatch_init;
 pub use handoff::{syslet_handoff_supported, syslet_task_sleeping};
 pub use threadlet::{syslet_exec_begin, syslet_exec_end, syslet_rs_threadlet_off, syslet_rs_threadlet_on};

@@ -34,6 +34,33 @@ use crate::{
 use core::{ffi::c_int, ptr};
 use kernel::{bindings, prelude::*};
 
+/// Whether the current task is armed or in a threadlet.
+/// A threadlet record left over from before an `execve()` (its head
+/// belongs to the old program) is freed here.
+#[inline]
+pub(crate) fn armed() -> bool {
+    // SAFETY: reads `current`'s own flags.
+    let flags = unsafe { (*current()).flags };
+    flags & bindings::PF_SYSLET_HANDOFF != 0 && armed_record_live()
+}
+
+/// [`armed`] once the flag is seen set.
+#[cold]
+fn armed_record_live() -> bool {
+    let Some(a) = task::record_of_current::<Armed>() else {
+        return true;
+    };
+    // SAFETY: an installed record lives until it is uninstalled, which
+    // only this task does. (execve() frees a threadlet's record when it
+    // succeeds, `syslet_exec_end`: the address space cannot differ; the
+    // test stays, and never re-enters this function.)
+    if unsafe { (*a).stale_threadlet() } {
+        drop(take());
+        return false;
+    }
+    true
+}
+
 /// The record of a task in threadlet mode ([`crate::task`]).
 #[repr(C)]
 pub(crate) struct Threadlet {
@@ -49,7 +76,7 @@ fn threadlet_on(flags: usize) -> Result<isize> {
     if flags != 0 {
         return Err(EINVAL);
     }
-    if handoff::armed() {
+    if armed() {
         return Err(EBUSY);
     }
     let process = Process::borrow_current()?;
@@ -71,7 +98,7 @@ fn threadlet_on(flags: usize) -> Result<isize> {
 
 /// Takes the current task's threadlet record back, disarming it.
 ///
-/// Looks at the flag itself, not through [`handoff::armed`], which calls
+/// Looks at the flag itself, not through [`armed`], which calls
 /// this function (a threadlet record outliving its program).
 pub(crate) fn take() -> Option<KBox<Threadlet>> {
     let a = armed_record(current())?;
@@ -87,7 +114,7 @@ pub(crate) fn take() -> Option<KBox<Threadlet>> {
 
 /// `threadlet_off()`. Errors: `EINVAL` when no threadlet is on.
 fn threadlet_off() -> Result<isize> {
-    if !handoff::armed() {
+    if !armed() {
         return Err(EINVAL);
     }
     let t = take().ok_or(EINVAL)?;
