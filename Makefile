@@ -5,9 +5,10 @@
 # 1. Inside the kernel tree it is the Kbuild file of the grafted
 #    subsystem (the tree's syslets/ directory; Kbuild sets $(obj)).
 # 2. In the project's checkout it is the user's entry point:
-#    `make run`, `make test`, `make bench`, `make profile`, `make check-configs`,
-#    `make fuzz`, `make shell`, `make vm CMD=...`, and for user programs
-#    `make headers`, `make lib`, `make install DESTDIR=... PREFIX=...`
+#    `make run`, `make test`, `make man-lint`, `make bench`, `make profile`,
+#    `make check-configs`, `make fuzz`, `make shell`, `make vm CMD=...`, and
+#    for user programs `make headers`, `make lib`,
+#    `make install DESTDIR=... PREFIX=...`
 #    (see README.md).
 #
 # Kbuild always sets $(obj) when it reads this file; a make run in the
@@ -34,12 +35,13 @@ DESTDIR ?=
 LIBMAKE = $(MAKE) -C $(CURDIR)/lib/syslet O=$(BUILD)/lib HDR=$(BUILD)/usr/include \
 	  PREFIX=$(PREFIX)
 
-.PHONY: help setup kernel guest run test bench profile check-configs fuzz shell vm clean-cache \
-	headers lib install
+.PHONY: help setup kernel guest run test man-lint bench profile check-configs fuzz shell vm \
+	clean-cache headers lib install
 
 help:
 	@echo "make run     build, boot the patched kernel, run the showcase"
 	@echo "make test    build, boot, run every test; prints 'N passed, N failed'"
+	@echo "make man-lint  lint the man pages (mandoc -Tlint) and build their examples"
 	@echo "make bench   benchmarks on the non-debug kernel (table + JSON)"
 	@echo "make profile translation blocks and instructions per call under TCG (exact counts)"
 	@echo "make check-configs  build and test a uniprocessor kernel without tracing, fdspace, syslet aio, with mitigations"
@@ -64,6 +66,9 @@ run:
 
 test:
 	@$(TOOLS)/test
+
+man-lint: kernel
+	@$(TOOLS)/man-lint
 
 bench:
 	@$(TOOLS)/bench/run

@@ -6,8 +6,9 @@
 
 Runs where mandoc (or, failing that, groff) and gcc are: in the build
 root, through tools/man-lint, which is what `make test` and
-`make man-lint` call. Every page of man/man*/ is checked unless pages are
-named. One result per check, in libtest's format ("test NAME ... ok"),
+`make man-lint` call. Every page of man/man2 and man/man7 is checked
+unless pages are named (libsyslet's section 3 pages are checked by
+lib/syslet/tests/host-check.sh). One result per check, in libtest's format ("test NAME ... ok"),
 which tools/report.py counts:
 
   lint:PAGE     `mandoc -Tlint` (every message fails, style ones too), or
@@ -30,6 +31,8 @@ import subprocess
 import sys
 
 MAN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "man")
+# The sections checked by default: the system calls and the overviews.
+SECTIONS = ["man2", "man7"]
 
 # roff escapes a C program in an .EX block may use, and what they stand for.
 ESCAPES = {
@@ -51,13 +54,17 @@ class PageError(Exception):
 
 
 def pages(root, named):
+    """[(man root, manN/PAGE)]: the named pages, each under the tree two
+    levels up (where its `.so` lines are resolved), or every page of root."""
     if named:
-        return [os.path.relpath(os.path.abspath(p), root) for p in named]
+        return [(os.path.dirname(os.path.dirname(os.path.abspath(p))),
+                 os.path.join(os.path.basename(os.path.dirname(os.path.abspath(p))),
+                              os.path.basename(p))) for p in named]
     found = []
-    for sec in sorted(os.listdir(root)):
+    for sec in SECTIONS:
         d = os.path.join(root, sec)
-        if sec.startswith("man") and os.path.isdir(d):
-            found += [os.path.join(sec, f) for f in sorted(os.listdir(d))
+        if os.path.isdir(d):
+            found += [(root, os.path.join(sec, f)) for f in sorted(os.listdir(d))
                       if re.search(r"\.[0-9]$", f)]
     return found
 
@@ -177,11 +184,12 @@ def main(argv):
     root = os.path.abspath(args.man)
     tool = "mandoc" if shutil.which("mandoc") else "groff" if shutil.which("groff") else None
     todo = pages(root, args.pages)
-    checks = [("lint", p) for p in todo] + [("example", p) for p in todo if wants_example(root, p)]
+    checks = [("lint", r, p) for r, p in todo] + \
+        [("example", r, p) for r, p in todo if wants_example(r, p)]
     os.makedirs(args.out, exist_ok=True)
     print(f"running {len(checks)} tests")
     failed = 0
-    for kind, page in checks:
+    for kind, root, page in checks:
         try:
             if kind == "example":
                 problems = compile_examples(root, page, args.include, args.out)
