@@ -17,7 +17,7 @@ which tools/report.py counts:
                 that exists
   example:PAGE  each program between `.\\" SRC BEGIN (NAME.c)` and
                 `.\\" SRC END` (the man-pages project's markers) is
-                unescaped and built with gcc -Wall -Wextra -Werror against
+                unescaped and built with gcc -O2 -Wall -Wextra -Werror against
                 the kernel's sanitized uapi headers (--include); a page
                 with an EXAMPLES section must have at least one
 
@@ -165,7 +165,7 @@ def compile_examples(root, page, include, out):
         c = os.path.join(out, base)
         with open(c, "w") as f:
             f.write(src)
-        cmd = ["gcc", "-std=gnu11", "-Wall", "-Wextra", "-Werror", "-I", include,
+        cmd = ["gcc", "-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror", "-I", include,
                "-o", c[:-2], c, "-lpthread"]
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
