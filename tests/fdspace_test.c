@@ -344,6 +344,24 @@ TEST(o_nonlinear_creates_private_fds)
 	ep = epoll_create1(O_NONLINEAR);
 	EXPECT_TRUE(is_private(ep)) TH_LOG("epoll: %#x", ep);
 	close(ep);
+	/*
+	 * O_PATH keeps O_NONLINEAR, from all three open calls (open() and
+	 * openat() dropped it, openat2() refused it with EINVAL).
+	 */
+	fd = open("/dev/null", O_PATH | O_NONLINEAR);
+	EXPECT_TRUE(is_private(fd)) TH_LOG("open(O_PATH): %#x", fd);
+	EXPECT_EQ(FD_CLOEXEC, fcntl(fd, F_GETFD));
+	close(fd);
+	fd = openat(AT_FDCWD, "/dev/null", O_PATH | O_NONLINEAR);
+	EXPECT_TRUE(is_private(fd)) TH_LOG("openat(O_PATH): %#x", fd);
+	close(fd);
+	{
+		struct open_how how = { .flags = O_PATH | O_NONLINEAR };
+
+		fd = syscall(__NR_openat2, AT_FDCWD, "/dev/null", &how, sizeof(how));
+		EXPECT_TRUE(is_private(fd)) TH_LOG("openat2(O_PATH): %#x, errno %d", fd, errno);
+		close(fd);
+	}
 	/* Failed opens give their reserved descriptor back. */
 	ASSERT_EQ(0, set_nofile_room(&old, 4));
 	for (i = 0; i < 10; i++)

@@ -20,7 +20,7 @@
  * MSG_CMSG_NONLINEAR for the SCM_RIGHTS descriptors recvmsg() receives.
  * close_range() leaves private descriptors alone unless given
  * CLOSE_RANGE_NONLINEAR; select() fails with EBADF for nfds above
- * NONLINEAR_FD + 1 once a process has private descriptors (an fd_set
+ * NONLINEAR_FD once a process has private descriptors (an fd_set
  * cannot hold one). F_GETFL
  * reports O_NONLINEAR for a private descriptor.
  */
