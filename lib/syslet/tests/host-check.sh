@@ -8,7 +8,7 @@
 #           built kernel): tools/headers-install must give the same bytes
 # Checks: the uapi headers as installed, compiled standalone in strict
 # ISO C (and <syslet.h> in C and C++); the library's host unit tests
-# (tests/host_test.c, tests/host_ring.c); the section 3 man pages: lint
+# (tests/host_unit.c, tests/host_ring.c); the section 3 man pages: lint
 # (mandoc -Tlint, every message counts but the man-pages title style) and
 # their example programs built against the library.
 set -u

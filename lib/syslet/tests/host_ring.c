@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <syslet.h>
-#include "host_test.h"
+#include "host_unit.h"
 
 static void post(struct syslet_ring *r, struct syslet_uatom *a)
 {

@@ -13,7 +13,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <syslet.h>
-#include "host_test.h"
+#include "host_unit.h"
 
 static struct { const char *name; void (*fn)(void); } cases[256];
 static int ncases;
