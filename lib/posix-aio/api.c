@@ -102,21 +102,40 @@ static ssize_t sa_aio_return(struct aiocb *cb)
 }
 
 /*
- * glibc stops waiting at once for an aiocb marked EINPROGRESS that it has
- * no request for; so do we. Without the lock (held by the thread a
- * signal handler interrupted), assume they are known.
+ * How aio_suspend() waits for the pending requests of LIST: SA_W_WANT
+ * when all are in the io_context (it can sleep in io_getevents()
+ * itself), SA_W_NEED when some finish only once the ring is reaped
+ * (queued, or in the context among glibc's), SA_W_NONE for glibc's
+ * alone; -1 for an aiocb marked EINPROGRESS that the library has no
+ * request for: glibc stops waiting at once then, so do we. Without the
+ * lock (held by the thread a signal handler interrupted), assume they
+ * are known and need the ring.
  */
-static int all_known(const struct aiocb *const list[], int nent)
+static int how_to_wait(const struct aiocb *const list[], int nent)
 {
-	int known = 1;
+	int ring = 0, other = 0;
 
 	if (pthread_mutex_trylock(&sa_lock))
-		return 1;
-	for (int i = 0; i < nent && known; i++)
-		if (list[i] && !sa_lookup_locked(list[i]))
-			known = 0;
+		return SA_W_NEED;
+	for (int i = 0; i < nent; i++) {
+		struct sa_req *r;
+
+		if (!list[i] || __atomic_load_n(&list[i]->__error_code, __ATOMIC_ACQUIRE) != EINPROGRESS)
+			continue;
+		r = sa_lookup_locked(list[i]);
+		if (!r) {
+			pthread_mutex_unlock(&sa_lock);
+			return -1;
+		}
+		if (r->kind == SA_KERNEL && r->state == SA_INFLIGHT && !r->orphan)
+			ring = 1;
+		else if (r->kind == SA_KERNEL || r->state == SA_QUEUED)
+			ring = other = 1;	/* queued, or an orphan of fork() */
+		else
+			other = 1;
+	}
 	pthread_mutex_unlock(&sa_lock);
-	return known;
+	return ring && !other && sa_ctx() ? SA_W_WANT : ring ? SA_W_NEED : SA_W_NONE;
 }
 
 /*
@@ -124,7 +143,9 @@ static int all_known(const struct aiocb *const list[], int nent)
  * -1/EAGAIN at the timeout (relative, as POSIX says), -1/EINTR when a
  * signal handler ran. Before sleeping, take the events already in the
  * ring: a read the syslet engine completed inside io_submit() is
- * finished here without waking the reaper.
+ * finished here without waking the reaper. When every request waited
+ * for is in the io_context, the caller sleeps in io_getevents() itself
+ * (reap.c): the completion wakes it, not the reaper.
  */
 static int sa_aio_suspend(const struct aiocb *const list[], int nent, const struct timespec *timeout)
 {
@@ -169,9 +190,14 @@ static int sa_aio_suspend(const struct aiocb *const list[], int nent, const stru
 			return 0;
 		if (sa_ring_has_events() && sa_reap() > 0)
 			continue;
-		if (!all_known(list, nent))
+		int how = how_to_wait(list, nent), rc;
+
+		if (how < 0)
 			return 0;
-		int rc = sa_wait(g, timeout ? &abs : NULL, 1);
+		if (how == SA_W_WANT)
+			rc = sa_wait_ring(g, timeout ? &abs : NULL);
+		else
+			rc = sa_wait(g, timeout ? &abs : NULL, 1, how);
 
 		if (rc == EINTR || rc == ETIMEDOUT) {
 			errno = rc == EINTR ? EINTR : EAGAIN;
@@ -337,7 +363,7 @@ static int listio(int how, struct aiocb *const list[], int nent, struct sigevent
 				break;
 			if (sa_ring_has_events() && sa_reap() > 0)
 				continue;
-			if (sa_wait(gen, NULL, 0) == EINTR) {
+			if (sa_wait(gen, NULL, 0, SA_W_NEED) == EINTR) {
 				/* the group frees itself when its last member ends */
 				pthread_mutex_lock(&sa_lock);
 				if (g->left)

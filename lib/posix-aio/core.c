@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * libsyslet-aio core: the request table, the per-fd order, the queue,
- * finishing requests, waiting, the io_context and its reaper, fork().
+ * finishing requests, waiting on the generation futex, fork(). (The
+ * io_context, who reaps it and the reaper thread: reap.c.)
  */
 #include "syslet_aio.h"
 
@@ -22,23 +23,17 @@ pthread_mutex_t sa_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sa_req *tab[TAB];
 static struct sa_req *fdb[FDB], *fdt[FDB];	/* per-fd lists: heads, tails */
 static struct sa_req *qhead, *qtail;
-static unsigned inflight, nqueued;
 static unsigned nmodify;	/* registered requests other than reads */
 static uint64_t seqno;
 static int nwaiters;
-
-static aio_context_t ctx;
-
 /*
- * The aio ring fs/aio.c maps at the context's address. Only its head and
- * tail are read, to know without a system call whether events are there.
+ * For reap.c, read without the lock: kernel requests admitted and not
+ * finished; registered requests whose completion must be seen promptly
+ * although maybe nobody waits (a notification, a lio_listio() group);
+ * futex waiters that need someone to reap the ring (sa_wait()).
  */
-struct sa_ring {
-	unsigned id, nr, head, tail, magic, compat, incompat, header_length;
-};
-#define SA_RING_MAGIC 0xa10a10a1
-static struct sa_ring *ring;
-
+static unsigned inflight, nqueued, nurgent;
+static int nneed;
 
 /* --- the table, the per-fd lists, the queue -------------------------- */
 
@@ -74,6 +69,10 @@ void sa_register_locked(struct sa_req *r)
 
 	r->seq = ++seqno;
 	__atomic_store_n(&nmodify, nmodify + (r->op != SA_READ), __ATOMIC_RELEASE);
+	/* (a zeroed sigevent is SIGEV_SIGNAL with signal 0: none) */
+	r->urgent = (r->sev.sigev_notify == SIGEV_SIGNAL && r->sev.sigev_signo > 0) ||
+		    r->sev.sigev_notify == SIGEV_THREAD || r->lio;
+	__atomic_store_n(&nurgent, nurgent + r->urgent, __ATOMIC_SEQ_CST);
 	r->hnext = tab[h];
 	tab[h] = r;
 	r->fprev = fdt[b];
@@ -90,6 +89,7 @@ static void unlink_locked(struct sa_req *r)
 	struct sa_req **pp = &tab[hash_cb(r->cb)];
 
 	__atomic_store_n(&nmodify, nmodify - (r->op != SA_READ), __ATOMIC_RELEASE);
+	__atomic_store_n(&nurgent, nurgent - r->urgent, __ATOMIC_SEQ_CST);
 	while (*pp && *pp != r)
 		pp = &(*pp)->hnext;
 	if (*pp)
@@ -162,7 +162,7 @@ void sa_enqueue_locked(struct sa_req *r)
 	else
 		qhead = r;
 	qtail = r;
-	nqueued++;
+	__atomic_add_fetch(&nqueued, 1, __ATOMIC_SEQ_CST);
 	sa_count(SA_ST_DEFERRED);
 }
 
@@ -179,7 +179,7 @@ static void dequeue_locked(struct sa_req *r)
 			qhead = p->qnext;
 		if (qtail == p)
 			qtail = prev;
-		nqueued--;
+		__atomic_sub_fetch(&nqueued, 1, __ATOMIC_SEQ_CST);
 		break;
 	}
 	r->qnext = NULL;
@@ -206,10 +206,10 @@ struct sa_req *sa_pump_locked(void)
 			qhead = next;
 		if (qtail == r)
 			qtail = prev;
-		nqueued--;
+		__atomic_sub_fetch(&nqueued, 1, __ATOMIC_SEQ_CST);
 		r->state = SA_INFLIGHT;
 		if (r->kind == SA_KERNEL) {
-			inflight++;
+			__atomic_add_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
 			r->counted = 1;
 		}
 		r->qnext = NULL;
@@ -232,7 +232,7 @@ int sa_admit_locked(struct sa_req *r)
 	}
 	r->state = SA_INFLIGHT;
 	if (r->kind == SA_KERNEL) {
-		inflight++;
+		__atomic_add_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
 		r->counted = 1;
 	}
 	return 1;
@@ -243,7 +243,7 @@ void sa_uncount_locked(struct sa_req *r)
 {
 	if (r->counted) {
 		r->counted = 0;
-		inflight--;
+		__atomic_sub_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
 	}
 }
 
@@ -304,10 +304,21 @@ void sa_finish_locked(struct sa_req *r, int err, ssize_t ret, struct sa_notes *n
 
 /* --- waiting and waking ---------------------------------------------- */
 
+static int nwant;		/* futex waiters that would reap themselves */
+
+static int *wait_counter(int how)
+{
+	return how == SA_W_WANT ? &nwant : how == SA_W_NEED ? &nneed : NULL;
+}
+
 static void unwait(void *arg)
 {
-	(void)arg;
+	int *c = wait_counter((int)(intptr_t)arg);
+
 	__atomic_sub_fetch(&nwaiters, 1, __ATOMIC_SEQ_CST);
+	/* one that would have reaped is gone: someone else may have to */
+	if (c && __atomic_sub_fetch(c, 1, __ATOMIC_SEQ_CST) == 0 && c == &nwant)
+		sa_poll_need();
 }
 
 /*
@@ -316,14 +327,29 @@ static void unwait(void *arg)
  * monotonic time), so a signal handler interrupts them the same way: with
  * a timeout always EINTR, without one EINTR unless SA_RESTART restarts it.
  * Returns 0, EINTR or ETIMEDOUT. A cancellation point if CANCELABLE.
+ * HOW says what the sleeper needs from the ring (reap.c): SA_W_NEED, a
+ * request it waits for finishes only once someone reaps it, so the
+ * reaper is woken if nobody does; SA_W_WANT, it would reap itself but
+ * another thread holds the ring (which hands it over); SA_W_NONE.
  */
-int sa_wait(uint32_t seen, const struct timespec *abs, int cancelable)
+int sa_wait(uint32_t seen, const struct timespec *abs, int cancelable, int how)
 {
+	int *c = wait_counter(how);
 	long rc;
 	int type = 0, e;
 
 	__atomic_add_fetch(&nwaiters, 1, __ATOMIC_SEQ_CST);
-	pthread_cleanup_push(unwait, NULL);
+	if (c)
+		__atomic_add_fetch(c, 1, __ATOMIC_SEQ_CST);
+	if (how == SA_W_NEED)
+		sa_poll_need();
+	if (how == SA_W_WANT && !sa_ring_held()) {
+		/* let go before this one counted: take it (give() bumps
+		 * sa_gen only for those it sees) */
+		unwait((void *)(intptr_t)how);
+		return 0;
+	}
+	pthread_cleanup_push(unwait, (void *)(intptr_t)how);
 	if (cancelable)
 		pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &type);
 	rc = syscall(SYS_futex, &sa_gen, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, seen, abs,
@@ -333,6 +359,30 @@ int sa_wait(uint32_t seen, const struct timespec *abs, int cancelable)
 		pthread_setcanceltype(type, NULL);
 	pthread_cleanup_pop(1);
 	return e == EINTR || e == ETIMEDOUT ? e : 0;	/* EAGAIN: sa_gen moved on */
+}
+
+/* What reap.c decides on, read without the lock. */
+void sa_load(struct sa_load *l)
+{
+	l->inflight = __atomic_load_n(&inflight, __ATOMIC_SEQ_CST);
+	l->queued = __atomic_load_n(&nqueued, __ATOMIC_SEQ_CST);
+	l->urgent = __atomic_load_n(&nurgent, __ATOMIC_SEQ_CST);
+	l->need = __atomic_load_n(&nneed, __ATOMIC_SEQ_CST);
+	l->want = __atomic_load_n(&nwant, __ATOMIC_SEQ_CST);
+}
+
+/* Finish the requests of K io_events (with the lock). */
+void sa_take_events_locked(const struct io_event *ev, long k, struct sa_notes *notes)
+{
+	for (long i = 0; i < k; i++) {
+		struct sa_req *r = (struct sa_req *)(uintptr_t)ev[i].data;
+		long long res = ev[i].res;
+
+		if (res < 0)
+			sa_finish_locked(r, (int)-res, -1, notes);
+		else
+			sa_finish_locked(r, 0, (ssize_t)res, notes);
+	}
 }
 
 static void wake(void)
@@ -356,149 +406,6 @@ void sa_after(struct sa_notes *n, struct sa_req *batch)
 		sa_run_batch(batch);
 	if (n && n->n)
 		sa_notes_send(n);
-}
-
-/* --- the io_context and the reaper ----------------------------------- */
-
-aio_context_t sa_ctx(void)
-{
-	return __atomic_load_n(&ctx, __ATOMIC_ACQUIRE);
-}
-
-long sa_io_submit(struct iocb **v, long n)
-{
-	long rc;
-
-	do
-		rc = syscall(SYS_io_submit, sa_ctx(), n, v);
-	while (rc < 0 && errno == EINTR);
-	return rc;
-}
-
-int sa_ring_has_events(void)
-{
-	struct sa_ring *rg = __atomic_load_n(&ring, __ATOMIC_ACQUIRE);
-
-	return rg && __atomic_load_n(&rg->head, __ATOMIC_RELAXED) !=
-		     __atomic_load_n(&rg->tail, __ATOMIC_ACQUIRE);
-}
-
-/* Finish the requests of K events (with the lock). */
-static void finish_events(struct io_event *ev, long k, struct sa_notes *notes)
-{
-	for (long i = 0; i < k; i++) {
-		struct sa_req *r = (struct sa_req *)(uintptr_t)ev[i].data;
-		long long res = ev[i].res;
-
-		if (res < 0)
-			sa_finish_locked(r, (int)-res, -1, notes);
-		else
-			sa_finish_locked(r, 0, (ssize_t)res, notes);
-	}
-}
-
-/*
- * A caller takes the io_events already in the ring and finishes their
- * requests: a read the syslet engine completed inside io_submit() is done
- * when aio_read() returns. Gives up if the lock is taken (the reaper has
- * it, or a signal handler interrupted its holder). Returns how many.
- */
-int sa_reap(void)
-{
-	struct io_event ev[SA_BATCH];
-	struct sa_notes notes;
-	struct sa_req *batch;
-	int got = 0;
-	long k;
-
-	do {
-		notes.n = 0;
-		if (pthread_mutex_trylock(&sa_lock))
-			return got;
-		if (!ctx) {
-			pthread_mutex_unlock(&sa_lock);
-			return got;
-		}
-		struct timespec zero = { 0, 0 };
-
-		k = syscall(SYS_io_getevents, ctx, 0L, (long)SA_BATCH, ev, &zero);
-		if (k > 0) {
-			finish_events(ev, k, &notes);
-			got += (int)k;
-			sa_count_n(SA_ST_INLINE, k);
-		}
-		batch = sa_pump_locked();
-		pthread_mutex_unlock(&sa_lock);
-		sa_after(&notes, batch);
-	} while (k == SA_BATCH);
-	return got;
-}
-
-/*
- * The reaper sleeps in io_getevents() itself. (An eventfd signalled with
- * IOCB_FLAG_RESFD would do as well, but a library must own no file
- * descriptor: a program may close it, daemons close them all, or reuse
- * its number.) It takes the lock only to finish what it got.
- */
-static void *reaper(void *arg)
-{
-	aio_context_t c = (aio_context_t)(uintptr_t)arg;
-	struct io_event ev[SA_BATCH];
-
-	for (;;) {
-		struct sa_notes notes = { 0 };
-		struct sa_req *batch;
-		long k = syscall(SYS_io_getevents, c, 1L, (long)SA_BATCH, ev, NULL);
-
-		if (k <= 0)
-			continue;	/* EINTR: a debugger, a stop */
-		pthread_mutex_lock(&sa_lock);
-		finish_events(ev, k, &notes);
-		sa_count_n(SA_ST_REAPER, k);
-		batch = sa_pump_locked();
-		pthread_mutex_unlock(&sa_lock);
-		sa_after(&notes, batch);
-	}
-	return NULL;
-}
-
-/*
- * The process's io_context and its reaper thread, made at the first
- * kernel request (and again in a fork() child). The reaper blocks every
- * signal, as glibc's AIO threads do, so no signal meant for the program
- * runs a handler on it. Returns 0 when either fails: the request then
- * goes to glibc.
- */
-int sa_ctx_ready_locked(void)
-{
-	aio_context_t c = 0;
-	sigset_t all, old;
-	pthread_attr_t a;
-	pthread_t t;
-	int rc;
-
-	if (ctx)
-		return 1;
-	if (syscall(SYS_io_setup, (unsigned)SA_DEPTH, &c) < 0)
-		return 0;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_attr_init(&a);
-	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&a, 256 * 1024);
-	rc = pthread_create(&t, &a, reaper, (void *)(uintptr_t)c);
-	pthread_attr_destroy(&a);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc) {
-		syscall(SYS_io_destroy, c);
-		return 0;
-	}
-	pthread_setname_np(t, "syslet-aio");
-	struct sa_ring *rg = (struct sa_ring *)(uintptr_t)c;
-
-	__atomic_store_n(&ring, rg->magic == SA_RING_MAGIC ? rg : NULL, __ATOMIC_RELEASE);
-	__atomic_store_n(&ctx, c, __ATOMIC_RELEASE);
-	return 1;
 }
 
 /* --- fork() ---------------------------------------------------------- */
@@ -525,9 +432,9 @@ void sa_fork_parent(void)
 void sa_fork_child(void)
 {
 	pthread_mutex_init(&sa_lock, NULL);
-	ctx = 0;
-	ring = NULL;
-	nwaiters = 0;
+	sa_reap_fork_child();
+	nwaiters = nneed = nwant = 0;
+	nurgent = 0;	/* nothing here finishes a parent's request */
 	for (struct sa_req *r = qhead, *next; r; r = next) {
 		next = r->qnext;
 		r->qnext = NULL;
@@ -536,11 +443,13 @@ void sa_fork_child(void)
 	qhead = qtail = NULL;
 	nqueued = 0;
 	for (unsigned i = 0; i < TAB; i++)
-		for (struct sa_req *r = tab[i]; r; r = r->hnext)
+		for (struct sa_req *r = tab[i]; r; r = r->hnext) {
+			r->urgent = 0;
 			if (r->kind == SA_KERNEL) {
 				r->orphan = 1;
 				r->counted = 0;
 			}
+		}
 	inflight = 0;
 	sa_shadow_fork_child();
 }

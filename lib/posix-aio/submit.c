@@ -279,6 +279,7 @@ void sa_run_batch(struct sa_req *b)
 			b = more;
 		}
 	}
+	sa_poll_need();
 }
 
 /*
@@ -398,6 +399,8 @@ int sa_submit(struct aiocb *const list[], int n, const int *ops, struct sa_lio *
 	 * another thread, after this call returned (as glibc's worker does). */
 	if (kernel && !notify && sa_ring_has_events())
 		sa_reap();
+	if (kernel)
+		sa_poll_need();	/* the reaper, if it must see this one */
 	return accepted;
 }
 
@@ -490,7 +493,7 @@ int sa_cancel_one(struct sa_req *r)
 			sa_reap();
 		if (__atomic_load_n(&r->state, __ATOMIC_ACQUIRE) == SA_DONE)
 			break;
-		sa_wait(g, NULL, 0);
+		sa_wait(g, NULL, 0, SA_W_NEED);
 	}
 	return __atomic_load_n(&r->cb->__error_code, __ATOMIC_ACQUIRE) == ECANCELED
 		       ? AIO_CANCELED : AIO_NOTCANCELED;

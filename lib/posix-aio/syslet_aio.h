@@ -8,8 +8,9 @@
  * served one of two ways (its "kind"):
  *
  *   SA_KERNEL  an iocb submitted with io_submit() into the process's one
- *              io_context; the reaper thread (or a caller that finds
- *              events in the ring) takes its io_event and finishes it;
+ *              io_context; whoever holds the ring takes its io_event and
+ *              finishes it: a caller waiting in aio_suspend(), or the
+ *              reaper thread when nobody does (reap.c);
  *   SA_GLIBC   a "shadow" aiocb handed to glibc's own implementation
  *              (pipes, sockets, character devices, anything io_submit()
  *              refuses); a watcher thread sees it finish in glibc's
@@ -84,6 +85,7 @@ struct sa_req {
 	int orphan;			/* inherited over fork(): never finishes */
 	int append;			/* a write on an O_APPEND descriptor */
 	int started;			/* the page-cache attempt wrote into the buffer */
+	int urgent;			/* its completion must be seen promptly */
 	long long off;
 	size_t len;
 	void *buf;
@@ -104,6 +106,18 @@ struct sa_note {
 struct sa_notes {
 	int n;
 	struct sa_note v[SA_NOTES];
+};
+
+/* What a futex sleeper needs from the ring (sa_wait()). */
+enum { SA_W_NONE, SA_W_NEED, SA_W_WANT };
+
+/* Counters reap.c decides on, read without the lock (sa_load()). */
+struct sa_load {
+	unsigned inflight;	/* kernel requests admitted, not finished */
+	unsigned queued;	/* requests in the library's queue */
+	unsigned urgent;	/* registered requests with a notification or a group */
+	int need;		/* futex sleepers that need the ring reaped */
+	int want;		/* futex sleepers that would reap it themselves */
 };
 
 /* glibc's implementation, for the fallback and for SA_GLIBC requests. */
@@ -131,6 +145,8 @@ enum {
 	SA_ST_CANCEL,		/* io_cancel() attempts */
 	SA_ST_LIVE,		/* requests allocated now (made minus freed) */
 	SA_ST_NOWAIT,		/* reads done inside aio_read() (page cache) */
+	SA_ST_POLLED,		/* io_events a caller waited for in io_getevents() */
+	SA_ST_KICK,		/* times the reaper was woken to reap */
 	SA_ST_N
 };
 
@@ -151,7 +167,6 @@ void sa_init(void);
 void sa_fork_prepare(void);
 void sa_fork_parent(void);
 void sa_fork_child(void);
-int sa_ctx_ready_locked(void);
 void sa_register_locked(struct sa_req *r);
 int sa_conflicts_locked(const struct sa_req *r);
 void sa_enqueue_locked(struct sa_req *r);
@@ -163,13 +178,22 @@ struct sa_req *sa_lookup_locked(const struct aiocb *cb);
 struct sa_req *sa_fd_first_locked(int fd);
 struct sa_req *sa_pump_locked(void);
 void sa_after(struct sa_notes *n, struct sa_req *batch);
-int sa_reap(void);
-int sa_ring_has_events(void);
 int sa_only_reads(void);
 void sa_bump_gen(void);
-int sa_wait(uint32_t seen, const struct timespec *abs, int cancelable);
+int sa_wait(uint32_t seen, const struct timespec *abs, int cancelable, int how);
+void sa_load(struct sa_load *l);
+void sa_take_events_locked(const struct io_event *ev, long k, struct sa_notes *notes);
+
+/* reap.c */
 aio_context_t sa_ctx(void);
 long sa_io_submit(struct iocb **v, long n);
+int sa_wait_ring(uint32_t seen, const struct timespec *abs);
+void sa_poll_need(void);
+int sa_ring_held(void);
+void sa_reap_fork_child(void);
+int sa_ctx_ready_locked(void);
+int sa_reap(void);
+int sa_ring_has_events(void);
 
 /* submit.c */
 int sa_submit(struct aiocb *const list[], int n, const int *ops,
