@@ -541,6 +541,8 @@ static const struct {
 	{ "fork_child_io", case_fork_child_io, 1 },
 	{ "cancel_kernel", case_cancel_kernel, 1 },
 	{ "cancel_started", case_cancel_started, 1 },
+	{ "reap_paths", case_reap_paths, 1 },
+	{ "reap_eintr", case_reap_eintr, 1 },
 };
 
 int main(int argc, char **argv)

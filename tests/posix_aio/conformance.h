@@ -77,6 +77,8 @@ void case_many_inflight(void);
 void case_fork(void);
 void case_fork_child_io(void);
 void case_exit_exec(void);
+void case_reap_paths(void);
+void case_reap_eintr(void);
 void inflight_then(const char *how);
 
 #endif

@@ -71,7 +71,8 @@ if [ -z "$bin" ]; then
 	# -B: the output directory may hold objects of another checkout
 	make -s -B -C "$root/lib/posix-aio" O="$O/lib" || exit 2
 	$CC -O2 -g -Wall -Werror -pthread -o "$O/conformance" "$here/conformance.c" \
-		"$here/cases_wait_cancel.c" "$here/cases_lio_notify.c" "$here/cases_proc.c" -lrt || exit 2
+		"$here/cases_wait_cancel.c" "$here/cases_lio_notify.c" "$here/cases_proc.c" \
+		"$here/cases_reap.c" -lrt -ldl || exit 2
 	$CC -O2 -g -Wall -Werror -pthread -o "$O/interpose" "$here/interpose.c" -lrt -ldl || exit 2
 	[ $build_only = 1 ] && exit 0
 fi
@@ -196,6 +197,32 @@ else
 	diff "$O/fork_child_io.expected" "$O/fork_child_io.out"
 fi
 
+# Who reaps the ring (library only, reap.c): fio's loop of O_DIRECT reads
+# (of null_blk if there is one, else of a file: completions after
+# io_submit() returns) must have a caller wait in io_getevents(); a
+# notification and aio_error() polling with nobody in aio_suspend() must
+# still see their completion within 1 s.
+cat >"$O/reap_paths.expected" <<'EOF'
+reap_paths: 2048 reads at QD 32 bad=0
+reap_paths: 64 reads at QD 1 bad=0 a caller waited in io_getevents()=1
+reap_paths: SIGEV_SIGNAL, nobody waiting: rc=0 {sig=A code=SI_ASYNCIO value=77 pid=self uid=self} within 1 s=1 then err=0 ret=4096 by the reaper=1
+reap_paths: SIGEV_THREAD, nobody waiting: rc=0 ran=1 within 1 s=1 then err=0 ret=4096
+reap_paths: 64 reads at QD 1 bad=0 a caller waited in io_getevents()=1
+reap_paths: aio_error() polling: rc=0 within 1 s=1 then err=0 ret=4096
+EOF
+reap_dev=
+[ -b /dev/nullb0 ] && reap_dev=SA_CANCEL_DEV=/dev/nullb0
+# shellcheck disable=SC2086 # empty or one assignment
+env $reap_dev LD_PRELOAD="$lib" SYSLET_AIO_FORCE=1 SYSLET_AIO_STATS=1 timeout "$TIMEOUT" \
+	"$bin/conformance" reap_paths </dev/null >"$O/reap_paths.out" 2>"$O/reap_paths.err"
+if cmp -s "$O/reap_paths.expected" "$O/reap_paths.out"; then
+	echo "posix_aio: reap_paths (library only): as expected; $(grep '^syslet-aio' "$O/reap_paths.err")"
+else
+	fail "reap_paths (library only): (< expected, > library)"
+	diff "$O/reap_paths.expected" "$O/reap_paths.out"
+	cat "$O/reap_paths.err"
+fi
+
 # aio_cancel() of a read the kernel runs (library only): on the patched
 # kernel with a slow block device (make test's null_blk, 5 ms per I/O),
 # read-ahead off so 1 MiB is 256 reads one after the other.
@@ -221,6 +248,22 @@ if [ "$(cat /proc/sys/kernel/syslet_aio 2>/dev/null)" = 1 ] && [ -b $dev ] && [ 
 			fail "cancel_started (library only): expected \"$exp\", got: $(cat "$O/cancel_started.out" "$O/cancel_started.err")"
 		fi
 	done
+	# a handler interrupts a caller asleep in io_getevents() for a
+	# kernel request: glibc's EINTR semantics
+	cat >"$O/reap_eintr.expected" <<'EOF'
+reap_eintr: timeout, no SA_RESTART: rc=-1 errno=EINTR handler=1 err=EINPROGRESS
+reap_eintr: no timeout, no SA_RESTART: rc=-1 errno=EINTR handler=1 err=EINPROGRESS
+reap_eintr: timeout, SA_RESTART: rc=-1 errno=EINTR handler=1 err=EINPROGRESS
+reap_eintr: no timeout, SA_RESTART: rc=0 errno=- handler=1 err=0
+EOF
+	SA_CANCEL_DEV=$dev LD_PRELOAD="$lib" SYSLET_AIO_STATS=1 timeout "$TIMEOUT" \
+		"$bin/conformance" reap_eintr </dev/null >"$O/reap_eintr.out" 2>"$O/reap_eintr.err"
+	if cmp -s "$O/reap_eintr.expected" "$O/reap_eintr.out"; then
+		echo "posix_aio: reap_eintr (library only): as expected; $(grep '^syslet-aio' "$O/reap_eintr.err")"
+	else
+		fail "reap_eintr (library only): (< expected, > library)"
+		diff "$O/reap_eintr.expected" "$O/reap_eintr.out"
+	fi
 	echo "$ra_was" >$ra
 	s=$(stats cancel_kernel)
 	echo "posix_aio: cancel_kernel (library only): $(grep -v '^pid\|^syslet-aio' "$O/cancel_kernel.err")"
@@ -231,7 +274,7 @@ if [ "$(cat /proc/sys/kernel/syslet_aio 2>/dev/null)" = 1 ] && [ -b $dev ] && [ 
 		fail "cancel_kernel: $(cat "$O/cancel_kernel.out"); $s"
 	fi
 else
-	echo "posix_aio: cancel_kernel, cancel_started: not run (needs kernel.syslet_aio=1 and $dev)"
+	echo "posix_aio: cancel_kernel, cancel_started, reap_eintr: not run (needs kernel.syslet_aio=1 and $dev)"
 fi
 
 # Every symbol version binds to glibc without the library, to the library
