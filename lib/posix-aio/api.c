@@ -102,50 +102,14 @@ static ssize_t sa_aio_return(struct aiocb *cb)
 }
 
 /*
- * How aio_suspend() waits for the pending requests of LIST: SA_W_WANT
- * when all are in the io_context (it can sleep in io_getevents()
- * itself), SA_W_NEED when some finish only once the ring is reaped
- * (queued, or in the context among glibc's), SA_W_NONE for glibc's
- * alone; -1 for an aiocb marked EINPROGRESS that the library has no
- * request for: glibc stops waiting at once then, so do we. Without the
- * lock (held by the thread a signal handler interrupted), assume they
- * are known and need the ring.
- */
-static int how_to_wait(const struct aiocb *const list[], int nent)
-{
-	int ring = 0, other = 0;
-
-	if (pthread_mutex_trylock(&sa_lock))
-		return SA_W_NEED;
-	for (int i = 0; i < nent; i++) {
-		struct sa_req *r;
-
-		if (!list[i] || __atomic_load_n(&list[i]->__error_code, __ATOMIC_ACQUIRE) != EINPROGRESS)
-			continue;
-		r = sa_lookup_locked(list[i]);
-		if (!r) {
-			pthread_mutex_unlock(&sa_lock);
-			return -1;
-		}
-		if (r->kind == SA_KERNEL && r->state == SA_INFLIGHT && !r->orphan)
-			ring = 1;
-		else if (r->kind == SA_KERNEL || r->state == SA_QUEUED)
-			ring = other = 1;	/* queued, or an orphan of fork() */
-		else
-			other = 1;
-	}
-	pthread_mutex_unlock(&sa_lock);
-	return ring && !other && sa_ctx() ? SA_W_WANT : ring ? SA_W_NEED : SA_W_NONE;
-}
-
-/*
  * Return 0 once any listed request is finished (or none is listed);
  * -1/EAGAIN at the timeout (relative, as POSIX says), -1/EINTR when a
  * signal handler ran. Before sleeping, take the events already in the
  * ring: a read the syslet engine completed inside io_submit() is
  * finished here without waking the reaper. When every request waited
  * for is in the io_context, the caller sleeps in io_getevents() itself
- * (reap.c): the completion wakes it, not the reaper.
+ * (reap.c): the completion wakes it, not the reaper. The wait runs with
+ * the caller's signals blocked (suspend.c).
  */
 static int sa_aio_suspend(const struct aiocb *const list[], int nent, const struct timespec *timeout)
 {
@@ -175,35 +139,15 @@ static int sa_aio_suspend(const struct aiocb *const list[], int nent, const stru
 			}
 		}
 	}
-	for (;;) {
-		uint32_t g = __atomic_load_n(&sa_gen, __ATOMIC_SEQ_CST);
-		int pending = 0;
+	if (sa_suspend_done(list, nent))
+		return 0;
+	int rc = sa_suspend(list, nent, timeout ? &abs : NULL);
 
-		for (int i = 0; i < nent; i++) {
-			if (!list[i])
-				continue;
-			if (__atomic_load_n(&list[i]->__error_code, __ATOMIC_ACQUIRE) != EINPROGRESS)
-				return 0;
-			pending++;
-		}
-		if (!pending)
-			return 0;
-		if (sa_ring_has_events() && sa_reap() > 0)
-			continue;
-		int how = how_to_wait(list, nent), rc;
-
-		if (how < 0)
-			return 0;
-		if (how == SA_W_WANT)
-			rc = sa_wait_ring(g, timeout ? &abs : NULL);
-		else
-			rc = sa_wait(g, timeout ? &abs : NULL, 1, how);
-
-		if (rc == EINTR || rc == ETIMEDOUT) {
-			errno = rc == EINTR ? EINTR : EAGAIN;
-			return -1;
-		}
+	if (rc) {
+		errno = rc == EINTR ? EINTR : EAGAIN;
+		return -1;
 	}
+	return 0;
 }
 
 static int sa_aio_cancel(int fd, struct aiocb *cb)

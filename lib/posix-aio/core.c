@@ -321,6 +321,13 @@ static void unwait(void *arg)
 		sa_poll_need();
 }
 
+/* A cancellation acted in sa_wait() (only aio_suspend()'s is cancelable). */
+static void cancelled(void *arg)
+{
+	unwait(arg);
+	sa_suspend_cancelled();
+}
+
 /*
  * Sleep while sa_gen is SEEN, until the CLOCK_MONOTONIC deadline ABS
  * (none: NULL). The futex calls are glibc's (FUTEX_WAIT_BITSET, absolute
@@ -349,7 +356,7 @@ int sa_wait(uint32_t seen, const struct timespec *abs, int cancelable, int how)
 		unwait((void *)(intptr_t)how);
 		return 0;
 	}
-	pthread_cleanup_push(unwait, (void *)(intptr_t)how);
+	pthread_cleanup_push(cancelled, (void *)(intptr_t)how);
 	if (cancelable)
 		pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &type);
 	rc = syscall(SYS_futex, &sa_gen, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, seen, abs,
@@ -357,7 +364,8 @@ int sa_wait(uint32_t seen, const struct timespec *abs, int cancelable, int how)
 	e = rc ? errno : 0;	/* before anything else can change errno */
 	if (cancelable)
 		pthread_setcanceltype(type, NULL);
-	pthread_cleanup_pop(1);
+	pthread_cleanup_pop(0);
+	unwait((void *)(intptr_t)how);
 	return e == EINTR || e == ETIMEDOUT ? e : 0;	/* EAGAIN: sa_gen moved on */
 }
 

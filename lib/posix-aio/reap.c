@@ -30,11 +30,13 @@
  * futex of its own meanwhile, and looks every LAZY_MS while requests are
  * in flight (less often while a caller holds the ring long).
  *
- * A caller that leaves the ring held (a signal handler that longjmp()s
- * out of aio_suspend()) must not stop the process's I/O: the same thread
- * takes it over when it comes back; the reaper takes it when events
- * wait in the ring untouched for STEAL_MS; and callers never sleep more
- * than POLL_CAP_S in io_getevents() before looking again.
+ * No event the kernel gave a caller may be lost, whatever a signal
+ * handler does: aio_suspend() holds the ring only with the caller's
+ * signals blocked (suspend.c), and a cancellation that acts while it
+ * sleeps in io_getevents() finishes what the call took (cancelled()).
+ * A thread that comes back holding the ring (a handler interrupted one
+ * of the library's calls that are not async-signal-safe, and called
+ * aio_suspend()) takes it over.
  */
 #include "syslet_aio.h"
 
@@ -48,8 +50,6 @@
 
 #define LAZY_MS 2	/* the reaper's look while requests are in flight */
 #define LONG_MS 128	/* its longest, while a caller holds the ring */
-#define STEAL_MS 100	/* events left that long in a held ring: take it */
-#define POLL_CAP_S 1	/* a caller's longest sleep in io_getevents() */
 
 static aio_context_t ctx;
 
@@ -230,102 +230,103 @@ int sa_reap(void)
 
 /* --- a caller waits in io_getevents() ---------------------------------- */
 
-/* Time left until ABS, at most POLL_CAP_S, in *REL: 0 once it is past. */
-static int until(const struct timespec *abs, struct timespec *rel)
+/* Time left until UNTIL (CLOCK_MONOTONIC) in *REL: 0 once it is past. */
+static int left(const struct timespec *until, struct timespec *rel)
 {
 	struct timespec now;
 	long long ns;
 
-	rel->tv_sec = POLL_CAP_S;
-	rel->tv_nsec = 0;
-	if (!abs)
-		return 1;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	ns = (long long)(abs->tv_sec - now.tv_sec) * 1000000000LL + (abs->tv_nsec - now.tv_nsec);
+	ns = (long long)(until->tv_sec - now.tv_sec) * 1000000000LL + (until->tv_nsec - now.tv_nsec);
 	if (ns <= 0)
 		return 0;
-	if (ns < POLL_CAP_S * 1000000000LL) {
-		rel->tv_sec = ns / 1000000000LL;
-		rel->tv_nsec = ns % 1000000000LL;
-	}
+	rel->tv_sec = ns / 1000000000LL;
+	rel->tv_nsec = ns % 1000000000LL;
 	return 1;
 }
 
-/*
- * io_pgetevents() without a mask fails with EINTR only if a handler ran
- * (it restarts after a stop), like glibc's futex wait with a timeout;
- * without a timeout glibc's wait also restarts after an SA_RESTART
- * handler. Which signal ran is not known: restart if every handler that
- * could have run on this thread (an unblocked signal with a handler) has
- * SA_RESTART. (glibc's own signals are refused by sigaction(): skipped.)
- */
-static int restarts(void)
+/* Finish the K events of EV a caller took, and let the ring go. */
+static void let_go(uint64_t me, struct io_event *ev, long k)
 {
-	struct sigaction sa;
-	sigset_t cur;
-
-	pthread_sigmask(SIG_BLOCK, NULL, &cur);
-	for (int s = 1; s < NSIG; s++) {
-		if (s == SIGKILL || s == SIGSTOP || sigismember(&cur, s) == 1 || sigaction(s, NULL, &sa))
-			continue;
-		if (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN && !(sa.sa_flags & SA_RESTART))
-			return 0;
-	}
-	return 1;
-}
-
-static int no_pgetevents;
-
-/*
- * aio_suspend()'s wait when every request it waits for is in the
- * io_context: hold the ring and sleep in io_getevents() until one event
- * comes (or the deadline ABS, CLOCK_MONOTONIC), finish what came, let
- * the ring go. If another thread holds it, sleep on the generation futex
- * instead (it hands the ring over). SEEN: sa_gen when the caller last
- * looked at its list. Returns 0 (look again), EINTR or ETIMEDOUT, as
- * sa_wait(). A cancellation point, but only outside io_getevents(): a
- * cancellation there would lose the events it took.
- */
-int sa_wait_ring(uint32_t seen, const struct timespec *abs)
-{
-	struct io_event ev[SA_BATCH];
 	struct sa_notes notes = { 0 };
 	struct sa_req *batch = NULL;
-	struct timespec rel;
-	uint64_t me;
-	long k = -1;
-	int e = 0;
 
-	pthread_testcancel();
-	me = take(0);
-	if (!me)
-		return sa_wait(seen, abs, 1, SA_W_WANT);
-	if (__atomic_load_n(&sa_gen, __ATOMIC_SEQ_CST) != seen) {
-		give(me);	/* something finished since the caller looked */
-		return 0;
-	}
-	if (!until(abs, &rel)) {
-		give(me);
-		return ETIMEDOUT;
-	}
-	if (!__atomic_load_n(&no_pgetevents, __ATOMIC_RELAXED)) {
-		k = syscall(SYS_io_pgetevents, ctx, 1L, (long)SA_BATCH, ev, &rel, NULL);
-		if (k < 0 && errno == ENOSYS)
-			__atomic_store_n(&no_pgetevents, 1, __ATOMIC_RELAXED);
-	}
-	if (__atomic_load_n(&no_pgetevents, __ATOMIC_RELAXED) && k < 0)
-		k = syscall(SYS_io_getevents, ctx, 1L, (long)SA_BATCH, ev, &rel);
-	e = k < 0 ? errno : 0;
 	if (k > 0)
 		finish(ev, k, SA_ST_POLLED, &notes, &batch);
 	give(me);
 	sa_after(&notes, batch);
-	pthread_testcancel();
-	if (e == EINTR)
-		return abs || !restarts() ? EINTR : 0;
-	if (k == 0 && abs && !until(abs, &rel))
+}
+
+/* What a caller cancelled in io_getevents() has in hand. */
+struct in_hand {
+	uint64_t me;
+	struct io_event *ev;	/* SA_BATCH, data 0 where nothing came */
+};
+
+/*
+ * pthread_cancel() of a caller asleep in io_getevents(): the call may
+ * have returned events before the cancellation acted (glibc acts on it
+ * in a signal handler, on the way back to user space). The kernel fills
+ * the array from its start, and no request's data is 0: finish the
+ * entries it filled, then let the ring go.
+ */
+static void cancelled(void *arg)
+{
+	struct in_hand *h = arg;
+	long k = 0;
+
+	while (k < SA_BATCH && h->ev[k].data)
+		k++;
+	let_go(h->me, h->ev, k);
+	sa_suspend_cancelled();
+}
+
+/*
+ * aio_suspend()'s wait when every request it waits for is in the
+ * io_context (suspend.c; the caller's signals are blocked): hold the
+ * ring and sleep in io_getevents() until one event comes or UNTIL
+ * (CLOCK_MONOTONIC), finish what came, let the ring go. If another
+ * thread holds it, sleep on the generation futex instead (it hands the
+ * ring over). SEEN: sa_gen when the caller last looked at its list.
+ * Returns 0 (look again), EINTR (a stop or SIGCONT ended the sleep: no
+ * handler ran) or ETIMEDOUT.
+ *
+ * A cancellation point, acting at once (also when the cancellation came
+ * earlier: pthread_setcanceltype() acts on it): the sleep is
+ * asynchronously cancellable (glibc's SIGCANCEL is the one signal pthread_sigmask()
+ * cannot block), and the cleanup handler finishes the events the call
+ * took before the cancellation acted. Nothing else runs in that window
+ * but pthread_setcanceltype() and the system call.
+ */
+int sa_wait_ring(uint32_t seen, const struct timespec *until)
+{
+	struct io_event ev[SA_BATCH];
+	struct in_hand h = { 0, ev };
+	struct timespec rel;
+	int type = 0, e;
+	long k;
+
+	h.me = take(0);
+	if (!h.me)
+		return sa_wait(seen, until, 1, SA_W_WANT);
+	if (__atomic_load_n(&sa_gen, __ATOMIC_SEQ_CST) != seen) {
+		give(h.me);	/* something finished since the caller looked */
+		return 0;
+	}
+	if (!left(until, &rel)) {
+		give(h.me);
 		return ETIMEDOUT;
-	return 0;
+	}
+	for (int i = 0; i < SA_BATCH; i++)
+		ev[i].data = 0;
+	pthread_cleanup_push(cancelled, &h);
+	pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &type);
+	k = syscall(SYS_io_getevents, ctx, 1L, (long)SA_BATCH, ev, &rel);
+	e = k < 0 ? errno : 0;
+	pthread_setcanceltype(type, NULL);
+	pthread_cleanup_pop(0);
+	let_go(h.me, ev, k);
+	return k > 0 ? 0 : k == 0 ? ETIMEDOUT : e == EINTR ? EINTR : 0;
 }
 
 /* --- the reaper ------------------------------------------------------ */
@@ -344,8 +345,7 @@ static void *reaper(void *arg)
 	struct io_event ev[SA_BATCH];
 	uint32_t seen_acq = 0;
 	uint64_t seen_holder = 0;
-	unsigned seen_head = 0;
-	long park_ms = LAZY_MS, stale_ms = 0;
+	long park_ms = LAZY_MS;
 	int active = 0;
 
 	for (;;) {
@@ -361,16 +361,11 @@ static void *reaper(void *arg)
 			active = 0;	/* a caller waits to take the ring */
 		if (!h && !l.want && (active || (l.inflight && (l.need || l.urgent || l.queued))))
 			me = take(1);
-		else if (h >> 32 && stale_ms >= STEAL_MS &&
-			 __atomic_compare_exchange_n(&holder, &h, (uint64_t)1, 0, __ATOMIC_SEQ_CST,
-						     __ATOMIC_SEQ_CST))
-			me = 1;	/* a caller left it held: events wait untouched */
 		if (me) {
 			struct sa_notes notes = { 0 };
 			struct sa_req *batch = NULL;
 
 			__atomic_store_n(&rp_parked, 0, __ATOMIC_SEQ_CST);
-			stale_ms = 0;
 			long k = syscall(SYS_io_getevents, c, 1L, (long)SA_BATCH, ev, NULL);
 
 			if (k > 0)
@@ -387,8 +382,10 @@ static void *reaper(void *arg)
 		if (!l.inflight && !h) {
 			deep = 1;
 			tp = NULL;
-		} else if (h >> 32 && h == seen_holder) {
-			lng = 1;	/* one caller holds it since the last look */
+		} else if (h >> 32 && h >> 32 == seen_holder >> 32) {
+			/* one caller holds it since the last look (it takes
+			 * the ring again for each slice of its wait) */
+			lng = 1;
 			park_ms = park_ms * 2 < LONG_MS ? park_ms * 2 : LONG_MS;
 		} else {
 			park_ms = LAZY_MS;
@@ -399,7 +396,6 @@ static void *reaper(void *arg)
 		__atomic_store_n(&rp_long, lng, __ATOMIC_SEQ_CST);
 		seen_acq = __atomic_load_n(&acquired, __ATOMIC_SEQ_CST);
 		seen_holder = h;
-		seen_head = ring ? __atomic_load_n(&ring->head, __ATOMIC_RELAXED) : 0;
 		long rc = syscall(SYS_futex, &rp_word, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, w, tp, NULL, 0);
 		int timedout = rc && errno == ETIMEDOUT;
 
@@ -410,12 +406,6 @@ static void *reaper(void *arg)
 		 * aio_suspend(); keep it until one wants it */
 		if (timedout && __atomic_load_n(&acquired, __ATOMIC_SEQ_CST) == seen_acq)
 			active = 1;
-		h = __atomic_load_n(&holder, __ATOMIC_SEQ_CST);
-		if (timedout && h >> 32 && h == seen_holder && sa_ring_has_events() &&
-		    __atomic_load_n(&ring->head, __ATOMIC_RELAXED) == seen_head)
-			stale_ms += park_ms;
-		else
-			stale_ms = 0;
 	}
 	return NULL;
 }

@@ -187,13 +187,18 @@ void sa_take_events_locked(const struct io_event *ev, long k, struct sa_notes *n
 /* reap.c */
 aio_context_t sa_ctx(void);
 long sa_io_submit(struct iocb **v, long n);
-int sa_wait_ring(uint32_t seen, const struct timespec *abs);
+int sa_wait_ring(uint32_t seen, const struct timespec *until);
 void sa_poll_need(void);
 int sa_ring_held(void);
 void sa_reap_fork_child(void);
 int sa_ctx_ready_locked(void);
 int sa_reap(void);
 int sa_ring_has_events(void);
+
+/* suspend.c */
+int sa_suspend_done(const struct aiocb *const list[], int nent);
+int sa_suspend(const struct aiocb *const list[], int nent, const struct timespec *abs);
+void sa_suspend_cancelled(void);
 
 /* submit.c */
 int sa_submit(struct aiocb *const list[], int n, const int *ops,
