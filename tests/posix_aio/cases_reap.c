@@ -36,7 +36,7 @@ static unsigned long long lib_stat(int i)
 	return v[i];
 }
 
-static int open_direct(char **what)
+int reap_open_direct(char **what)
 {
 	const char *dev = getenv("SA_CANCEL_DEV");
 	int fd;
@@ -135,7 +135,7 @@ static void on_done(union sigval v)
 void case_reap_paths(void)
 {
 	char *what, *buf = aligned_alloc(BLK, BLK);
-	int fd = open_direct(&what);
+	int fd = reap_open_direct(&what);
 	struct aiocb cb;
 	struct timespec t0, lim;
 	int rc;

@@ -543,6 +543,9 @@ static const struct {
 	{ "cancel_started", case_cancel_started, 1 },
 	{ "reap_paths", case_reap_paths, 1 },
 	{ "reap_eintr", case_reap_eintr, 1 },
+	{ "reap_longjmp", case_reap_longjmp, 1 },
+	{ "reap_cancel", case_reap_cancel, 1 },
+	{ "reap_cancel_slow", case_reap_cancel_slow, 1 },
 };
 
 int main(int argc, char **argv)

@@ -79,6 +79,11 @@ void case_fork_child_io(void);
 void case_exit_exec(void);
 void case_reap_paths(void);
 void case_reap_eintr(void);
+void case_reap_longjmp(void);
+void case_reap_cancel(void);
+void case_reap_cancel_slow(void);
+/* SA_CANCEL_DEV, else a file of the suite's, opened O_DIRECT (cases_reap.c) */
+int reap_open_direct(char **what);
 void inflight_then(const char *how);
 
 #endif

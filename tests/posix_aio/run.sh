@@ -72,7 +72,7 @@ if [ -z "$bin" ]; then
 	make -s -B -C "$root/lib/posix-aio" O="$O/lib" || exit 2
 	$CC -O2 -g -Wall -Werror -pthread -o "$O/conformance" "$here/conformance.c" \
 		"$here/cases_wait_cancel.c" "$here/cases_lio_notify.c" "$here/cases_proc.c" \
-		"$here/cases_reap.c" -lrt -ldl || exit 2
+		"$here/cases_reap.c" "$here/cases_reap_jump.c" -lrt -ldl || exit 2
 	$CC -O2 -g -Wall -Werror -pthread -o "$O/interpose" "$here/interpose.c" -lrt -ldl || exit 2
 	[ $build_only = 1 ] && exit 0
 fi
@@ -223,6 +223,24 @@ else
 	cat "$O/reap_paths.err"
 fi
 
+# No completion lost when a caller leaves aio_suspend() abnormally while
+# it reaps (library only, suspend.c): a handler that siglongjmp()s out,
+# 2,000 times; pthread_cancel() of a thread in aio_suspend(), 200 times.
+cat >"$O/reap_jump.expected" <<'EOF'
+reap_longjmp: 2000 rounds, jumped out of aio_suspend()>=100=1 all reads ended=1 1 s waits that timed out=0 bad=0
+reap_cancel: 200 cancellations, each within 1 s=1 reads never ended=0 the other thread went on=1 bad=0
+EOF
+# shellcheck disable=SC2086 # empty or one assignment
+env $reap_dev LD_PRELOAD="$lib" SYSLET_AIO_FORCE=1 SYSLET_AIO_STATS=1 timeout "$TIMEOUT" \
+	"$bin/conformance" reap_longjmp reap_cancel </dev/null >"$O/reap_jump.out" 2>"$O/reap_jump.err"
+if cmp -s "$O/reap_jump.expected" "$O/reap_jump.out"; then
+	echo "posix_aio: reap_longjmp, reap_cancel (library only): as expected; $(grep -v '^syslet-aio' "$O/reap_jump.err" | tr '\n' ' ')"
+else
+	fail "reap_longjmp, reap_cancel (library only): (< expected, > library)"
+	diff "$O/reap_jump.expected" "$O/reap_jump.out"
+	cat "$O/reap_jump.err"
+fi
+
 # aio_cancel() of a read the kernel runs (library only): on the patched
 # kernel with a slow block device (make test's null_blk, 5 ms per I/O),
 # read-ahead off so 1 MiB is 256 reads one after the other.
@@ -256,12 +274,15 @@ reap_eintr: no timeout, no SA_RESTART: rc=-1 errno=EINTR handler=1 err=EINPROGRE
 reap_eintr: timeout, SA_RESTART: rc=-1 errno=EINTR handler=1 err=EINPROGRESS
 reap_eintr: no timeout, SA_RESTART: rc=0 errno=- handler=1 err=0
 EOF
+	# and a thread cancelled while it sleeps there acts at once
+	echo "reap_cancel_slow: rc=0 in flight when cancelled=1 cancelled within 200 ms=1 then ended=1 err=0 ret=1048576" \
+		>>"$O/reap_eintr.expected"
 	SA_CANCEL_DEV=$dev LD_PRELOAD="$lib" SYSLET_AIO_STATS=1 timeout "$TIMEOUT" \
-		"$bin/conformance" reap_eintr </dev/null >"$O/reap_eintr.out" 2>"$O/reap_eintr.err"
+		"$bin/conformance" reap_eintr reap_cancel_slow </dev/null >"$O/reap_eintr.out" 2>"$O/reap_eintr.err"
 	if cmp -s "$O/reap_eintr.expected" "$O/reap_eintr.out"; then
-		echo "posix_aio: reap_eintr (library only): as expected; $(grep '^syslet-aio' "$O/reap_eintr.err")"
+		echo "posix_aio: reap_eintr, reap_cancel_slow (library only): as expected; $(tr '\n' ' ' <"$O/reap_eintr.err")"
 	else
-		fail "reap_eintr (library only): (< expected, > library)"
+		fail "reap_eintr, reap_cancel_slow (library only): (< expected, > library)"
 		diff "$O/reap_eintr.expected" "$O/reap_eintr.out"
 	fi
 	echo "$ra_was" >$ra
@@ -274,7 +295,7 @@ EOF
 		fail "cancel_kernel: $(cat "$O/cancel_kernel.out"); $s"
 	fi
 else
-	echo "posix_aio: cancel_kernel, cancel_started, reap_eintr: not run (needs kernel.syslet_aio=1 and $dev)"
+	echo "posix_aio: cancel_kernel, cancel_started, reap_eintr, reap_cancel_slow: not run (needs kernel.syslet_aio=1 and $dev)"
 fi
 
 # Every symbol version binds to glibc without the library, to the library
