@@ -3,7 +3,8 @@
 //! `async_exec()` and `async_wait()` through the Rust bindings.
 
 use std::ptr;
-use syslet::{async_exec, async_wait, flags, nr, AsyncHead, Atom, Errno};
+use syslet::raw::{async_exec, async_wait, flags, nr, AsyncHead, Atom};
+use syslet::Errno;
 
 const NR_GETPID: u64 = 39;
 const NR_GETPPID: u64 = 110;

@@ -15,7 +15,8 @@ use std::os::fd::FromRawFd;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
-use syslet::{threadlet_exec, Errno, Threadlet};
+use syslet::raw::{threadlet_exec, Threadlet};
+use syslet::Errno;
 
 const NR_READ: usize = 0;
 const NR_GETTID: usize = 186;
@@ -27,7 +28,7 @@ const STACK: usize = 64 << 10;
 /// make once it can run in parallel with the caller's TLS.
 fn raw_syscall3(nr: usize, a1: usize, a2: usize, a3: usize) -> isize {
     // SAFETY: the callers pass arguments valid for `nr`.
-    unsafe { syslet::syscall3(nr, a1, a2, a3) }
+    unsafe { syslet::raw::syscall3(nr, a1, a2, a3) }
 }
 
 fn gettid() -> i64 {

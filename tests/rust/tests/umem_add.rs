@@ -2,7 +2,8 @@
 
 //! `umem_add()` through the Rust bindings, on the patched kernel.
 
-use syslet::{umem_add, umem_add_raw, Errno};
+use syslet::raw::umem_add_raw;
+use syslet::{umem_add, Errno};
 
 #[test]
 fn zero_inc_reads() {

@@ -1,12 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! User-space bindings for the syslet subsystem of this project's kernel.
+//! User-space bindings for the syslet subsystem of this project's kernel:
+//! asynchronous system call chains, threadlets and the private fd space
+//! (Documentation/syslets.md, handoff.md, fdspace.md).
 //!
-//! The ABI is `include/uapi/linux/syslet.h`; this crate carries its own
-//! copy of the numbers (as liburing carries its own `io_uring.h`) and a
-//! host-side test checks the copy against the header. System calls go
-//! through the `syscall` instruction directly: no libc, and the kernel's
-//! answer arrives unfiltered as `Result<_, Errno>`.
+//! - [`Chain`] builds a chain of system calls: typed atoms, stop
+//!   conditions, branches ([`Chain::skip_to_next_on_stop`]), loops
+//!   ([`Chain::then`]) and results feeding later atoms ([`Val::Result`],
+//!   [`FdArg::Opened`]), with no `unsafe`.
+//! - [`scope`] gives a completion [`Ring`]: [`Ring::submit`] runs a
+//!   chain, completions come back as an iterator ([`Ring::completions`])
+//!   or with a timeout ([`Ring::next_completion`]). The scope does not
+//!   return while a chain is in flight, so the buffers a chain borrows
+//!   cannot be freed under the kernel (the reasons are in [`scope`]'s
+//!   module, `ring`).
+//! - [`ThreadletPool`] runs functions as threadlets and joins them; its
+//!   `spawn` is `unsafe` ([`ThreadletPool::spawn`] says why no safe
+//!   version can exist).
+//! - [`PrivateFd`] owns a descriptor of the private fd space.
+//! - [`raw`] is the ABI as the kernel takes it: raw pointers, `unsafe`.
+//!
+//! The ABI is `include/uapi/linux/syslet.h` and `fdspace.h`; this crate
+//! carries its own copy of the numbers (as liburing carries its own
+//! `io_uring.h`) and host tests check the copy against the headers.
+//! System calls go through the `syscall` instruction directly: no libc,
+//! and the kernel's answer arrives unfiltered as `Result<_, Errno>`. On a
+//! kernel without the subsystem every call fails with `ENOSYS`.
 //!
 //! ```no_run
 //! let mut counter: u64 = 41;
@@ -15,13 +34,27 @@
 #![cfg(all(target_arch = "x86_64", target_os = "linux"))]
 
 mod abi;
+mod chain;
+#[cfg(test)]
+mod chain_tests;
+mod fd;
+mod fsdata;
+mod handles;
 pub mod nr;
-mod raw;
-pub mod threadlet;
+mod ops;
+pub mod raw;
+mod ring;
+mod spawn;
+mod threadlet;
 
-pub use abi::{flags, AsyncHead, Atom};
-pub use raw::{syscall3, Errno};
-pub use threadlet::{threadlet_exec, Threadlet};
+pub use chain::{AtomId, Buf, BufMut, CellId, Chain, ChainError, FdArg, StatxId, Stop, Val};
+pub use fd::{is_private, FromOwnedError, PrivateFd, FDUP_MOVE, NONLINEAR_FD, O_NONLINEAR};
+pub use fsdata::{dirents, BadDirent, Dirent, Dirents, Statx, StatxTimestamp, AT_EMPTY_PATH};
+pub use fsdata::{AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS};
+pub use ops::Whence;
+pub use raw::Errno;
+pub use ring::{scope, ChainId, Completion, Completions, Rejected, Ring, Submitted, MAX_SLOTS};
+pub use spawn::{JoinHandle, ThreadletPool};
 
 /// `umem_add(uptr, inc)`: adds `inc` to `*word` in the kernel and returns
 /// the new value (`inc == 0` only reads). Wraps modulo 2^64.
@@ -30,43 +63,5 @@ pub use threadlet::{threadlet_exec, Threadlet};
 /// error by the return value; read `*word` back when that matters.
 pub fn umem_add(word: &mut u64, inc: u64) -> Result<u64, Errno> {
     // SAFETY: `word` is a valid, exclusive 8-byte location for the call.
-    unsafe { umem_add_raw(word as *mut u64 as usize, inc) }
-}
-
-/// `umem_add()` on any address, for tests of the error paths.
-///
-/// # Safety
-///
-/// The kernel may write 8 bytes at `addr`; the caller must own them, or
-/// expect `EFAULT`.
-pub unsafe fn umem_add_raw(addr: usize, inc: u64) -> Result<u64, Errno> {
-    // SAFETY: the caller vouches for `addr`; the other argument is a value.
-    raw::decode(unsafe { raw::syscall3(nr::UMEM_ADD, addr, inc as usize, 0) }).map(|v| v as u64)
-}
-
-/// `async_exec(atom, head)`: runs the chain that starts at `atom`.
-///
-/// Returns the atom the chain ended at (it finished without going
-/// asynchronous), or null when it went asynchronous (its completion then
-/// appears in `head`'s ring).
-///
-/// # Safety
-///
-/// Every atom of the chain, every pointer in it and the ring must be valid
-/// for the kernel to read (atoms, arguments, head) and write (`ret_ptr`s,
-/// arguments of calls that write, the ring) until the chain completes.
-pub unsafe fn async_exec(atom: *const Atom, head: *mut AsyncHead) -> Result<*const Atom, Errno> {
-    // SAFETY: the caller vouches for the chain and the head.
-    raw::decode(unsafe { raw::syscall3(nr::ASYNC_EXEC, atom as usize, head as usize, 0) })
-        .map(|a| a as *const Atom)
-}
-
-/// `async_wait(min, user_ring_idx, head)`: waits until at least `min`
-/// completions lie in the ring past `user_ring_idx`; returns how many do.
-pub fn async_wait(min: u64, user_ring_idx: u64, head: &AsyncHead) -> Result<u64, Errno> {
-    // SAFETY: the kernel only reads `head`, which is valid for the call.
-    raw::decode(unsafe {
-        raw::syscall3(nr::ASYNC_WAIT, min as usize, user_ring_idx as usize, head as *const _ as usize)
-    })
-    .map(|n| n as u64)
+    unsafe { raw::umem_add_raw(word as *mut u64 as usize, inc) }
 }

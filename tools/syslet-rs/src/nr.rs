@@ -13,15 +13,19 @@ pub const UMEM_ADD: usize = 602;
 pub const THREADLET_ON: usize = 603;
 /// `threadlet_off()`.
 pub const THREADLET_OFF: usize = 604;
+/// `fdup(fd, flags)` (`include/uapi/linux/fdspace.h`).
+pub const FDUP: usize = 605;
 
 #[cfg(test)]
 mod tests {
     const HEADER: &str = include_str!("../../../include/uapi/linux/syslet.h");
+    const FDSPACE: &str = include_str!("../../../include/uapi/linux/fdspace.h");
 
     fn header_nr(name: &str) -> Option<usize> {
         let key = format!("#define __NR_{name}");
         HEADER
             .lines()
+            .chain(FDSPACE.lines())
             .find_map(|l| l.strip_prefix(&key))
             .and_then(|rest| rest.trim().parse().ok())
     }
@@ -33,6 +37,7 @@ mod tests {
         assert_eq!(header_nr("umem_add"), Some(super::UMEM_ADD));
         assert_eq!(header_nr("threadlet_on"), Some(super::THREADLET_ON));
         assert_eq!(header_nr("threadlet_off"), Some(super::THREADLET_OFF));
+        assert_eq!(header_nr("fdup"), Some(super::FDUP));
     }
 
     #[test]
@@ -43,6 +48,7 @@ mod tests {
             super::UMEM_ADD,
             super::THREADLET_ON,
             super::THREADLET_OFF,
+            super::FDUP,
         ] {
             assert!((600..=615).contains(&nr), "{nr} outside the subsystem's block");
         }

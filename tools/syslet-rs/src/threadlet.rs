@@ -108,6 +108,117 @@ core::arch::global_asm!(
     off = const nr::THREADLET_OFF,
 );
 
+// syslet_rs_threadlet_run(f, arg, stack_top, done) -> isize: as
+// syslet_rs_threadlet_exec, and once `f` returned, on either path, stores
+// 1 into the u32 at `done` and wakes its futex waiters before
+// threadlet_off(). From that store on the code touches neither the
+// threadlet stack nor `done`'s memory (the wake only hashes the address),
+// so whoever sees the 1 may reuse the stack and free `done`: the thread
+// that ran `f` leaves through threadlet_off() with registers only. r14
+// carries `done` (callee-saved, like the others).
+core::arch::global_asm!(
+    ".pushsection .text.syslet_rs_threadlet_run,\"ax\",@progbits",
+    ".globl syslet_rs_threadlet_run",
+    ".hidden syslet_rs_threadlet_run",
+    ".type syslet_rs_threadlet_run,@function",
+    ".p2align 4",
+    "syslet_rs_threadlet_run:",
+    ".cfi_startproc",
+    "push rbx",
+    ".cfi_adjust_cfa_offset 8",
+    ".cfi_rel_offset rbx, 0",
+    "push r12",
+    ".cfi_adjust_cfa_offset 8",
+    ".cfi_rel_offset r12, 0",
+    "push r13",
+    ".cfi_adjust_cfa_offset 8",
+    ".cfi_rel_offset r13, 0",
+    "push r14",
+    ".cfi_adjust_cfa_offset 8",
+    ".cfi_rel_offset r14, 0",
+    "mov rbx, rdi",
+    "mov r12, rsi",
+    "mov r13, rdx",
+    "mov r14, rcx",
+    "mov eax, {on}",
+    "xor edi, edi",
+    "syscall",
+    "test rax, rax",
+    "jle .Lsyslet_rs_threadlet_run_return",
+    ".cfi_remember_state",
+    "mov rcx, rsp",
+    "mov rsp, r13",
+    ".cfi_undefined rip",
+    "push rcx",
+    "sub rsp, 8",
+    "mov rdi, r12",
+    "call rbx",
+    // Finished: publish, then wake (FUTEX_WAKE | FUTEX_PRIVATE_FLAG).
+    "mov dword ptr [r14], 1",
+    "mov eax, {futex}",
+    "mov rdi, r14",
+    "mov esi, 129",
+    "mov edx, 0x7fffffff",
+    "syscall",
+    "mov eax, {off}",
+    "syscall",
+    "mov rsp, qword ptr [rsp + 8]",
+    ".cfi_restore_state",
+    ".Lsyslet_rs_threadlet_run_return:",
+    "pop r14",
+    ".cfi_adjust_cfa_offset -8",
+    ".cfi_restore r14",
+    "pop r13",
+    ".cfi_adjust_cfa_offset -8",
+    ".cfi_restore r13",
+    "pop r12",
+    ".cfi_adjust_cfa_offset -8",
+    ".cfi_restore r12",
+    "pop rbx",
+    ".cfi_adjust_cfa_offset -8",
+    ".cfi_restore rbx",
+    "ret",
+    ".cfi_endproc",
+    ".size syslet_rs_threadlet_run, .-syslet_rs_threadlet_run",
+    ".popsection",
+    on = const nr::THREADLET_ON,
+    off = const nr::THREADLET_OFF,
+    futex = const 202,
+);
+
+extern "C" {
+    fn syslet_rs_threadlet_run(
+        f: unsafe extern "C" fn(*mut c_void),
+        arg: *mut c_void,
+        top: *mut u8,
+        done: *const core::sync::atomic::AtomicU32,
+    ) -> isize;
+}
+
+/// [`threadlet_exec`] that also stores 1 into `done` and wakes its futex
+/// once `f` has returned, after which the threadlet no longer touches
+/// its stack or `done`. `top` is the 16-byte aligned top of a stack of at
+/// least [`MIN_STACK`] bytes.
+///
+/// # Safety
+///
+/// As [`threadlet_exec`], except that the stack may be reused once `done`
+/// reads 1.
+pub(crate) unsafe fn threadlet_run(
+    f: unsafe extern "C" fn(*mut c_void),
+    arg: *mut c_void,
+    top: *mut u8,
+    done: *const core::sync::atomic::AtomicU32,
+) -> Result<Threadlet, Errno> {
+    debug_assert!(top as usize % 16 == 0);
+    // SAFETY: the caller vouches for all four.
+    match raw::decode(unsafe { syslet_rs_threadlet_run(f, arg, top, done) })? {
+        INLINE => Ok(Threadlet::Inline),
+        WENT_ASYNC => Ok(Threadlet::WentAsync),
+        n => unreachable!("threadlet_run: the kernel returned {n}"),
+    }
+}
+
 extern "C" {
     fn syslet_rs_threadlet_exec(
         f: extern "C" fn(*mut c_void),
