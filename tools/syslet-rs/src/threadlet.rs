@@ -22,9 +22,12 @@ use crate::raw::{self, Errno};
 const WENT_ASYNC: usize = 0;
 const INLINE: usize = 1;
 
-/// The smallest stack [`threadlet_exec`] accepts, in bytes: the saved
-/// stack pointer, the alignment padding and a frame or two.
-pub const MIN_STACK: usize = 256;
+/// The smallest stack [`threadlet_exec`] accepts, in bytes. A signal
+/// that arrives while `f` runs inline is delivered on the threadlet
+/// stack: its frame holds the XSAVE area, which reaches about 11 KiB with
+/// AMX, and the handler's own frames come below it. 16 KiB leaves room
+/// for that and for a small `f`; it is a floor, not a recommendation.
+pub const MIN_STACK: usize = 16 << 10;
 
 /// How a threadlet's function ran.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -212,11 +215,27 @@ pub(crate) unsafe fn threadlet_run(
 ) -> Result<Threadlet, Errno> {
     debug_assert!(top as usize % 16 == 0);
     // SAFETY: the caller vouches for all four.
-    match raw::decode(unsafe { syslet_rs_threadlet_run(f, arg, top, done) })? {
+    classify(unsafe { syslet_rs_threadlet_run(f, arg, top, done) })
+}
+
+/// threadlet_on()'s or threadlet_off()'s answer as a [`Threadlet`]. Any
+/// other value aborts the process: an unwind from here could free or
+/// reuse a stack that a threadlet may still be running on.
+fn classify(ret: isize) -> Result<Threadlet, Errno> {
+    match raw::decode(ret)? {
         INLINE => Ok(Threadlet::Inline),
         WENT_ASYNC => Ok(Threadlet::WentAsync),
-        n => unreachable!("threadlet_run: the kernel returned {n}"),
+        _ => unexpected_return(),
     }
+}
+
+#[cold]
+fn unexpected_return() -> ! {
+    const MSG: &[u8] = b"syslet: threadlet_on()/threadlet_off() returned an unknown value; aborting\n";
+    // SAFETY: write(2, MSG): reads the static message only. Its result
+    // does not matter: the process aborts either way.
+    unsafe { raw::syscall3(1, 2, MSG.as_ptr() as usize, MSG.len()) };
+    std::process::abort()
 }
 
 extern "C" {
@@ -231,10 +250,12 @@ extern "C" {
 ///
 /// Returns [`Threadlet::Inline`] when `f` ran to its end without blocking,
 /// [`Threadlet::WentAsync`] as soon as it blocked (it goes on in another
-/// thread), or an error and nothing ran: `EINVAL` (null stack, or under
-/// [`MIN_STACK`] bytes), `EBUSY` (this thread is already in threadlet
-/// mode, e.g. `f` called `threadlet_exec`), `ENOSYS` (a kernel without
-/// threadlets).
+/// thread), or an error, and then nothing ran: `EINVAL` (null stack, or
+/// under [`MIN_STACK`] bytes), `EBUSY` (this thread is already in
+/// threadlet mode, e.g. `f` called `threadlet_exec`), `ENOSYS` (a kernel
+/// without threadlets). (`threadlet_off()`'s error after `f` returned
+/// inline would also come back here, with `f` run; it fails only if `f`
+/// ended threadlet mode itself, which the contract below forbids.)
 ///
 /// # Safety
 ///
@@ -252,7 +273,28 @@ extern "C" {
 ///   thread), no `std::io` or libc calls (errno), no panics (the panic
 ///   count is thread-local; a panic in an `extern "C"` function aborts
 ///   anyway): issue system calls with the `syscall` instruction.
-/// - Once asynchronous, `f`'s thread runs with all signals blocked.
+/// - Once asynchronous, `f`'s thread runs with all signals blocked but
+///   those a fault raises (SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE,
+///   SIGSYS), whose handlers then run on the threadlet stack. Until then `f` runs in the calling thread with the caller's signal
+///   mask, and a signal handler runs on the threadlet stack below `f`'s
+///   frames: the stack must have room for a signal frame (up to about
+///   11 KiB with AMX's XSAVE state) plus the deepest handler's frames on
+///   top of what `f` needs, unless the caller blocks signals around the
+///   call ([`crate::ThreadletPool::spawn`] does).
+/// - Signals at the first return: a signal delivered right at
+///   `threadlet_on()`'s return in the calling thread, before the switch
+///   to the threadlet stack, runs its handler on the caller's stack with
+///   threadlet mode on; if that handler blocks, the spare thread returns
+///   onto the caller's stack under the handler's frames. Block signals
+///   around the call if any handler can block.
+/// - Not from a signal handler running on an alternate signal stack
+///   unless signals are blocked: once `f` runs on the threadlet stack the
+///   kernel no longer sees the thread on the alternate stack, so a nested
+///   `SA_ONSTACK` signal would start at its top, over the frames of the
+///   handler that called this.
+/// - `f` must not call `threadlet_on()` or `threadlet_off()` itself
+///   (this function refuses a nested call with `EBUSY`, but a raw
+///   `threadlet_off()` would end the mode under the running code).
 /// - `f` must return normally: its return into `threadlet_off()` is what
 ///   releases its thread.
 /// - The process must not run with a CET shadow stack: the second return
@@ -270,11 +312,7 @@ pub unsafe fn threadlet_exec(
     let top = end.wrapping_sub(end as usize & 15);
     // SAFETY: the stack spans at least MIN_STACK bytes below `top`; the
     // caller vouches for `f`, `arg` and the stack's lifetime.
-    match raw::decode(unsafe { syslet_rs_threadlet_exec(f, arg, top) })? {
-        INLINE => Ok(Threadlet::Inline),
-        WENT_ASYNC => Ok(Threadlet::WentAsync),
-        n => unreachable!("threadlet_exec: the kernel returned {n}"),
-    }
+    classify(unsafe { syslet_rs_threadlet_exec(f, arg, top) })
 }
 
 #[cfg(test)]
@@ -307,7 +345,39 @@ mod tests {
         unsafe {
             assert_eq!(threadlet_exec(never, null, null.cast(), 4096), Err(Errno::EINVAL));
             assert_eq!(threadlet_exec(never, null, stack.as_mut_ptr(), 64), Err(Errno::EINVAL));
+            // One byte short of room for a signal frame and a handler.
+            let mut big = vec![0u8; MIN_STACK];
+            assert_eq!(threadlet_exec(never, null, big.as_mut_ptr(), MIN_STACK - 1), Err(Errno::EINVAL));
         }
+    }
+
+    #[test]
+    fn kernel_answers_are_classified() {
+        assert_eq!(classify(1), Ok(Threadlet::Inline));
+        assert_eq!(classify(0), Ok(Threadlet::WentAsync));
+        assert_eq!(classify(-38), Err(Errno::ENOSYS));
+        assert_eq!(classify(-16), Err(Errno::EBUSY));
+    }
+
+    /// Any other answer aborts the process rather than unwinding: checked
+    /// in a child process, this test binary run again for this test only.
+    #[test]
+    fn an_unknown_answer_aborts() {
+        const CHILD: &str = "SYSLET_RS_CLASSIFY_CHILD";
+        if std::env::var_os(CHILD).is_some() {
+            let _ = classify(2);
+            return; // not reached: the parent sees an exit instead of SIGABRT
+        }
+        use std::os::unix::process::ExitStatusExt;
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "threadlet::tests::an_unknown_answer_aborts", "--test-threads=1"])
+            .env(CHILD, "1")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.signal(), Some(6), "SIGABRT; got {:?}", out.status);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("returned an unknown value; aborting"), "{err}");
+        assert!(!err.contains("panicked"), "no unwinding: {err}");
     }
 
     static RAN: AtomicBool = AtomicBool::new(false);
