@@ -3,7 +3,9 @@
 //! ThreadletPool on the patched kernel: a function that does not block
 //! runs inline and its result comes back; one that blocks lets spawn()
 //! return at once, finishes in another thread, and its stack goes back to
-//! the pool; a dropped handle detaches; a nested threadlet is EBUSY.
+//! the pool; a dropped handle detaches; a nested threadlet is EBUSY; the
+//! function runs with signals blocked and the caller's mask comes back
+//! on both returns.
 //!
 //! The functions only make raw system calls and touch atomics: what
 //! spawn()'s safety contract allows once they may have blocked.
@@ -11,14 +13,39 @@
 use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
-use syslet::raw::{decode, syscall3, threadlet_exec, Threadlet};
+use syslet::raw::{decode, syscall3, syscall6, threadlet_exec, Threadlet};
 use syslet::{Errno, ThreadletPool};
 
 const NR_READ: usize = 0;
 const NR_GETTID: usize = 186;
+const NR_RT_SIGPROCMASK: usize = 14;
+const SIG_BLOCK: usize = 0;
+const SIG_SETMASK: usize = 2;
+/// Every signal but SIGKILL (9) and SIGSTOP (19), which are never blocked.
+const ALL_BLOCKABLE: u64 = !((1 << 8) | (1 << 18));
+const SIGUSR1_BIT: u64 = 1 << 9;
+/// SIGILL, SIGTRAP, SIGBUS, SIGFPE, SIGSEGV, SIGSYS: what a fault raises.
+/// Once asynchronous, the kernel keeps them deliverable in the threadlet
+/// (syslet/handoff.c), so that a fault still ends the process.
+const FAULT_SIGNALS: u64 = (1 << 3) | (1 << 4) | (1 << 6) | (1 << 7) | (1 << 10) | (1 << 30);
+
+/// This thread's signal mask, by the raw call (no errno): a threadlet
+/// function may call it.
+fn sigmask() -> u64 {
+    let mut cur = 0u64;
+    // SAFETY: the kernel writes 8 bytes at `cur`; no new mask.
+    let r = unsafe { syscall6(NR_RT_SIGPROCMASK, [SIG_BLOCK, 0, &mut cur as *mut u64 as usize, 8, 0, 0]) };
+    assert_eq!(r, 0);
+    cur
+}
+
+fn set_sigmask(m: u64) {
+    // SAFETY: the kernel reads 8 bytes at `m`.
+    let r = unsafe { syscall6(NR_RT_SIGPROCMASK, [SIG_SETMASK, &m as *const u64 as usize, 0, 8, 0, 0]) };
+    assert_eq!(r, 0);
+}
 
 fn gettid() -> i64 {
     // SAFETY: gettid takes no arguments.
@@ -75,16 +102,16 @@ fn a_dropped_handle_detaches_until_the_function_returns() {
     let pool = ThreadletPool::new(64 << 10).unwrap();
     let (rx, mut tx) = UnixStream::pair().unwrap();
     let rx = OwnedFd::from(rx);
-    let seen = Arc::new(AtomicI64::new(0));
-    let s = seen.clone();
+    static SEEN: AtomicI64 = AtomicI64::new(0);
+    let seen = &SEEN;
     let fd = rx.as_raw_fd() as usize;
-    // SAFETY: a read and an atomic store; the Arc is moved in and dropped
-    // with the job by the pool, not by the function.
+    // SAFETY: a read and an atomic store; the captures (a number and a
+    // reference to a static) have no drop code.
     let h = unsafe {
         pool.spawn(move || {
             let mut b = 0u8;
             let n = syscall3(NR_READ, fd, &mut b as *mut u8 as usize, 1);
-            s.store(n as i64 * 100 + b as i64, Ordering::Release);
+            seen.store(n as i64 * 100 + b as i64, Ordering::Release);
         })
     }
     .expect("spawn");
@@ -103,7 +130,6 @@ fn a_dropped_handle_detaches_until_the_function_returns() {
     }
     assert_eq!(pool.detached(), 0);
     assert_eq!(pool.idle_stacks(), 1);
-    assert_eq!(Arc::strong_count(&seen), 1, "the function's capture was dropped");
 }
 
 #[test]
@@ -126,4 +152,60 @@ fn a_raw_system_call_error_comes_back_as_the_result() {
     // SAFETY: a read from a descriptor that is not open: EBADF, no memory.
     let h = unsafe { pool.spawn(|| decode(syscall3(NR_READ, 999_999, 0, 0))) }.unwrap();
     assert_eq!(h.join(), Err(Errno::EBADF));
+}
+
+#[test]
+fn the_function_runs_with_signals_blocked_and_the_callers_mask_comes_back() {
+    static INLINE_MASK: AtomicU64 = AtomicU64::new(0);
+    static ASYNC_MASK: AtomicU64 = AtomicU64::new(0);
+    let pool = ThreadletPool::new(64 << 10).unwrap();
+    let before = sigmask();
+    set_sigmask(SIGUSR1_BIT);
+
+    // Inline: spawn returns in the calling thread.
+    let m = &INLINE_MASK;
+    // SAFETY: a raw rt_sigprocmask and an atomic store.
+    let h = unsafe { pool.spawn(move || m.store(sigmask_raw(), Ordering::Relaxed)) }.expect("spawn");
+    let after_inline = sigmask();
+    assert_eq!(h.how(), Threadlet::Inline);
+    h.join();
+
+    // Asynchronous: spawn returns in the spare thread that took the
+    // caller's place, with the mask of threadlet_on()'s entry.
+    let (rx, mut tx) = UnixStream::pair().unwrap();
+    let rx = OwnedFd::from(rx);
+    let fd = rx.as_raw_fd() as usize;
+    let m = &ASYNC_MASK;
+    // SAFETY: a read, a raw rt_sigprocmask and an atomic store.
+    let h = unsafe {
+        pool.spawn(move || {
+            let mut b = 0u8;
+            syscall3(NR_READ, fd, &mut b as *mut u8 as usize, 1);
+            m.store(sigmask_raw(), Ordering::Relaxed);
+        })
+    }
+    .expect("spawn");
+    let after_async = sigmask();
+    let how = h.how();
+    tx.write_all(b"x").unwrap();
+    h.join();
+    set_sigmask(before);
+
+    assert_eq!(INLINE_MASK.load(Ordering::Relaxed), ALL_BLOCKABLE, "inline, signals are blocked");
+    assert_eq!(after_inline, SIGUSR1_BIT, "the caller's mask, after an inline run");
+    assert_eq!(how, Threadlet::WentAsync);
+    assert_eq!(after_async, SIGUSR1_BIT, "the caller's mask, in the thread that returned");
+    assert_eq!(
+        ASYNC_MASK.load(Ordering::Relaxed),
+        ALL_BLOCKABLE & !FAULT_SIGNALS,
+        "asynchronous, signals are blocked but those of faults"
+    );
+}
+
+/// [`sigmask`] without the assertion (no panic inside a threadlet).
+fn sigmask_raw() -> u64 {
+    let mut cur = 0u64;
+    // SAFETY: the kernel writes 8 bytes at `cur`.
+    unsafe { syscall6(NR_RT_SIGPROCMASK, [SIG_BLOCK, 0, &mut cur as *mut u64 as usize, 8, 0, 0]) };
+    cur
 }

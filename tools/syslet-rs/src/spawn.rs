@@ -19,7 +19,10 @@
 //! "allocation-free" marker in Rust), so no signature for a safe spawn of
 //! arbitrary code can be sound. What the pool makes safe is everything
 //! around the function: stacks (never reused or unmapped while a
-//! threadlet may run on them), the result's hand-over, and the wait.
+//! threadlet may run on them), the result's hand-over, the wait, and the
+//! signal mask (blocked while the function runs). What can be checked of
+//! the function is checked at build time: its captures have no drop code,
+//! which would run inside it.
 
 use core::cell::{RefCell, UnsafeCell};
 use core::ffi::c_void;
@@ -126,7 +129,9 @@ pub struct ThreadletPool {
 impl ThreadletPool {
     /// A pool whose threadlets get stacks of `stack_size` bytes (rounded
     /// up to pages, plus a guard page). `EINVAL` below 4096 bytes or above
-    /// 1 GiB.
+    /// 1 GiB. The function runs with signals blocked, so its stack needs
+    /// no room for a signal frame (unlike [`crate::raw::threadlet_exec`]'s,
+    /// see [`crate::raw::MIN_STACK`]): size it for the function alone.
     pub fn new(stack_size: usize) -> Result<ThreadletPool, Errno> {
         if !(PAGE..=1 << 30).contains(&stack_size) {
             return Err(Errno::EINVAL);
@@ -166,42 +171,81 @@ impl ThreadletPool {
     /// Runs `f` as a threadlet on a stack of the pool: inline until it
     /// blocks, then in the thread that blocked while the caller goes on.
     /// Returns once `f` finished or blocked; [`JoinHandle::join`] gives
-    /// its result. Errors (and `f` did not run): `EBUSY` when the calling
+    /// its result. Errors, and `f` did not run: `EBUSY` when the calling
     /// thread is in a threadlet already, `ENOSYS` on a kernel without
-    /// threadlets, `ENOMEM` and others of `mmap()` for a new stack.
+    /// threadlets, `ENOMEM` and others of `mmap()` for a new stack. (An
+    /// error of `threadlet_off()` after `f` returned inline also comes
+    /// back as an error, its result dropped; it happens only if `f` ended
+    /// threadlet mode itself, which the contract forbids.)
+    ///
+    /// `f` runs with every blockable signal blocked, inline too: `spawn`
+    /// blocks them before `threadlet_on()` and restores the caller's mask
+    /// before it returns, on every path, so no handler runs on the
+    /// threadlet stack or at the kernel's first return. (Once `f` went
+    /// asynchronous the kernel leaves the signals of faults deliverable,
+    /// SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE and SIGSYS, so that a
+    /// fault in `f` still ends the process.)
+    ///
+    /// `F` must have no drop glue (`core::mem::needs_drop::<F>()` is
+    /// false), since `f`'s captures are dropped at its end, inside it:
+    /// `spawn` with a closure that captures a `Vec`, `Box`, `Arc`,
+    /// `OwnedFd` or anything else with `Drop` fails to build (E0080, a
+    /// failed constant evaluation). Capture plain values and references
+    /// to `'static` data.
+    ///
+    /// ```compile_fail,E0080
+    /// let pool = syslet::ThreadletPool::new(64 << 10).unwrap();
+    /// let v = vec![1u8];
+    /// // `v` would be freed at the end of the closure, inside the threadlet.
+    /// let _ = unsafe { pool.spawn(move || v.len()) };
+    /// ```
     ///
     /// # Safety
     ///
     /// From the first point where `f` may block (any system call, a page
     /// fault on memory not yet touched) to its return, `f` runs in another
-    /// thread with the caller's thread-local storage, concurrently with
-    /// the caller, and with all signals blocked. Until it returns, `f`
-    /// must not:
+    /// thread, concurrently with the caller, but with the caller's
+    /// thread-local storage. Until it returns, `f` may use atomics and raw
+    /// system calls ([`crate::raw::syscall3`],
+    /// [`syscall6`](crate::raw::syscall6)) and nothing else that
+    /// synchronizes or reaches the kernel. In particular `f` must not:
     ///
-    /// - allocate or free (`Box`, `Vec`, `String`, `format!`, anything
-    ///   that does): the allocator's caches are per thread;
+    /// - use any `std::sync` type other than the atomics: a contended
+    ///   `Mutex`, `RwLock` or `Condvar` waits through
+    ///   `libc::syscall(SYS_futex)`, which writes `errno` in the caller's
+    ///   TLS; `mpsc` channels use `thread_local!` and allocate;
+    /// - allocate or free (`Box`, `Vec`, `String`, `format!`, `Arc`
+    ///   clones that drop the last reference, anything that does): the
+    ///   allocator's caches are per thread. This includes drops: drop
+    ///   code that allocates or frees must not run inside `f`. `F`'s
+    ///   captures are checked at build time (above); `R` is built inside
+    ///   `f`, so it must not own memory `f` allocated (dropping an `R`
+    ///   later is fine: that happens in the thread that joins, or that
+    ///   owns the pool);
     /// - use thread-local state: `thread_local!`, `std::thread::current()`,
-    ///   `errno` (libc functions; make system calls with
-    ///   [`crate::raw::syscall3`]/[`syscall6`](crate::raw::syscall6)),
-    ///   `std::io::stdout()`/`stderr()` and `println!`, std's locks that
-    ///   check their owner thread;
+    ///   `errno` (libc functions), `std::io::stdout()`/`stderr()` and
+    ///   `println!` (their reentrant lock checks its owner thread);
     /// - panic (the panic count is thread-local; a panic out of `f`
     ///   aborts the process in any case), `longjmp` or exit its thread:
     ///   its return is what frees the thread;
-    /// - rely on signals, or call [`ThreadletPool::spawn`] or
-    ///   [`crate::raw::threadlet_exec`] (`EBUSY`).
+    /// - make `threadlet_on()` or `threadlet_off()` system calls itself (a
+    ///   [`crate::raw::threadlet_exec`] from `f` is refused with `EBUSY`
+    ///   before it runs anything; a raw `threadlet_off()` would end
+    ///   threadlet mode under `f`).
     ///
-    /// Atomics, `std::sync::atomic`, raw system calls and memory that `f`
-    /// owns or shares through `Send` types are fine; whatever `f` shares
-    /// with the caller needs synchronization, as with any thread. The
-    /// process must not run with a CET shadow stack. A signal handler
-    /// that blocks right at the kernel's first return would be resumed
-    /// under by the spare thread: block such signals around `spawn`.
+    /// Whatever `f` shares with the caller needs atomics, as between any
+    /// two threads. The process must not run with a CET shadow stack.
     pub unsafe fn spawn<F, R>(&self, f: F) -> Result<JoinHandle<'_, R>, Errno>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
+        const {
+            assert!(
+                !core::mem::needs_drop::<F>(),
+                "ThreadletPool::spawn: the function's captures have drop glue, which would run inside the threadlet"
+            )
+        };
         self.reap_orphans();
         let popped = self.free.borrow_mut().pop();
         let stack = match popped {
@@ -213,11 +257,18 @@ impl ThreadletPool {
             f: UnsafeCell::new(Some(f)),
             result: UnsafeCell::new(MaybeUninit::<R>::uninit()),
         }));
+        let saved = block_signals();
+        // Nothing from here to the JoinHandle may panic: an unwind would
+        // unmap a stack that `f` may be running on.
         // SAFETY: the stack is ours and unused (its last threadlet set
         // `done`), and stays out of the free list until this one's `done`
         // is 1; the job lives until then too (join, or the orphan list);
-        // the caller vouches for what `f` does.
+        // signals are blocked; the caller vouches for what `f` does.
         let r = unsafe { threadlet_run(trampoline::<F, R>, job.cast(), stack.top(), &(*job).done) };
+        // The thread here is the caller, or the spare thread that took its
+        // place (with its ID and the mask blocked above): either way the
+        // caller's mask goes back.
+        restore_signals(&saved);
         match r {
             Ok(how) => Ok(JoinHandle {
                 pool: self,
@@ -228,8 +279,13 @@ impl ThreadletPool {
                 _r: PhantomData,
             }),
             Err(e) => {
-                // SAFETY: nothing ran; `f` is dropped with the job.
-                unsafe { drop(Box::from_raw(job)) };
+                // SAFETY: no thread is on the stack or uses the job:
+                // either threadlet_on() failed and `f` never ran (`done`
+                // 0, `f` still in the job, dropped with it), or `f`
+                // returned inline and threadlet_off() failed (`done` 1,
+                // the result written: free_job drops it), and this thread
+                // has left the threadlet stack.
+                unsafe { free_job::<F, R>(job.cast()) };
                 self.free.borrow_mut().push(stack);
                 Err(e)
             }
@@ -237,11 +293,37 @@ impl ThreadletPool {
     }
 }
 
-/// Frees a finished job, dropping its result if it was not taken.
+const NR_RT_SIGPROCMASK: usize = 14;
+const SIG_BLOCK: usize = 0;
+const SIG_SETMASK: usize = 2;
+
+/// Blocks every signal that can be blocked (the kernel leaves SIGKILL
+/// and SIGSTOP out) with the raw system call, which leaves `errno`
+/// alone; returns the mask before.
+fn block_signals() -> u64 {
+    let all = !0u64;
+    let mut old = 0u64;
+    // SAFETY: the kernel reads 8 bytes at `all` and writes 8 at `old`.
+    let r = unsafe { syscall6(NR_RT_SIGPROCMASK, [SIG_BLOCK, &all as *const u64 as usize, &mut old as *mut u64 as usize, 8, 0, 0]) };
+    // Valid pointers and the kernel's sigset size: it cannot fail.
+    debug_assert_eq!(r, 0);
+    old
+}
+
+/// Sets the mask back; cannot fail (valid pointer, the kernel's size) and
+/// does not panic.
+fn restore_signals(saved: &u64) {
+    // SAFETY: the kernel reads 8 bytes at `saved`.
+    unsafe { syscall6(NR_RT_SIGPROCMASK, [SIG_SETMASK, saved as *const u64 as usize, 0, 8, 0, 0]) };
+}
+
+/// Frees a job no thread uses any more, dropping its result if the
+/// function wrote one that was not taken.
 unsafe fn free_job<F, R>(job: *mut u8) {
     let job = job as *mut Job<F, R>;
-    // SAFETY: `done` is 1 (the function returned and wrote its result)
-    // or 2 (join() moved the result out).
+    // SAFETY: `done` is 1 (the function returned and wrote its result),
+    // 2 (join() moved the result out) or 0 (threadlet_on() failed: the
+    // function, still in `f`, never ran and no result exists).
     unsafe {
         if (*job).done.load(Ordering::Acquire) == 1 {
             (*(*job).result.get()).assume_init_drop();
@@ -371,8 +453,7 @@ const _: () = assert!(core::mem::offset_of!(Job<(), u64>, done) == 0);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicUsize;
-    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 
     #[test]
     fn stack_sizes_are_checked() {
@@ -389,43 +470,111 @@ mod tests {
         assert_eq!(core::mem::offset_of!(Job<Big, Big>, result), core::mem::offset_of!(Job<u8, Big>, result));
     }
 
-    struct Counted(Arc<AtomicUsize>);
-    impl Drop for Counted {
-        fn drop(&mut self) {
-            self.0.fetch_add(1, Ordering::Relaxed);
-        }
+    /// The calling thread's signal mask, read with the raw call.
+    fn sigmask() -> u64 {
+        let mut cur = 0u64;
+        // SAFETY: the kernel writes 8 bytes at `cur`; `set` is null.
+        let r = unsafe { syscall6(NR_RT_SIGPROCMASK, [SIG_BLOCK, 0, &mut cur as *mut u64 as usize, 8, 0, 0]) };
+        assert_eq!(r, 0);
+        cur
     }
+
+    fn set_sigmask(m: u64) {
+        restore_signals(&m);
+        assert_eq!(sigmask(), m);
+    }
+
+    /// Every signal but SIGKILL (9) and SIGSTOP (19), which the kernel
+    /// never blocks.
+    const ALL_BLOCKABLE: u64 = !((1 << 8) | (1 << 18));
+    const SIGUSR1_BIT: u64 = 1 << 9;
+
+    static RAN: AtomicBool = AtomicBool::new(false);
+    static MASK_INSIDE: AtomicU64 = AtomicU64::new(0);
 
     #[test]
     fn spawn_runs_inline_or_is_enosys_and_recycles_its_stack() {
         let pool = ThreadletPool::new(16 << 10).unwrap();
-        let drops = Arc::new(AtomicUsize::new(0));
-        let held = Counted(drops.clone());
-        // SAFETY: the function moves a value and returns it; nothing it
-        // does may block, allocate or use TLS.
+        // The test's own mask, to see it restored: SIGUSR1 blocked only.
+        let before = sigmask();
+        set_sigmask(SIGUSR1_BIT);
+        let ran: &'static AtomicBool = &RAN;
+        let mask: &'static AtomicU64 = &MASK_INSIDE;
+        // SAFETY: the function reads its signal mask with a raw system
+        // call, stores to two statics and returns a value; its captures
+        // are references, without drop glue.
         let r = unsafe {
             pool.spawn(move || {
-                let h = held;
-                core::hint::black_box(&h);
+                let mut cur = 0u64;
+                syscall6(NR_RT_SIGPROCMASK, [SIG_BLOCK, 0, &mut cur as *mut u64 as usize, 8, 0, 0]);
+                mask.store(cur, Ordering::Relaxed);
+                ran.store(true, Ordering::Relaxed);
                 41 + 1
             })
         };
+        let after = sigmask();
+        set_sigmask(before);
+        assert_eq!(after, SIGUSR1_BIT, "the caller's mask is back");
         match r {
-            // The host kernel: threadlet_on() is ENOSYS, the function was
-            // dropped unrun with its capture, the stack went back.
+            // The host kernel: threadlet_on() is ENOSYS, the function did
+            // not run, the stack went back.
             Err(Errno::ENOSYS) => {
-                assert_eq!(drops.load(Ordering::Relaxed), 1);
+                assert!(!RAN.load(Ordering::Relaxed));
                 assert_eq!(pool.idle_stacks(), 1);
             }
             Ok(h) => {
                 assert_eq!(h.how(), Threadlet::Inline);
                 assert!(h.is_finished());
                 assert_eq!(h.join(), 42);
-                assert_eq!(drops.load(Ordering::Relaxed), 1);
+                assert_eq!(MASK_INSIDE.load(Ordering::Relaxed), ALL_BLOCKABLE, "f ran with signals blocked");
                 assert_eq!(pool.idle_stacks(), 1);
             }
             Err(e) => panic!("{e:?}"),
         }
+    }
+
+    #[test]
+    fn blocking_signals_blocks_all_but_kill_and_stop_and_restores() {
+        let before = sigmask();
+        set_sigmask(SIGUSR1_BIT);
+        let saved = block_signals();
+        let inside = sigmask();
+        restore_signals(&saved);
+        let after = sigmask();
+        set_sigmask(before);
+        assert_eq!(saved, SIGUSR1_BIT);
+        assert_eq!(inside, ALL_BLOCKABLE);
+        assert_eq!(after, SIGUSR1_BIT);
+    }
+
+    #[test]
+    fn a_failed_spawn_frees_a_result_that_was_written() {
+        // The Err path after threadlet_off() failed: `done` 1 and a result
+        // written, which free_job must drop (once).
+        static DROPS: AtomicUsize = AtomicUsize::new(0);
+        struct Counted;
+        impl Drop for Counted {
+            fn drop(&mut self) {
+                DROPS.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let job = Box::into_raw(Box::new(Job::<fn() -> Counted, Counted> {
+            done: AtomicU32::new(1),
+            f: UnsafeCell::new(None),
+            result: UnsafeCell::new(MaybeUninit::new(Counted)),
+        }));
+        // SAFETY: a finished job of these types, freed once.
+        unsafe { free_job::<fn() -> Counted, Counted>(job.cast()) };
+        assert_eq!(DROPS.load(Ordering::Relaxed), 1);
+        // And a job whose function never ran: nothing to drop as a result.
+        let job = Box::into_raw(Box::new(Job::<fn() -> Counted, Counted> {
+            done: AtomicU32::new(0),
+            f: UnsafeCell::new(Some((|| Counted) as fn() -> Counted)),
+            result: UnsafeCell::new(MaybeUninit::uninit()),
+        }));
+        // SAFETY: as above.
+        unsafe { free_job::<fn() -> Counted, Counted>(job.cast()) };
+        assert_eq!(DROPS.load(Ordering::Relaxed), 1);
     }
 
     #[test]
