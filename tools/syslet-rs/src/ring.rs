@@ -106,9 +106,9 @@ const _: () = assert!(core::mem::size_of::<Head>() == core::mem::size_of::<Async
 ///
 /// Freeing the buffer while its chain may be in flight does not compile,
 /// even with the submission leaked (`data` is borrowed until the scope
-/// ends):
+/// ends; assigning to it drops the old vector):
 ///
-/// ```compile_fail,E0505
+/// ```compile_fail,E0506
 /// use std::os::fd::AsFd;
 /// let file = std::fs::File::open("/dev/null").unwrap();
 /// let mut data = vec![0u8; 64];
@@ -118,10 +118,17 @@ const _: () = assert!(core::mem::size_of::<Head>() == core::mem::size_of::<Async
 ///     chain.read(file.as_fd(), buf);
 ///     let submitted = ring.submit(chain);
 ///     std::mem::forget(submitted);
-///     drop(data); // freed while the kernel may still write it
+///     data = Vec::new(); // frees the buffer the kernel may still write
 /// })
 /// .unwrap();
 /// ```
+///
+/// (`drop(data)` there fails too, twice over: the closure would take
+/// `data` by value, so it would not outlive the closure (E0597), and it
+/// would move a borrowed value (E0505).)
+///
+/// (These snippets' error codes are checked by `tests/compile_fail.rs`:
+/// stable rustdoc only checks that they fail.)
 ///
 /// Nor can a chain borrow a buffer that ends inside the scope:
 ///
