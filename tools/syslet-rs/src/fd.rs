@@ -46,6 +46,22 @@ fn fdup(fd: RawFd, flags: u32) -> Result<RawFd, Errno> {
     decode(unsafe { syscall3(nr::FDUP, fd as u32 as usize, flags as usize, 0) }).map(|f| f as RawFd)
 }
 
+/// `Ok` if the kernel has the private fd space, `ENOSYS` if not:
+/// `fdup(-1, 0)` is `EBADF` on a kernel with `fdup()`, `ENOSYS` on a
+/// stock one. Any other answer is taken as `ENOSYS` too.
+fn private_space() -> Result<(), Errno> {
+    match fdup(-1, 0) {
+        Err(Errno::EBADF) => Ok(()),
+        Ok(fd) => {
+            // Not fdup(): whatever made a descriptor is not ours to keep.
+            // SAFETY: the kernel just made it, nobody else knows it.
+            drop(unsafe { OwnedFd::from_raw_fd(fd) });
+            Err(Errno::ENOSYS)
+        }
+        Err(_) => Err(Errno::ENOSYS),
+    }
+}
+
 /// Whether `fd` is a private descriptor (`F_GETFL` reports
 /// `O_NONLINEAR`; a kernel without the private space never does).
 pub fn is_private(fd: BorrowedFd<'_>) -> Result<bool, Errno> {
@@ -64,10 +80,13 @@ impl PrivateFd {
     }
 
     /// `dup3(fd, NONLINEAR_FD, O_CLOEXEC)`, the same as [`dup`](Self::dup)
-    /// through the stock call. On a kernel without the private space
-    /// `dup3()` fails (`EBADF`: the target is above any limit) or makes
-    /// an ordinary descriptor, which is closed again: `ENOSYS`.
+    /// through the stock call. `ENOSYS` on a kernel without the private
+    /// space, where `dup3()` is not called at all: there it would be an
+    /// ordinary `dup3()` onto descriptor number `0x40000000`, replacing
+    /// whatever a process with that high an `RLIMIT_NOFILE` has open
+    /// there.
     pub fn dup_nonlinear(fd: BorrowedFd<'_>) -> Result<PrivateFd, Errno> {
+        private_space()?;
         let raw = fd.as_raw_fd() as usize;
         // SAFETY: dup3() takes three values.
         let new = decode(unsafe { syscall3(NR_DUP3, raw, NONLINEAR_FD as usize, O_CLOEXEC) })?;
@@ -204,13 +223,48 @@ mod tests {
         let f = std::fs::File::open("/dev/null").unwrap();
         match PrivateFd::dup(f.as_fd()) {
             Err(Errno::ENOSYS) => {
-                assert_eq!(PrivateFd::dup_nonlinear(f.as_fd()).err(), Some(Errno::EBADF));
+                assert_eq!(private_space(), Err(Errno::ENOSYS));
+                assert_eq!(PrivateFd::dup_nonlinear(f.as_fd()).err(), Some(Errno::ENOSYS));
                 let e = PrivateFd::from_owned(f.into()).unwrap_err();
                 assert_eq!(e.errno, Errno::ENOSYS);
                 assert_eq!(is_private(e.fd.as_fd()), Ok(false), "still open");
             }
             Ok(p) => assert!(p.as_raw_fd_private()),
             Err(e) => panic!("fdup: {e:?}"),
+        }
+    }
+
+    /// `/proc/self/fd/N`'s target.
+    fn target(fd: i32) -> String {
+        std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap().to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn dup_nonlinear_on_a_stock_kernel_leaves_a_high_descriptor_alone() {
+        let null = std::fs::File::open("/dev/null").unwrap();
+        let zero = std::fs::File::open("/dev/zero").unwrap();
+        if private_space().is_ok() {
+            // The patched kernel: dup3() onto NONLINEAR_FD is private.
+            let p = PrivateFd::dup_nonlinear(zero.as_fd()).unwrap();
+            assert!(p.as_raw_fd_private());
+            assert_eq!(target(p.as_raw_fd()), "/dev/zero");
+            return;
+        }
+        // A stock kernel: put /dev/null at number 0x40000000, where the
+        // process's RLIMIT_NOFILE allows that (above it dup3() is EBADF:
+        // then only the ENOSYS below is checked; the old code gave EBADF
+        // there, having called dup3()).
+        // SAFETY: dup3() takes three values.
+        let r = decode(unsafe { syscall3(NR_DUP3, null.as_raw_fd() as usize, NONLINEAR_FD as usize, O_CLOEXEC) });
+        // SAFETY: a descriptor the kernel just made for this test.
+        let high = r.ok().map(|fd| unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
+        match &high {
+            Some(h) => assert_eq!(h.as_raw_fd(), NONLINEAR_FD),
+            None => assert_eq!(r.err(), Some(Errno::EBADF), "dup3 onto 0x40000000"),
+        }
+        assert_eq!(PrivateFd::dup_nonlinear(zero.as_fd()).err(), Some(Errno::ENOSYS));
+        if let Some(h) = high {
+            assert_eq!(target(h.as_raw_fd()), "/dev/null", "not replaced by /dev/zero");
         }
     }
 }
