@@ -101,7 +101,9 @@ struct Sealed {
 pub struct Chain<'a> {
     id: u64,
     specs: Vec<Spec>,
-    bufs: Vec<(usize, usize)>,
+    /// Lent buffers: pointers keep their provenance (only the kernel
+    /// sees them as numbers); a `buf` (shared) one is never written.
+    bufs: Vec<(*mut u8, usize)>,
     cells: Vec<*mut u64>,
     owned: Vec<Owned>,
     taken: Vec<bool>,
@@ -152,13 +154,13 @@ impl<'a> Chain<'a> {
     /// `pread`, `getdents64`) or read it. It comes back through
     /// [`crate::Completion::buf`].
     pub fn buf_mut(&mut self, buf: &'a mut [u8]) -> BufMut {
-        self.bufs.push((buf.as_mut_ptr() as usize, buf.len()));
+        self.bufs.push((buf.as_mut_ptr(), buf.len()));
         BufMut { chain: self.id, index: self.bufs.len() as u32 - 1 }
     }
 
     /// Lends `buf` to the chain for atoms that only read it (`write`).
     pub fn buf(&mut self, buf: &'a [u8]) -> Buf {
-        self.bufs.push((buf.as_ptr() as usize, buf.len()));
+        self.bufs.push((buf.as_ptr().cast_mut(), buf.len()));
         Buf { chain: self.id, index: self.bufs.len() as u32 - 1 }
     }
 
@@ -253,7 +255,7 @@ impl<'a> Chain<'a> {
         atom.index as usize
     }
 
-    pub(crate) fn buf_range(&self, chain: u64, index: u32) -> (usize, usize) {
+    pub(crate) fn buf_range(&self, chain: u64, index: u32) -> (*mut u8, usize) {
         assert!(chain == self.id, "syslet: a buffer handle of another chain");
         self.bufs[index as usize]
     }

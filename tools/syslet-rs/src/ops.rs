@@ -55,14 +55,14 @@ impl<'a> Chain<'a> {
     pub fn read(&mut self, fd: impl Into<FdArg<'a>>, buf: BufMut) -> AtomId {
         let fd = self.fd_val(fd.into());
         let (p, len) = self.buf_range(buf.chain, buf.index);
-        self.push(sys::READ, &[fd, (p as u64).into(), (len as u64).into()], Kind::Plain)
+        self.push(sys::READ, &[fd, (p.expose_provenance() as u64).into(), (len as u64).into()], Kind::Plain)
     }
 
     /// `pread64(fd, buf, buf.len(), offset)`.
     pub fn pread(&mut self, fd: impl Into<FdArg<'a>>, buf: BufMut, offset: impl Into<Val>) -> AtomId {
         let fd = self.fd_val(fd.into());
         let (p, len) = self.buf_range(buf.chain, buf.index);
-        self.push(sys::PREAD64, &[fd, (p as u64).into(), (len as u64).into(), offset.into()], Kind::Plain)
+        self.push(sys::PREAD64, &[fd, (p.expose_provenance() as u64).into(), (len as u64).into(), offset.into()], Kind::Plain)
     }
 
     /// `write(fd, buf, buf.len())`.
@@ -70,7 +70,7 @@ impl<'a> Chain<'a> {
         let fd = self.fd_val(fd.into());
         let buf = buf.into();
         let (p, len) = self.buf_range(buf.chain, buf.index);
-        self.push(sys::WRITE, &[fd, (p as u64).into(), (len as u64).into()], Kind::Plain)
+        self.push(sys::WRITE, &[fd, (p.expose_provenance() as u64).into(), (len as u64).into()], Kind::Plain)
     }
 
     /// `pwrite64(fd, buf, buf.len(), offset)`.
@@ -78,7 +78,7 @@ impl<'a> Chain<'a> {
         let fd = self.fd_val(fd.into());
         let buf = buf.into();
         let (p, len) = self.buf_range(buf.chain, buf.index);
-        self.push(sys::PWRITE64, &[fd, (p as u64).into(), (len as u64).into(), offset.into()], Kind::Plain)
+        self.push(sys::PWRITE64, &[fd, (p.expose_provenance() as u64).into(), (len as u64).into(), offset.into()], Kind::Plain)
     }
 
     /// `lseek(fd, offset, whence)`.
@@ -125,7 +125,7 @@ impl<'a> Chain<'a> {
     pub fn getdents64(&mut self, fd: impl Into<FdArg<'a>>, buf: BufMut) -> AtomId {
         let fd = self.fd_val(fd.into());
         let (p, len) = self.buf_range(buf.chain, buf.index);
-        self.push(sys::GETDENTS64, &[fd, (p as u64).into(), (len as u64).into()], Kind::Plain)
+        self.push(sys::GETDENTS64, &[fd, (p.expose_provenance() as u64).into(), (len as u64).into()], Kind::Plain)
     }
 
     /// `nanosleep(d, NULL)`: blocks, so the chain goes asynchronous here.

@@ -509,14 +509,14 @@ impl<'scope> Completion<'scope> {
         let (p, len) = self.chain.buf_range(b.chain, b.index);
         // SAFETY: lent to the chain for 'scope; the kernel is done with it
         // and the chain gives it out only through &self.
-        unsafe { core::slice::from_raw_parts(p as *const u8, len) }
+        unsafe { core::slice::from_raw_parts(p.cast_const(), len) }
     }
 
     /// A writable lent buffer, to change before the chain runs again.
     pub fn buf_mut(&mut self, buf: BufMut) -> &mut [u8] {
         let (p, len) = self.chain.buf_range(buf.chain, buf.index);
         // SAFETY: lent as &mut for 'scope; the kernel is done with it.
-        unsafe { core::slice::from_raw_parts_mut(p as *mut u8, len) }
+        unsafe { core::slice::from_raw_parts_mut(p, len) }
     }
 
     /// A lent counter's value.
