@@ -10,7 +10,7 @@ use std::os::fd::BorrowedFd;
 
 use crate::abi::flags;
 
-/// One atom of a [`Chain`]: what its builder methods return.
+/// One atom of a [`Chain`](crate::Chain): what its builder methods return.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct AtomId {
     pub(crate) chain: u64,
@@ -25,14 +25,14 @@ impl AtomId {
 }
 
 /// A buffer the kernel may write (and read), lent to a chain by
-/// [`Chain::buf_mut`].
+/// [`Chain::buf_mut`](crate::Chain::buf_mut).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BufMut {
     pub(crate) chain: u64,
     pub(crate) index: u32,
 }
 
-/// A buffer the kernel only reads, lent by [`Chain::buf`] (or a
+/// A buffer the kernel only reads, lent by [`Chain::buf`](crate::Chain::buf) (or a
 /// [`BufMut`], which converts).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Buf {
@@ -46,14 +46,14 @@ impl From<BufMut> for Buf {
     }
 }
 
-/// A `u64` the kernel adds to (`umem_add`), lent by [`Chain::cell`].
+/// A `u64` the kernel adds to (`umem_add`), lent by [`Chain::cell`](crate::Chain::cell).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CellId {
     pub(crate) chain: u64,
     pub(crate) index: u32,
 }
 
-/// A `statx` atom and the [`Statx`] the chain keeps for it.
+/// A `statx` atom and the [`Statx`](crate::Statx) the chain keeps for it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StatxId {
     pub(crate) atom: AtomId,
@@ -183,7 +183,7 @@ pub enum ChainError {
     /// `SKIP_TO_NEXT_ON_STOP` on the last atom: the kernel would go on at
     /// the memory after the chain.
     SkipPastEnd(AtomId),
-    /// Both [`Chain::go_async`] and [`Chain::stay_sync`] on one atom.
+    /// Both [`Chain::go_async`](crate::Chain::go_async) and [`Chain::stay_sync`](crate::Chain::stay_sync) on one atom.
     AsyncAndSync(AtomId),
     /// [`FdArg::Opened`] of an atom that is not an `openat`.
     NotAnOpen(AtomId),

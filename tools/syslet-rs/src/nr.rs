@@ -9,7 +9,7 @@ pub const ASYNC_EXEC: usize = 600;
 pub const ASYNC_WAIT: usize = 601;
 /// `umem_add(uptr, inc)`.
 pub const UMEM_ADD: usize = 602;
-/// `threadlet_on(flags)`: returns twice; see [`crate::threadlet_exec`].
+/// `threadlet_on(flags)`: returns twice; see [`crate::raw::threadlet_exec`].
 pub const THREADLET_ON: usize = 603;
 /// `threadlet_off()`.
 pub const THREADLET_OFF: usize = 604;
