@@ -39,8 +39,10 @@
  *   failure, so issue system calls with inline `syscall` instead),
  *   malloc arenas and stdio locks tied to the thread, pthread_self(), and
  *   anything else that finds its state through %fs.
- * - Once asynchronous, fn's thread runs with all signals blocked; signal
- *   handlers never run on it.
+ * - Once asynchronous, fn's thread runs with every signal blocked but the
+ *   synchronous ones its own faults raise (SIGSEGV, SIGBUS, SIGILL,
+ *   SIGTRAP, SIGFPE, SIGSYS): only their handlers can run on it, on fn's
+ *   stack.
  * - fn must return normally (no longjmp() out, no exceptions through it,
  *   no pthread_exit()): threadlet_off() after its return is what releases
  *   its thread.
