@@ -441,78 +441,6 @@ void case_aio64(void)
 	close(fd);
 }
 
-/*
- * Reads of data in the page cache (the library finishes them inside
- * aio_read(); SYSLET_AIO_STATS=1 counts them as nowait=): whole, short at the
- * end of the file, past it, empty, at offset -1 (pread()'s EINVAL, not
- * the file position), and one behind an unfinished write on the same fd,
- * which must see the write's data.
- */
-void case_cached_reads(void)
-{
-	enum { SIZE = 256 * 1024, N = 512 };
-	/* a block device where the suite's files cannot take RWF_NOWAIT
-	 * (tmpfs in make test's guest) */
-	const char *dev = getenv("SA_CACHED_DEV");
-	int fd = dev ? open(dev, O_RDWR | O_CLOEXEC) : make_file("cached", SIZE, 11);
-	char *buf = malloc(8192), *w = malloc(SIZE);
-
-	if (fd < 0) {
-		perror(dev);
-		exit(2);
-	}
-	if (dev) {
-		fill(w, SIZE, 11);
-		if (pwrite(fd, w, SIZE, 0) != SIZE) {
-			perror("pwrite");
-			exit(2);
-		}
-	}
-	uint64_t h = 0xcbf29ce484222325ull;
-	long long sum = 0;
-	int ok = 0, short_reads = 0;
-	struct aiocb cb, wc;
-	uint32_t x = 7;
-
-	for (int i = 0; i < N; i++) {
-		x = x * 1103515245u + 12345u;
-		off_t off = (off_t)(x >> 8) % (SIZE + 8192);
-		size_t n = i % 64 == 5 ? 0 : 4096;
-
-		memset(buf, 0, 4096);
-		setcb(&cb, fd, buf, n, off);
-		ok += aio_read(&cb) == 0;
-		wait_cb(&cb);
-		ssize_t r = aio_return(&cb);
-
-		short_reads += r >= 0 && (size_t)r < n;
-		sum += r;
-		h = (h ^ digest(buf, r > 0 ? (size_t)r : 0)) * 0x100000001b3ull;
-	}
-	out("cached_reads: %d of %d submitted, %d short, bytes=%lld digest=%016llx", ok, N,
-	    short_reads, sum, (unsigned long long)h);
-	lseek(fd, 4096, SEEK_SET);
-	setcb(&cb, fd, buf, 100, -1);
-	int rc = aio_read(&cb);
-
-	wait_cb(&cb);
-	out("cached_reads: offset -1 rc=%d %s position=%lld", rc, res(&cb),
-	    (long long)lseek(fd, 0, SEEK_CUR));
-	fill(w, 4096, 12);
-	setcb(&wc, fd, w, 4096, 8192);
-	setcb(&cb, fd, buf, 4096, 8192);
-	int rw = aio_write(&wc);
-
-	rc = aio_read(&cb);
-	wait_cb(&wc);
-	wait_cb(&cb);
-	out("cached_reads: read behind a write rc=%d,%d write %s read %s same=%d", rw, rc,
-	    res(&wc), res(&cb), !memcmp(buf, w, 4096));
-	close(fd);
-	free(buf);
-	free(w);
-}
-
 /* LIB_ONLY cases run only when named: glibc fails them (see each). */
 static const struct {
 	const char *name;
@@ -522,6 +450,7 @@ static const struct {
 	{ "read_write", case_read_write },
 	{ "short_file_eof", case_short_file_eof },
 	{ "cached_reads", case_cached_reads },
+	{ "device_reads", case_device_reads },
 	{ "fsync", case_fsync },
 	{ "fsync_after_writes", case_fsync_after_writes },
 	{ "errors", case_errors },

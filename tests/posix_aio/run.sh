@@ -72,7 +72,7 @@ if [ -z "$bin" ]; then
 	make -s -B -C "$root/lib/posix-aio" O="$O/lib" || exit 2
 	$CC -O2 -g -Wall -Werror -pthread -o "$O/conformance" "$here/conformance.c" \
 		"$here/cases_wait_cancel.c" "$here/cases_lio_notify.c" "$here/cases_proc.c" \
-		"$here/cases_reap.c" "$here/cases_reap_jump.c" -lrt -ldl || exit 2
+		"$here/cases_reap.c" "$here/cases_reap_jump.c" "$here/cases_read.c" -lrt -ldl || exit 2
 	$CC -O2 -g -Wall -Werror -pthread -o "$O/interpose" "$here/interpose.c" -lrt -ldl || exit 2
 	[ $build_only = 1 ] && exit 0
 fi

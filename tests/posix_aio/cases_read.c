@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * POSIX AIO conformance suite: reads the library may finish inside
+ * aio_read() (its page-cache attempt, lib/posix-aio/submit.c), each run
+ * against glibc's implementation and the library with the same output.
+ */
+#include "conformance.h"
+
+/*
+ * Reads of data in the page cache (the library finishes them inside
+ * aio_read(); SYSLET_AIO_STATS=1 counts them as nowait=): whole, short at the
+ * end of the file, past it, empty, at offset -1 (pread()'s EINVAL, not
+ * the file position), and one behind an unfinished write on the same fd,
+ * which must see the write's data.
+ */
+void case_cached_reads(void)
+{
+	enum { SIZE = 256 * 1024, N = 512 };
+	/* a block device where the suite's files cannot take RWF_NOWAIT
+	 * (tmpfs in make test's guest) */
+	const char *dev = getenv("SA_CACHED_DEV");
+	int fd = dev ? open(dev, O_RDWR | O_CLOEXEC) : make_file("cached", SIZE, 11);
+	char *buf = malloc(8192), *w = malloc(SIZE);
+
+	if (fd < 0) {
+		perror(dev);
+		exit(2);
+	}
+	if (dev) {
+		fill(w, SIZE, 11);
+		if (pwrite(fd, w, SIZE, 0) != SIZE) {
+			perror("pwrite");
+			exit(2);
+		}
+	}
+	uint64_t h = 0xcbf29ce484222325ull;
+	long long sum = 0;
+	int ok = 0, short_reads = 0;
+	struct aiocb cb, wc;
+	uint32_t x = 7;
+
+	for (int i = 0; i < N; i++) {
+		x = x * 1103515245u + 12345u;
+		off_t off = (off_t)(x >> 8) % (SIZE + 8192);
+		size_t n = i % 64 == 5 ? 0 : 4096;
+
+		memset(buf, 0, 4096);
+		setcb(&cb, fd, buf, n, off);
+		ok += aio_read(&cb) == 0;
+		wait_cb(&cb);
+		ssize_t r = aio_return(&cb);
+
+		short_reads += r >= 0 && (size_t)r < n;
+		sum += r;
+		h = (h ^ digest(buf, r > 0 ? (size_t)r : 0)) * 0x100000001b3ull;
+	}
+	out("cached_reads: %d of %d submitted, %d short, bytes=%lld digest=%016llx", ok, N,
+	    short_reads, sum, (unsigned long long)h);
+	lseek(fd, 4096, SEEK_SET);
+	setcb(&cb, fd, buf, 100, -1);
+	int rc = aio_read(&cb);
+
+	wait_cb(&cb);
+	out("cached_reads: offset -1 rc=%d %s position=%lld", rc, res(&cb),
+	    (long long)lseek(fd, 0, SEEK_CUR));
+	fill(w, 4096, 12);
+	setcb(&wc, fd, w, 4096, 8192);
+	setcb(&cb, fd, buf, 4096, 8192);
+	int rw = aio_write(&wc);
+
+	rc = aio_read(&cb);
+	wait_cb(&wc);
+	wait_cb(&cb);
+	out("cached_reads: read behind a write rc=%d,%d write %s read %s same=%d", rw, rc,
+	    res(&wc), res(&cb), !memcmp(buf, w, 4096));
+	close(fd);
+	free(buf);
+	free(w);
+}
+
+/*
+ * Reads of what is not a file (the library's page-cache attempt takes
+ * whatever accepts preadv2(RWF_NOWAIT) at an offset): /dev/zero (whole),
+ * /dev/null (a short read of a character device: 0 is pread()'s answer),
+ * a directory (EISDIR), a pipe (ESPIPE from pread(); glibc then reads),
+ * each with the buffer's contents after.
+ */
+void case_device_reads(void)
+{
+	static const char *const paths[] = { "/dev/zero", "/dev/null", "/" };
+	char buf[512];
+	struct aiocb cb;
+	int p[2];
+
+	for (unsigned i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+		int fd = open(paths[i], O_RDONLY | O_CLOEXEC);
+
+		memset(buf, 0x5a, sizeof buf);
+		setcb(&cb, fd, buf, sizeof buf, 12345);
+		int rc = aio_read(&cb);
+
+		wait_cb(&cb);
+		out("device_reads: %s rc=%d %s first=%#x last=%#x", paths[i], rc, res(&cb),
+		    (unsigned char)buf[0], (unsigned char)buf[sizeof buf - 1]);
+		close(fd);
+	}
+	if (pipe2(p, O_CLOEXEC)) {
+		perror("pipe2");
+		exit(2);
+	}
+	if (write(p[1], "pipe data", 9) != 9) {
+		perror("write");
+		exit(2);
+	}
+	memset(buf, 0, sizeof buf);
+	setcb(&cb, p[0], buf, sizeof buf, 0);
+	int rc = aio_read(&cb);
+
+	wait_cb(&cb);
+	out("device_reads: pipe rc=%d %s data=%.9s", rc, res(&cb), buf);
+	close(p[0]);
+	close(p[1]);
+}
