@@ -36,7 +36,7 @@ LIBMAKE = $(MAKE) -C $(CURDIR)/lib/syslet O=$(BUILD)/lib HDR=$(BUILD)/usr/includ
 	  PREFIX=$(PREFIX)
 
 .PHONY: help setup kernel guest run test man-lint bench profile check-configs fuzz shell vm \
-	clean-cache headers lib install
+	clean-cache headers lib install deb
 
 help:
 	@echo "make run     build, boot the patched kernel, run the showcase"
@@ -51,6 +51,7 @@ help:
 	@echo "make headers the sanitized uapi headers into build/usr/include"
 	@echo "make lib     libsyslet (static, shared, syslet.pc) into build/lib"
 	@echo "make install DESTDIR=... PREFIX=/usr  headers, libsyslet, syslet.pc"
+	@echo "make deb    the kernel and libsyslet as Debian packages in build/deb (Documentation/deb.md)"
 
 setup:
 	@$(TOOLS)/setup
@@ -95,6 +96,9 @@ headers:
 
 lib: headers
 	@$(LIBMAKE) all
+
+deb:
+	@$(TOOLS)/deb
 
 install: lib
 	@$(TOOLS)/headers-install $(CURDIR)/include/uapi $(DESTDIR)$(PREFIX)/include
