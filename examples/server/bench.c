@@ -7,13 +7,16 @@
  *   server_qd1    one client, REQUESTS requests of a 4 KiB file
  *   server_qd16   16 clients, REQUESTS / 16 requests each
  *
- * variants threads (a pool of 16 worker threads; the baseline) and
- * threadlet (16 threadlet slots); ns per request, the best of ROUNDS
+ * variants threads (a pool of 16 worker threads; the baseline),
+ * threadlet (16 threadlet slots) and uring (one thread, an io_uring, 16
+ * connections at once); ns per request, the best of ROUNDS
  * rounds, the variants interleaved (their order rotating) in every round.
  * Every answer's bytes are checked and the server's counts must match.
  * A third benchmark, server_late_qd16, sends each request 1 ms after
- * connecting: every handler blocks in its read (the threadlet goes
- * asynchronous), which is where a threadlet costs a thread switch.
+ * connecting: a handler that starts before its request is there blocks
+ * in its read (the threadlet goes asynchronous), which is where a
+ * threadlet costs a thread switch. For each benchmark, the share of the
+ * threadlets that went asynchronous (metric async_share).
  *
  *   threadlet-server-bench [REQUESTS]
  *
@@ -35,7 +38,8 @@
 
 static char dir[] = "/tmp/server-bench-XXXXXX";
 static char sock[64];
-static double late_async;	/* the last late run's share of async threadlets */
+/* Each benchmark's last threadlet run: the share that went asynchronous. */
+static double async_share[3];
 
 static void die(const char *what)
 {
@@ -53,7 +57,7 @@ static double now_ns(void)
 
 /* One run: ns per request. */
 static double run(enum srv_mode mode, unsigned int clients, unsigned long requests,
-		  unsigned int delay_us)
+		  unsigned int delay_us, double *share)
 {
 	struct srv_config cfg = { mode, dir, sock, 16 };
 	struct load_config load = { sock, clients, requests / clients, FILES, SIZE, delay_us };
@@ -83,17 +87,17 @@ static double run(enum srv_mode mode, unsigned int clients, unsigned long reques
 	 * on how soon the loop accepts; some always do). */
 	if (mode == SRV_THREADLET && delay_us && !ss.async_runs)
 		die("late requests did not make any threadlet asynchronous");
-	if (mode == SRV_THREADLET && delay_us)
-		late_async = (double)ss.async_runs / total;
+	if (mode == SRV_THREADLET)
+		*share = (double)ss.async_runs / total;
 	return t / total;
 }
 
 int main(int argc, char **argv)
 {
 	static const unsigned int clients[] = { 1, 16 };
-	static const enum srv_mode modes[] = { SRV_THREADS, SRV_THREADLET };
+	static const enum srv_mode modes[] = { SRV_THREADS, SRV_THREADLET, SRV_URING };
 	unsigned long requests = argc > 1 ? strtoul(argv[1], NULL, 10) : 1600;
-	double best[3][2];
+	double best[3][3];
 
 	if (requests < 64 || requests % 64)
 		die("REQUESTS must be a multiple of 64");
@@ -103,27 +107,32 @@ int main(int argc, char **argv)
 	if (srv_populate(dir, FILES, SIZE))
 		die("cannot make the files");
 	for (int q = 0; q < 3; q++)
-		for (int m = 0; m < 2; m++)
+		for (int m = 0; m < 3; m++)
 			best[q][m] = 1e30;
 	for (int r = 0; r < ROUNDS; r++)
 		for (int q = 0; q < 3; q++)
-			for (int m = 0; m < 2; m++) {
-				int mm = (m + r) % 2;
+			for (int m = 0; m < 3; m++) {
+				int mm = (m + r) % 3;
 				/* q 2: 16 late clients, a quarter of the requests. */
-				double ns = q < 2 ? run(modes[mm], clients[q], requests, 0)
-						  : run(modes[mm], 16, requests / 4, 1000);
+				double ns = q < 2 ? run(modes[mm], clients[q], requests, 0,
+							&async_share[q])
+						  : run(modes[mm], 16, requests / 4, 1000,
+							&async_share[q]);
 
 				if (ns < best[q][mm])
 					best[q][mm] = ns;
 			}
 	for (int q = 0; q < 3; q++)
-		for (int m = 0; m < 2; m++)
+		for (int m = 0; m < 3; m++)
 			printf("{\"benchmark\":\"%s\",\"variant\":\"%s\","
 			       "\"metric\":\"ns_per_request\",\"value\":%.1f,\"unit\":\"ns\"}\n",
 			       q == 0 ? "server_qd1" : q == 1 ? "server_qd16" : "server_late_qd16",
 			       srv_mode_name(modes[m]), best[q][m]);
-	printf("{\"benchmark\":\"server_late_qd16\",\"variant\":\"threadlet\","
-	       "\"metric\":\"async_share\",\"value\":%.2f,\"unit\":\"ratio\"}\n", late_async);
+	for (int q = 0; q < 3; q++)
+		printf("{\"benchmark\":\"%s\",\"variant\":\"threadlet\","
+		       "\"metric\":\"async_share\",\"value\":%.2f,\"unit\":\"ratio\"}\n",
+		       q == 0 ? "server_qd1" : q == 1 ? "server_qd16" : "server_late_qd16",
+		       async_share[q]);
 	for (unsigned int k = 0; k < FILES; k++) {
 		char p[96];
 

@@ -5,7 +5,7 @@
  * socket, lets the clients fetch and check them, stops the server and
  * says how every connection ended.
  *
- *   threadlet-server [--mode=threadlet|threads] [--clients N]
+ *   threadlet-server [--mode=threadlet|threads|uring] [--clients N]
  *                    [--requests M] [--files F] [--size BYTES]
  *                    [--slots W] [--dir DIR]
  *
@@ -26,7 +26,7 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: threadlet-server [--mode=threadlet|threads] [--clients N] [--requests M]\n"
+	fprintf(f, "usage: threadlet-server [--mode=threadlet|threads|uring] [--clients N] [--requests M]\n"
 		   "                        [--files F] [--size BYTES] [--slots W] [--dir DIR]\n");
 }
 
@@ -77,7 +77,7 @@ int ts_main(int argc, char **argv)
 		switch (opt) {
 		case 'm':
 			if (srv_mode_parse(optarg, &cfg.mode))
-				return bad("unknown mode (threadlet or threads)", optarg);
+				return bad("unknown mode (threadlet, threads or uring)", optarg);
 			break;
 		case 'c':
 			if (number(optarg, LOAD_MAX_CLIENTS, &v))

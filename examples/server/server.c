@@ -15,6 +15,7 @@
 #include <syslet.h>
 
 #include "server.h"
+#include "server_uring.h"
 
 #define STACK	(32 * 1024)
 #define PAGE	4096
@@ -41,11 +42,15 @@ struct server {
 	int queue[QUEUE];
 	unsigned int qhead, qlen, stopping, nworkers;
 	pthread_t *workers;
+	/* SRV_URING: the ring, made by the loop thread (ready: its answer). */
+	struct srv_uring *uring;
+	int ready, ready_err;
 };
 
 const char *srv_mode_name(enum srv_mode mode)
 {
-	return mode == SRV_THREADLET ? "threadlet" : mode == SRV_THREADS ? "threads" : "?";
+	return mode == SRV_THREADLET ? "threadlet" : mode == SRV_THREADS ? "threads" :
+	       mode == SRV_URING ? "uring" : "?";
 }
 
 int srv_mode_parse(const char *s, enum srv_mode *mode)
@@ -54,6 +59,8 @@ int srv_mode_parse(const char *s, enum srv_mode *mode)
 		*mode = SRV_THREADLET;
 	else if (!strcmp(s, "threads"))
 		*mode = SRV_THREADS;
+	else if (!strcmp(s, "uring"))
+		*mode = SRV_URING;
 	else
 		return -EINVAL;
 	return 0;
@@ -219,10 +226,22 @@ static void *loop(void *arg)
 {
 	struct server *s = arg;
 
-	if (s->cfg.mode == SRV_THREADLET)
+	if (s->cfg.mode == SRV_URING) {
+		int err = srv_uring_init(&s->uring, s->lsock, s->dirfd, s->stopfd,
+					 s->cfg.slots, &s->stats);
+
+		pthread_mutex_lock(&s->lock);
+		s->ready = 1;
+		s->ready_err = err;
+		pthread_cond_broadcast(&s->more);
+		pthread_mutex_unlock(&s->lock);
+		if (!err)
+			srv_uring_loop(s->uring);
+	} else if (s->cfg.mode == SRV_THREADLET) {
 		threadlet_loop(s);
-	else
+	} else {
 		threads_loop(s);
+	}
 	return NULL;
 }
 
@@ -266,6 +285,8 @@ static int make_slots(struct server *s)
 {
 	unsigned int n = s->cfg.slots, i;
 
+	if (s->cfg.mode == SRV_URING)
+		return 0;	/* the ring's connections are its own */
 	s->slots = calloc(n, sizeof(*s->slots));
 	if (!s->slots)
 		return -ENOMEM;
@@ -314,7 +335,7 @@ int srv_start(const struct srv_config *cfg, struct server **out)
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->more, NULL);
 	pthread_cond_init(&s->room, NULL);
-	if (cfg->mode > SRV_THREADS || !cfg->slots || cfg->slots > SRV_MAX_SLOTS ||
+	if (cfg->mode > SRV_URING || !cfg->slots || cfg->slots > SRV_MAX_SLOTS ||
 	    !cfg->dir || !cfg->sock_path) {
 		free(s);
 		return -EINVAL;
@@ -330,6 +351,15 @@ int srv_start(const struct srv_config *cfg, struct server **out)
 		err = make_slots(s);
 	if (!err)
 		err = -pthread_create(&s->loop, NULL, loop, s);
+	if (!err && cfg->mode == SRV_URING) {
+		pthread_mutex_lock(&s->lock);
+		while (!s->ready)
+			pthread_cond_wait(&s->more, &s->lock);
+		pthread_mutex_unlock(&s->lock);
+		err = s->ready_err;
+		if (err)
+			pthread_join(s->loop, NULL);
+	}
 	if (err) {
 		/* Workers already made end at once (nothing queued). */
 		pthread_mutex_lock(&s->lock);

@@ -10,6 +10,9 @@
  *                  the handler finishes
  *   SRV_THREADS    one loop accepts and queues; a pool of worker threads
  *                  runs the handlers
+ *   SRV_URING      one thread and an io_uring: each connection a chain of
+ *                  operations driven by their completions, up to `slots`
+ *                  connections at once (server_uring.c)
  *
  * srv_start() runs the loop in a thread of its own (a threadlet's caller
  * must not be the process's first thread, whose context, once it moved,
@@ -21,7 +24,7 @@
 
 #include "proto.h"
 
-enum srv_mode { SRV_THREADLET, SRV_THREADS };
+enum srv_mode { SRV_THREADLET, SRV_THREADS, SRV_URING };
 
 #define SRV_MAX_SLOTS	1024
 
@@ -29,7 +32,8 @@ struct srv_config {
 	enum srv_mode mode;
 	const char *dir;		/* the files served */
 	const char *sock_path;		/* created; unlinked by srv_stop() */
-	unsigned int slots;		/* threadlets in flight / worker threads */
+	unsigned int slots;		/* threadlets in flight / worker threads /
+					 * connections in the ring */
 };
 
 struct srv_stats {
