@@ -17,7 +17,10 @@ BASELINES = {"syscall": "getppid", "getppid1": "direct", "pread1": "direct", "pr
              "fio_warm_bdev_qd1": "stock_libaio", "fio_warm_bdev_qd64": "stock_libaio",
              "fio_warm_tmpfs_qd1": "stock_libaio", "fio_warm_tmpfs_qd64": "stock_libaio",
              "fdscale_dup": "linear_hot_N1", "fdscale_open": "linear_hot_N1",
-             "fdscale_threads": "private_1thread"}
+             "fdscale_threads": "private_1thread",
+             # examples/fsync-writer and examples/server (issue #19)
+             "fsync_writer_qd1": "direct", "fsync_writer_qd16": "direct",
+             "server_qd1": "threads", "server_qd16": "threads", "server_late_qd16": "threads"}
 
 
 # Variants also compared with other variants of their benchmark: the
