@@ -13,7 +13,8 @@
  * back and checked before its time counts. io_uring runs in a thread of
  * its own: a task with an io_uring context never hands a chain off.
  *
- *   fsync-writer-bench [DIR [RECORDS]]     (DIR: a tmpfs, default /dev/shm)
+ *   fsync-writer-bench [DIR [RECORDS]]   (DIR: a tmpfs, default /dev/shm;
+ *                                        RECORDS: default 8192)
  *
  * JSON lines on stdout, in the format of tools/bench/chain-bench.c.
  */
@@ -32,7 +33,7 @@
 #include "record.h"
 #include "writer.h"
 
-#define ROUNDS 5
+#define ROUNDS 9
 #define REC 512
 #define EVERY 8
 
@@ -117,7 +118,7 @@ int main(int argc, char **argv)
 	static const unsigned int qds[] = { 1, 16 };
 	static const enum fw_mode modes[] = { FW_DIRECT, FW_SYSLET, FW_URING };
 	static const char *const variant[] = { "direct", "syslet", "io_uring" };
-	unsigned long records = 4096;
+	unsigned long records = 8192;
 	double best[2][3];
 	struct statfs sf;
 	char name[64];

@@ -32,7 +32,7 @@
 #include "client.h"
 #include "server.h"
 
-#define ROUNDS 5
+#define ROUNDS 7
 #define FILES 16
 #define SIZE 4096
 

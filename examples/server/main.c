@@ -26,8 +26,9 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: threadlet-server [--mode=threadlet|threads|uring] [--clients N] [--requests M]\n"
-		   "                        [--files F] [--size BYTES] [--slots W] [--dir DIR]\n");
+	fprintf(f, "usage: threadlet-server [--mode=threadlet|threads|uring] [--clients N]\n"
+		   "                        [--requests M] [--files F] [--size BYTES] [--slots W]\n"
+		   "                        [--dir DIR]\n");
 }
 
 static int bad(const char *what, const char *arg)
