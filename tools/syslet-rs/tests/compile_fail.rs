@@ -17,7 +17,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const SRC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+/// The crate's sources. Where cargo runs the test from, not where it was
+/// compiled: a test binary reused from a shared target directory may have
+/// been built from a checkout at another path.
+fn src() -> String {
+    let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
+    format!("{dir}/src")
+}
 const TMP: &str = env!("CARGO_TARGET_TMPDIR");
 
 struct Snippet {
@@ -94,7 +100,7 @@ fn build_crate(dir: &Path) -> PathBuf {
         .args(["--edition", "2021", "--crate-type", "rlib", "--crate-name", "syslet", "-C", "debuginfo=0"])
         .arg("--out-dir")
         .arg(dir)
-        .arg(format!("{SRC}/lib.rs"))
+        .arg(format!("{}/lib.rs", src()))
         .output()
         .expect("run rustc");
     assert!(out.status.success(), "building the crate: {}", String::from_utf8_lossy(&out.stderr));
@@ -156,7 +162,7 @@ fn compile_fail_snippets_fail_with_their_error_code() {
     assert!(built, "the control snippet must build: {stderr}");
 
     let mut all = Vec::new();
-    let mut files: Vec<_> = std::fs::read_dir(SRC).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(src()).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
     for f in files.iter().filter(|f| f.extension().is_some_and(|e| e == "rs")) {
         let name = f.file_name().unwrap().to_string_lossy().into_owned();
