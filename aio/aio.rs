@@ -69,17 +69,19 @@
 
 use crate::{
     handoff,
-    pool::Process,
+    process::Process,
     prim::current,
     threadlet,
-    worker::Work,
 };
-use core::{ffi::c_void, ptr};
-use kernel::{bindings, sync::Arc, task::Task, types::ARef};
+use core::ptr;
+use kernel::{bindings, prelude::*, task::Task};
 
 #[path = "cancel.rs"]
 pub(crate) mod cancel;
-use cancel::{cancelled_result, unstarted_result, AioFsync, Cancel};
+#[path = "thread.rs"]
+mod thread;
+use cancel::AioFsync;
+use thread::to_thread;
 
 /// The file system will complete the request itself (include/linux/errno.h).
 const EIOCBQUEUED: isize = 529;
@@ -96,55 +98,6 @@ const IOCB_NOIO: u32 = 1 << 20;
 const FAULT_IN_MAX: isize = 64 << 10;
 /// tmpfs's superblock magic (include/uapi/linux/magic.h; asserted).
 const TMPFS_MAGIC: usize = 0x0102_1994;
-
-/// An aio read or write handed to an async thread.
-pub(crate) struct AioRw {
-    req: *mut bindings::kiocb,
-    iter: bindings::iov_iter,
-    /// The copied iovec array (null for a single-buffer iterator).
-    iov: *const c_void,
-    write: bool,
-    /// Bytes a read already got inside `io_submit()` (its iterator and
-    /// position are past them): the result is counted from there.
-    done: isize,
-    /// The task that called io_submit(): it gets the SIGXFSZ of a write
-    /// past RLIMIT_FSIZE, as with a synchronous write.
-    submitter: ARef<Task>,
-    /// The request is armed for `io_cancel()` with this record.
-    cancel: Arc<Cancel>,
-}
-
-// SAFETY: the request and the copied iovec are owned by this object until
-// `run` completes the request; fs/aio.c keeps the request alive until then.
-unsafe impl Send for AioRw {}
-
-impl AioRw {
-    /// Performs the I/O on the current (async) thread and completes the
-    /// request.
-    pub(crate) fn run(mut self) {
-        let ret = if self.cancel.start() {
-            // SAFETY: `req` is a live aio request whose file has the
-            // method (checked by aio_read/aio_write before offering it);
-            // `iter` is our own copy.
-            with_done(self.done, unsafe { call_rw(self.req, &mut self.iter, self.write) })
-        } else {
-            unstarted_result(self.done)
-        };
-        let cancelled = self.cancel.finish();
-        // SAFETY: `iov` came from `dup_iter` (or is null).
-        unsafe { bindings::kfree(self.iov) };
-        self.iov = ptr::null();
-        // generic_write_checks() sent SIGXFSZ to *this* thread, where it
-        // stays blocked: the submitter gets it instead, once, as a
-        // synchronous write would have sent it.
-        if self.write {
-            forward_sigxfsz(ret, &self.submitter);
-        }
-        let ret = if cancelled { cancelled_result(ret) } else { ret };
-        // SAFETY: `req` was just run (or not started, cancelled).
-        unsafe { rw_done(self.req, ret) };
-    }
-}
 
 /// Makes the request's `->read_iter()` or `->write_iter()` call, as
 /// fs/aio.c would (`-EINVAL` without the method).
@@ -430,46 +383,16 @@ pub unsafe extern "C" fn syslet_aio_work(work: *mut bindings::work_struct) -> bo
     // work would be lost to the pool.
     // SAFETY: see # Safety.
     let Ok(job) = (unsafe { AioFsync::new(work) }) else { return false };
-    let Ok(Some(worker)) = process.get_worker() else { return job.give_back() };
-    match worker.submit_detached(Work::Fsync(job)) {
+    // The pool's work item (one allocation per request), made before a
+    // worker is taken for the same reason.
+    let Ok(item) = KBox::<Option<AioFsync>>::new_uninit(GFP_KERNEL_ACCOUNT) else {
+        return job.give_back();
+    };
+    let Ok(Some(worker)) = process.workers.get() else { return job.give_back() };
+    match worker.submit_detached(item.write(Some(job))) {
         Ok(()) => true,
         // The thread was exiting: fs/aio.c queues it as stock Linux does.
-        Err(Work::Fsync(job)) => job.give_back(),
-        Err(_) => false, // (unreachable: it gives back what it was given)
-    }
-}
-
-impl AioRw {
-    /// No thread takes it after all: true if it was cancelled meanwhile
-    /// (it is completed so), else false with the request disarmed, for
-    /// the caller to run it.
-    fn give_back(self) -> bool {
-        if self.cancel.finish() {
-            // SAFETY: the request is ours, not completed.
-            unsafe { rw_done(self.req, unstarted_result(self.done)) };
-            return true;
-        }
-        // SAFETY: the armed request, not completed.
-        unsafe { bindings::syslet_aio_disarm(self.req) };
-        false
-    }
-
-    /// Ends the request without doing the I/O: the process is dying.
-    pub(crate) fn end_dying(self) {
-        let errno = if self.cancel.finish() { bindings::ECANCELED } else { bindings::EINTR };
-        // SAFETY: completes the request once (`run` is not called).
-        unsafe {
-            if let Some(complete) = (*self.req).ki_complete {
-                complete(self.req, -(errno as isize) as _);
-            }
-        }
-    }
-}
-
-impl Drop for AioRw {
-    fn drop(&mut self) {
-        // SAFETY: frees the copy if `run` did not (work given back).
-        unsafe { bindings::kfree(self.iov) };
+        Err(mut job) => job.take().is_some_and(AioFsync::give_back),
     }
 }
 
@@ -477,7 +400,7 @@ impl Drop for AioRw {
 /// A task under seccomp (every container's) is no exception: what an
 /// async thread does for an iocb is no system call its filter could
 /// judge, and the thread is one made by a task with the same filter
-/// (`Process::get_worker`), which runs no chain of another's.
+/// (`WorkerPool::get`), which runs no chain of another's.
 fn offered() -> bool {
     // SAFETY: a sysctl variable of syslet/sysctl.c, read racily on purpose.
     unsafe { ptr::read_volatile(ptr::addr_of!(bindings::sysctl_syslet_aio)) != 0 }
@@ -543,49 +466,4 @@ pub unsafe extern "C" fn syslet_aio_rw(req: *mut bindings::kiocb, iter: *mut bin
     // SAFETY: the request's read, part done, not completed.
     unsafe { rw_done(req, with_done(done, call_rw(req, iter, false))) };
     true
-}
-
-/// Hands the request, `done` bytes of it read already, to an async
-/// thread of the process; false when none takes it (nothing changed).
-///
-/// # Safety
-///
-/// As [`syslet_aio_rw`].
-unsafe fn to_thread(req: *mut bindings::kiocb, iter: *mut bindings::iov_iter, write: bool, done: isize) -> bool {
-    let Ok(process) = Process::of_current() else { return false };
-    // SAFETY: `iter` is valid; the copy is ours. A single-buffer iterator
-    // holds its buffer inline; others point to an iovec array that lives
-    // on the submitter's stack, which `dup_iter` copies.
-    let (copy, iov) = unsafe {
-        let mut copy: bindings::iov_iter = core::ptr::read(iter);
-        if (*iter).iter_type == bindings::iter_type_ITER_UBUF as u8 {
-            (copy, ptr::null())
-        } else {
-            let iov = bindings::dup_iter(&mut copy, iter, bindings::GFP_KERNEL);
-            if iov.is_null() {
-                return false;
-            }
-            (copy, iov)
-        }
-    };
-    // SAFETY: `current` is valid, and `Task` is a transparent wrapper of
-    // `task_struct`; `ARef::from` takes a counted reference.
-    let submitter = ARef::from(unsafe { &*(bindings::get_current() as *const Task) });
-    // SAFETY: a prepared request, not armed; the record is kept in the
-    // AioRw until the request is completed or disarmed.
-    let Ok(cancel) = (unsafe { Cancel::arm(req, ptr::null_mut()) }) else {
-        // SAFETY: `iov` came from `dup_iter` (or is null).
-        unsafe { bindings::kfree(iov) };
-        return false;
-    };
-    // Copied and armed before a worker is taken: a worker taken and then
-    // not given work would be lost to the pool.
-    let rw = AioRw { req, iter: copy, iov, write, done, submitter, cancel };
-    let Ok(Some(worker)) = process.get_worker() else { return rw.give_back() };
-    match worker.submit_detached(Work::Aio(rw)) {
-        Ok(()) => true,
-        // The thread was exiting: run it the stock way.
-        Err(Work::Aio(rw)) => rw.give_back(),
-        Err(_) => false, // (unreachable: it gives back what it was given)
-    }
 }

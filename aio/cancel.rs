@@ -46,7 +46,7 @@
 //! with `kiocb_set_cancel_fn()`, replaces the engine's); an fsync or a
 //! request given back is disarmed first.
 
-use crate::prim::current;
+use crate::{job::Detached, prim::current};
 use core::{
     cell::UnsafeCell,
     ffi::{c_int, c_void},
@@ -271,5 +271,15 @@ impl Drop for AioFsync {
     fn drop(&mut self) {
         // SAFETY: our reference to the file.
         unsafe { bindings::fput(self.file) };
+    }
+}
+
+impl Detached for Option<AioFsync> {
+    /// Always run, even when the process is dying: it completes a request
+    /// fs/aio.c waits for, unless cancelled.
+    fn run(&mut self, _dying: bool) {
+        if let Some(job) = self.take() {
+            job.run();
+        }
     }
 }

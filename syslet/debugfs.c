@@ -2,7 +2,7 @@
 /*
  * /sys/kernel/debug/syslet/: how many objects of the engine are alive in
  * the whole system, so tests can check that teardown leaves none behind.
- * The counters are updated atomically by Rust (syslet/pool.rs).
+ * The counters are updated atomically by Rust (syslet/shared.rs, syslet/worker.rs).
  *
  *   live_processes  per-process states (one per thread group that used
  *                   async_exec/async_wait, freed with its signal_struct)

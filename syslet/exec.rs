@@ -33,7 +33,9 @@
 use crate::{
     abi::{self, AsyncHead},
     engine::{run_chain, Inline},
-    handoff, pool, prim, threadlet, trace,
+    handoff, prim,
+    process::Process,
+    threadlet, trace,
     worker::Submitted,
 };
 use core::mem::MaybeUninit;
@@ -60,14 +62,14 @@ pub(crate) fn async_exec(first: usize, ahu: usize) -> Result<usize> {
     // threadlet's head, not this call.
     let nested = threadlet::armed();
     if !seccomp && !nested && handoff::can_hand_off() {
-        return handoff::exec(pool::Process::borrow_current()?, first, first_atom, ahu);
+        return handoff::exec(Process::borrow_current()?, first, first_atom, ahu);
     }
     // No async thread to be had (the cap, or creating one failed:
     // RLIMIT_NPROC, memory): the chain runs inline.
     let worker = if seccomp || nested {
         None
     } else {
-        pool::Process::of_current().and_then(|p| p.get_worker()).unwrap_or(None)
+        Process::of_current().and_then(|p| p.workers.get()).unwrap_or(None)
     };
     trace::submit(first, ahu, worker.is_none());
     let end = match worker.map(|w| w.submit(first, ahu)).transpose()? {
@@ -78,8 +80,8 @@ pub(crate) fn async_exec(first: usize, ahu: usize) -> Result<usize> {
         Some(Submitted::Refused) | None => {
             let error = if seccomp { crate::eopnotsupp() } else { EAGAIN };
             let end = run_chain(first, Some(first_atom), &Inline { error });
-            if let Ok(p) = pool::Process::of_current() {
-                p.stats.chain_inline(end.atoms);
+            if let Ok(p) = Process::borrow_current() {
+                p.shared.stats.chain_inline(end.atoms);
             }
             end
         }
@@ -100,9 +102,9 @@ pub(crate) fn async_wait(min: usize, user_idx: usize, ahu: usize) -> Result<usiz
     if min > head.slots {
         return Err(EINVAL);
     }
-    let process = pool::Process::of_current()?;
+    let process = Process::of_current()?;
     loop {
-        let seen = process.posts();
+        let seen = process.shared.posts();
         let head = AsyncHead::read(ahu)?;
         let ready = crate::ring::pending(head.kernel_ring_idx, user_idx);
         if ready >= min {
@@ -110,7 +112,7 @@ pub(crate) fn async_wait(min: usize, user_idx: usize, ahu: usize) -> Result<usiz
         }
         // Sleeps until a completion is posted in this process, a signal,
         // or 10 ms (another thread may advance the index itself).
-        if process.wait_for_post(seen) {
+        if process.shared.wait_for_post(seen) {
             return Err(ERESTARTSYS);
         }
     }

@@ -7,7 +7,7 @@
 //! code, for the parked leader ([`crate::leader`]). Async threads uncount
 //! themselves ([`crate::worker`]).
 
-use crate::{pool::Process, prim::current, spare, threadlet};
+use crate::{prim::current, process::Process, spare, threadlet};
 use kernel::bindings;
 
 /// `do_exit()` hook for each thread of a process that used the engine,
@@ -39,6 +39,6 @@ pub unsafe extern "C" fn syslet_rs_task_exit(tsk: *mut bindings::task_struct, co
     // A user thread: if it is the last, the parked leader ends the
     // process with its code (`leader`).
     if let Ok(process) = Process::borrow_current() {
-        process.user_thread_exited(code);
+        process.shared.user_thread_exited(code);
     }
 }

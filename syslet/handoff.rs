@@ -57,7 +57,7 @@
 //!
 //! # Locks
 //!
-//! The hook takes `Process::parked` and, under it, a spare's lock, both
+//! The hook takes `SparePool::parked` and, under it, a spare's lock, both
 //! raw spinlocks ([`crate::spare`]); neither is held while
 //! `syslet_context_save()` (C) takes `siglock`. It never
 //! sleeps, never allocates and never drops a last reference: the spare
@@ -74,7 +74,7 @@
 
 use crate::{
     engine::{self, Runner},
-    pool::Process,
+    process::Process,
     prim::{self, current, sysctl},
     signals,
     spare::{become_spare, ensure_spare, Spare},
@@ -246,7 +246,7 @@ impl Armed {
     ) -> Armed {
         // SAFETY: reads `current`'s own field.
         let mm = unsafe { (*current()).mm };
-        let identity = process.identity.now();
+        let identity = process.shared.identity.now();
         Armed {
             tag: Tag(kind),
             process,
@@ -315,7 +315,7 @@ impl Armed {
         {
             return false;
         }
-        let Some(spare) = self.process.reserve_spare() else {
+        let Some(spare) = self.process.spares.reserve() else {
             return false;
         };
         // SAFETY: `spare` is reserved: until it is claimed or put back,
@@ -333,11 +333,11 @@ impl Armed {
             )
         };
         if !saved {
-            self.process.put_back_spare(spare);
+            self.process.spares.put_back(spare);
             return false;
         }
         self.handed.set(true);
-        self.process.stats.handoff();
+        self.process.shared.stats.handoff();
         trace::went_async(self.first, reason);
         spare.claim();
         self.taken.set(Some(spare));
@@ -347,7 +347,7 @@ impl Armed {
     /// [`Armed::hand_over`] for `SYSLET_ASYNC`: in process context, so a
     /// spare can be made first.
     fn hand_over_now(&self) -> bool {
-        self.handed.get() || (ensure_spare(self.process) && self.hand_over(AsyncReason::AsyncFlag))
+        self.handed.get() || (ensure_spare(&self.process.spares) && self.hand_over(AsyncReason::AsyncFlag))
     }
 }
 
@@ -405,7 +405,7 @@ impl Runner for Cachemiss {
     /// Once the context has moved, the chain stops at an identity change.
     #[inline(always)]
     fn stale(&self) -> bool {
-        self.0.handed() && self.0.process.identity.changed_since(self.0.identity)
+        self.0.handed() && self.0.process.shared.identity.changed_since(self.0.identity)
     }
 
     /// Once the context has moved, this task carries the chain for it.
@@ -457,22 +457,22 @@ pub(crate) fn exec(
     ahu: usize,
 ) -> Result<usize> {
     // Best effort: without a spare an atom that blocks blocks the caller.
-    ensure_spare(process);
+    ensure_spare(&process.spares);
     trace::submit(first, ahu, true);
     let runner = Cachemiss(Armed::new(Kind::Chain, process, ptr::null(), first, true));
     let end = run_cachemiss_chain(first, first_atom, &runner);
     if !runner.0.handed() {
-        process.stats.chain_inline(end.atoms);
+        process.shared.stats.chain_inline(end.atoms);
         trace::complete(end.last, &end.result, false);
         return end.result.map(|()| end.last);
     }
-    process.stats.chain_handed_off(end.atoms);
+    process.shared.stats.chain_handed_off(end.atoms);
     let posted = end.last_flags & crate::abi::flags::NO_COMPLETE == 0
         && !prim::fatal_signal_pending()
-        && process.post(ahu, end.last, &prim::fatal_signal_pending);
+        && process.shared.post(ahu, end.last, &prim::fatal_signal_pending);
     trace::complete(end.last, &end.result, posted);
     drop(runner);
-    become_spare(process.into());
+    become_spare(process.spares.clone());
     Ok(0)
 }
 
@@ -492,7 +492,7 @@ pub(crate) fn run_armed(
 ) -> (isize, Option<ARef<Task>>) {
     // Best effort, as for a chain: without a spare a write that blocks
     // blocks `io_submit()`, as on stock Linux.
-    ensure_spare(process);
+    ensure_spare(&process.spares);
     let armed = Armed { user_ret, ..Armed::new(Kind::AioWrite, process, ptr::null(), 0, true) };
     // SAFETY: `armed` stays in this frame until it is disarmed below.
     unsafe { armed.arm() };
@@ -516,7 +516,7 @@ pub(crate) fn run_armed(
 #[cfg(CONFIG_SYSLET_AIO)]
 pub(crate) fn park_handed_off() {
     match Process::borrow_current() {
-        Ok(process) => become_spare(process.into()),
+        Ok(process) => become_spare(process.spares.clone()),
         // Not reached: the handoff went through this state.
         Err(_) => prim::exit_thread(),
     }

@@ -38,18 +38,18 @@
 //! ended with `SYS_exit`, or was killed alone by a seccomp `KILL_THREAD`
 //! verdict), the leader ends the process as the exit of a stock
 //! process's last thread would: with that thread's code
-//! ([`Process::user_exit_code`]).
+//! ([`Shared::user_exit_code`]).
 //!
 //! What still belongs to the leader task and not to the main flow
 //! (credentials as `/proc/<pid>/status` shows them, `comm`, PI futexes
 //! held under its TID, ...) is issue #17 (Documentation/handoff.md).
 
 use crate::{
-    pool::Process,
     prim::{self, exit_thread, msecs_to_jiffies},
+    shared::Shared,
     signals,
 };
-use kernel::bindings;
+use kernel::{bindings, sync::ArcBorrow};
 
 /// How often a parked leader looks for signals and user threads.
 const POLL_MSECS: u32 = 50;
@@ -65,8 +65,9 @@ const FORWARD_BATCH: i32 = 64;
 const CHAIN_RAISED: [u32; 2] = [bindings::SIGPIPE, bindings::SIGXFSZ];
 
 /// The group leader's user context has moved and its chain has ended: it
-/// sleeps until the process ends (module documentation).
-pub(crate) fn park() -> ! {
+/// sleeps until the process ends (module documentation). `shared` is its
+/// process's: borrowed, as the leader never returns to drop a reference.
+pub(crate) fn park(shared: ArcBorrow<'static, Shared>) -> ! {
     let drop = CHAIN_RAISED.iter().fold(0usize, |m, &sig| m | 1 << (sig - 1));
     // SAFETY: process context.
     unsafe {
@@ -79,13 +80,11 @@ pub(crate) fn park() -> ! {
         if prim::fatal_signal_pending() {
             exit_thread();
         }
-        if let Ok(process) = Process::borrow_current() {
-            if process.only_engine_threads_left() {
-                let code = process.user_exit_code();
-                // SAFETY: process context, no lock or reference held; ends
-                // every thread of the group.
-                unsafe { bindings::do_group_exit(code) };
-            }
+        if shared.only_engine_threads_left() {
+            let code = shared.user_exit_code();
+            // SAFETY: process context, no lock or reference held; ends
+            // every thread of the group.
+            unsafe { bindings::do_group_exit(code) };
         }
         // SAFETY: process context, no lock held.
         unsafe { bindings::syslet_forward_signals(FORWARD_BATCH) };

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * /proc/<pid>/syslet: the per-process counters of the syslet engine,
- * gathered by Rust (syslet/pool.rs), printed here.
+ * gathered by Rust (syslet/process.rs, syslet/shared.rs), printed here.
  */
 #include <linux/ptrace.h>
 #include <linux/sched/signal.h>

@@ -18,24 +18,24 @@
 //! # States
 //!
 //! `Starting` (the thread has not parked) -> `Idle` (parked, in
-//! `Process::parked`) -> `Reserved` (a hook took it out of the list and
+//! `SparePool::parked`) -> `Reserved` (a hook took it out of the list and
 //! saves a context into it) -> `Claimed` (the context is complete; the
 //! thread runs it) or back to `Idle` (the hook gave up). `Exit` from any
 //! state but `Reserved`, which the hook always leaves at once.
 //!
 //! # Locks
 //!
-//! The scheduler hook takes `Process::parked`, then a `Spare::inner`:
+//! The scheduler hook takes `SparePool::parked`, then a `Spare::inner`:
 //! both are [`RawSpinLock`]s, always in that order, with nothing else
 //! taken under them (no allocation, no `spinlock_t`, no last reference
 //! dropped: `wake_up_process()` is the only call). The waits on a spare
 //! use [`crate::wait`], not a `CondVar`, for that reason.
-//! `Process::inner` (a `spinlock_t`: the counts) is never held with them.
+//! `Shared::inner` (a `spinlock_t`: the counts) is never held with them.
 
 use crate::{
-    leader,
-    pool::Process,
+    identity, leader,
     prim::{current, exit_thread, fatal_signal_pending, msecs_to_jiffies, sysctl, Live},
+    shared::Shared,
     signals,
     task::{self, Kind, Tag},
     wait::{self, Waiter, Woke},
@@ -43,7 +43,7 @@ use crate::{
 use core::{
     ffi::{c_int, c_void},
     ptr,
-    sync::atomic::{AtomicPtr, Ordering},
+    sync::atomic::{AtomicPtr, AtomicUsize, Ordering},
 };
 use kernel::{
     bindings, new_raw_spinlock,
@@ -67,6 +67,14 @@ enum SpareState {
 }
 
 /// A `syslet_context` buffer (syslet/handoff.c), owned by one spare.
+///
+/// A raw allocation, not a `KVec` the spare could borrow: C writes it
+/// through the pointer while the spare is shared.
+///
+/// # Invariants
+///
+/// `self.0`/`self.1` are the pointer and length of a `KVec<u8>` given up
+/// with `into_raw_parts`, freed only by `drop`.
 struct ContextBuf(*mut u8, usize);
 
 impl ContextBuf {
@@ -80,7 +88,7 @@ impl ContextBuf {
 
 impl Drop for ContextBuf {
     fn drop(&mut self) {
-        // SAFETY: `self.0`/`self.1` came from `into_raw_parts` in `new`.
+        // SAFETY: the type's invariant: these came from `into_raw_parts`.
         drop(unsafe { KVec::from_raw_parts(self.0, self.1, self.1) });
     }
 }
@@ -91,7 +99,7 @@ impl Drop for ContextBuf {
 pub(crate) struct Spare {
     /// Its thread's record ([`crate::task`]) while parked.
     tag: Tag,
-    pub(crate) process: Arc<Process>,
+    pool: Arc<SparePool>,
     /// Taken by the scheduler hook: raw.
     #[pin]
     inner: RawSpinLock<SpareInner>,
@@ -126,12 +134,12 @@ unsafe impl Send for Spare {}
 unsafe impl Sync for Spare {}
 
 impl Spare {
-    fn new(process: Arc<Process>) -> Result<Arc<Spare>> {
+    fn new(pool: Arc<SparePool>) -> Result<Arc<Spare>> {
         let ctx = ContextBuf::new()?;
         Arc::pin_init(
             pin_init!(Spare {
                 tag: Tag(Kind::Spare),
-                process,
+                pool,
                 inner <- new_raw_spinlock!(
                     SpareInner { state: SpareState::Starting, thread: Waiter::new(), spawner: Waiter::new() },
                     "syslet::Spare::inner"
@@ -208,7 +216,7 @@ impl Spare {
             exit_thread();
         }
         // SAFETY: as above.
-        if this.process.park_spare(unsafe { ArcBorrow::from_raw(me) }.into()).is_err() {
+        if this.pool.park(unsafe { ArcBorrow::from_raw(me) }.into()).is_err() {
             exit_thread();
         }
         this.set_state(SpareState::Idle);
@@ -216,7 +224,7 @@ impl Spare {
             let inner = this.inner.lock();
             match inner.state {
                 SpareState::Claimed => break,
-                // Retired (`Process::retire_spares`), already unparked.
+                // Retired (`SparePool::retire`), already unparked.
                 SpareState::Exit => {
                     drop(inner);
                     exit_thread();
@@ -253,10 +261,10 @@ impl Spare {
         let me = unsafe { Arc::from_raw(me) };
         // SAFETY: claimed: the hook finished writing the context (the
         // state lock orders it), and only this thread reads it now.
-        unsafe { bindings::syslet_context_restore(me.ctx.0.cast()) };
+        unsafe { bindings::syslet_context_restore(me.context()) };
         // This thread now runs a user context; the task that gave it up
         // carries the rest of its chain and takes over this thread's
-        // place in the count (`Process::reserve_thread`) until it exits or
+        // place in the count (`Shared::reserve_thread`) until it exits or
         // parks as a spare in its turn (`become_spare`).
     }
 
@@ -279,10 +287,10 @@ impl Spare {
         if claimed {
             // SAFETY: a claimed context this thread will not run; with
             // the state `Exit` nobody else touches the buffer.
-            unsafe { bindings::syslet_context_drop(self.ctx.0.cast()) };
+            unsafe { bindings::syslet_context_drop(self.context()) };
         }
-        self.process.unpark_spare(self);
-        self.process.spare_done();
+        self.pool.unpark(self);
+        self.pool.shared.spare_done();
     }
 }
 
@@ -324,11 +332,11 @@ fn wait_context_taken() -> bool {
 /// # Safety
 ///
 /// Only `syslet_spawn_spare()` calls it, with the reference made by
-/// `Process::ensure_spare`.
+/// `SparePool::ensure`.
 unsafe extern "C" fn spare_main(arg: *mut c_void) -> c_int {
     // SAFETY: `arg` is the thread's reference.
     let spare = unsafe { Arc::from_raw(arg as *const Spare) };
-    spare.process.thread_started(true);
+    spare.pool.shared.thread_started(true);
     // SAFETY: process context.
     unsafe { bindings::syslet_block_signals() };
     spare.serve();
@@ -338,9 +346,9 @@ unsafe extern "C" fn spare_main(arg: *mut c_void) -> c_int {
 
 /// The current task's user context has moved: it parks as a spare until
 /// it is given another, and returns then. Takes the caller's reference
-/// to the process: a thread that exits here never returns to drop it (so
+/// to the pool: a thread that exits here never returns to drop it (so
 /// callers must hold no other reference either).
-pub(crate) fn become_spare(process: Arc<Process>) {
+pub(crate) fn become_spare(pool: Arc<SparePool>) {
     // Deferred work of the chain (the final fput() of a file an atom
     // closed) runs now, not whenever this thread next wakes.
     // SAFETY: process context, no lock held.
@@ -354,89 +362,94 @@ pub(crate) fn become_spare(process: Arc<Process>) {
     // it up: it is not a thread the engine made.
     // SAFETY: reads `current`'s own field.
     if unsafe { (*current()).exit_signal } >= 0 {
-        process.spare_done();
-        drop(process);
-        leader::park();
+        pool.shared.spare_done();
+        // SAFETY: the process's `Process`, which its `signal_struct` owns
+        // until after its last task, holds a reference to `Shared`: it
+        // outlives the leader, which parks until the process ends.
+        // The pointer is the one `Arc::into_raw` would give (the data).
+        let shared = unsafe { ArcBorrow::<'static, Shared>::from_raw(&*pool.shared as *const Shared) };
+        drop(pool);
+        leader::park(shared);
     }
-    match Spare::new(process.clone()) {
+    match Spare::new(pool.clone()) {
         Ok(spare) => {
-            drop(process);
+            drop(pool);
             spare.serve()
         }
         Err(_) => {
-            process.spare_done();
-            drop(process);
+            pool.shared.spare_done();
+            drop(pool);
             exit_thread()
         }
     }
 }
 
-/// What parked spares must share with a caller to take its context, as
-/// one word: its credentials, files, fs, namespaces and seccomp filter
-/// (their pointers, mixed) and, in bit 0, its `no_new_privs`. Spares are made by the
-/// caller, so they share all of them; when the caller's key changes (it
-/// changed credentials or unshared a table since), they are retired and
-/// remade ([`Process::ensure_spare`]). A key is only a hint: two callers
-/// whose keys collide get each other's spares, and syslet/handoff.c,
-/// which compares every pointer before it moves a context, refuses them.
-#[inline(always)]
-fn spare_key() -> *mut c_void {
-    let t = current();
-    // SAFETY: reads `current`'s own fields (only it changes its cred,
-    // files, fs and nsproxy pointers); `atomic_flags` is only changed
-    // with atomic bit operations, a racy read sees either value.
-    let (cred, files, fs, ns, filter, flags) = unsafe {
-        (
-            (*t).cred as usize,
-            (*t).files as usize,
-            (*t).fs as usize,
-            (*t).nsproxy as usize,
-            (*t).seccomp.filter as usize,
-            ptr::read_volatile(ptr::addr_of!((*t).atomic_flags)),
-        )
-    };
-    let nnp = (flags >> bindings::PFA_NO_NEW_PRIVS) & 1;
-    // The filter too: `syslet_context_save()` refuses a spare with
-    // another one, and a key without it left a filtered thread with
-    // spares it could never use (its writes blocked every time).
-    let mixed = cred ^ files.rotate_left(16) ^ fs.rotate_left(32) ^ ns.rotate_left(48) ^ filter.rotate_left(8);
-    ((mixed & !1) | nnp as usize) as *mut c_void
+/// The parked spares of one process.
+///
+/// # Invariants
+///
+/// `idle_spares` is the number of `Some` places in `parked`, changed only
+/// under `parked`; a spare in `parked` is `Idle` or, while a hook holds
+/// `parked`, `Reserved`.
+#[pin_data]
+pub(crate) struct SparePool {
+    shared: Arc<Shared>,
+    /// Parked spare threads; `None` is a free place (KVec cannot
+    /// remove). Raw: the handoff hook takes a spare from it.
+    #[pin]
+    parked: RawSpinLock<KVec<Option<Arc<Spare>>>>,
+    /// Spare threads in `parked` (read without the lock).
+    idle_spares: AtomicUsize,
+    /// What the parked spares share with their maker ([`identity::key`]).
+    spare_key: AtomicPtr<c_void>,
 }
 
-/// [`Process::ensure_spare`] for a borrowed process; the fast path (a
-/// spare is parked) takes no reference.
+/// [`SparePool::ensure`] for a borrowed pool; the fast path (a spare is
+/// parked) takes no reference.
 #[inline(always)]
-pub(crate) fn ensure_spare(process: ArcBorrow<'static, Process>) -> bool {
-    if process.spare_key.load(Ordering::Acquire) == spare_key() && process.idle_spares() > 0 {
+pub(crate) fn ensure_spare(pool: &Arc<SparePool>) -> bool {
+    if pool.spare_key.load(Ordering::Acquire) == identity::key() && pool.idle_spares() > 0 {
         return true;
     }
-    ensure_spare_slow(process)
+    ensure_spare_slow(pool)
 }
 
 /// [`ensure_spare`] when no spare with the caller's key is parked.
 #[cold]
-fn ensure_spare_slow(process: ArcBorrow<'static, Process>) -> bool {
-    Arc::<Process>::from(process).ensure_spare()
+fn ensure_spare_slow(pool: &Arc<SparePool>) -> bool {
+    pool.ensure()
 }
 
-impl Process {
+impl SparePool {
+    pub(crate) fn new(shared: Arc<Shared>) -> Result<Arc<SparePool>> {
+        Arc::pin_init(
+            pin_init!(SparePool {
+                shared,
+                parked <- new_raw_spinlock!(KVec::new(), "syslet::SparePool::parked"),
+                idle_spares: AtomicUsize::new(0),
+                spare_key: AtomicPtr::new(ptr::null_mut()),
+            }),
+            GFP_KERNEL_ACCOUNT,
+        )
+    }
+
     /// Makes sure a spare is parked: spawns one and waits for it to park
     /// if none is. False when none can be had (the cap, no memory).
-    pub(crate) fn ensure_spare(self: &Arc<Self>) -> bool {
-        let key = spare_key();
+    fn ensure(self: &Arc<Self>) -> bool {
+        let key = identity::key();
         if self.spare_key.load(Ordering::Acquire) != key {
-            self.retire_spares(key);
+            self.retire(key);
         }
         if self.idle_spares() > 0 {
             return true;
         }
-        if !self.reserve_thread() {
+        if !self.shared.reserve_thread() {
             return false;
         }
         let spare = match Spare::new(self.clone()) {
             Ok(s) => s,
             Err(_) => {
-                self.thread_not_started();
+                self.shared.thread_not_started();
                 return false;
             }
         };
@@ -446,7 +459,7 @@ impl Process {
         if unsafe { bindings::syslet_spawn_spare(Some(spare_main), raw) } < 0 {
             // SAFETY: the thread was not created; take the reference back.
             drop(unsafe { Arc::from_raw(raw as *const Spare) });
-            self.thread_not_started();
+            self.shared.thread_not_started();
             return false;
         }
         let mut inner = spare.inner.lock();
@@ -460,7 +473,7 @@ impl Process {
     /// parked spares were made with (it changed them since): the spares
     /// could not run its context (the hook would refuse them), so they
     /// exit, and new ones are made from the caller.
-    fn retire_spares(&self, key: *mut c_void) {
+    fn retire(&self, key: *mut c_void) {
         let mut parked = self.parked.lock();
         self.spare_key.store(key, Ordering::Release);
         for place in parked.iter_mut() {
@@ -484,7 +497,7 @@ impl Process {
     /// Nothing is allocated under the raw lock: when no place is free, a
     /// list twice as long is allocated unlocked and the spares move into
     /// it under the lock.
-    fn park_spare(&self, s: Arc<Spare>) -> Result {
+    fn park(&self, s: Arc<Spare>) -> Result {
         let mut longer: Option<KVec<Option<Arc<Spare>>>> = None;
         loop {
             let mut parked = self.parked.lock();
@@ -511,7 +524,7 @@ impl Process {
     }
 
     /// Takes `s` out of the parked spares, if it is there.
-    fn unpark_spare(&self, s: &Spare) {
+    fn unpark(&self, s: &Spare) {
         let taken = {
             let mut parked = self.parked.lock();
             let t = parked
@@ -529,7 +542,7 @@ impl Process {
 
     /// Reserves a parked spare and takes it out of the list. For the
     /// hook: no sleeping, no allocation, never drops a reference.
-    pub(crate) fn reserve_spare(&self) -> Option<Arc<Spare>> {
+    pub(crate) fn reserve(&self) -> Option<Arc<Spare>> {
         let mut parked = self.parked.lock();
         for place in parked.iter_mut() {
             if place.as_ref().is_some_and(|s| s.reserve()) {
@@ -540,9 +553,9 @@ impl Process {
         None
     }
 
-    /// Gives back a spare [`Process::reserve_spare`] took (its place is
+    /// Gives back a spare [`SparePool::reserve`] took (its place is
     /// still free: no allocation), then makes it `Idle` again.
-    pub(crate) fn put_back_spare(&self, s: Arc<Spare>) {
+    pub(crate) fn put_back(&self, s: Arc<Spare>) {
         {
             let mut parked = self.parked.lock();
             if let Some(place) = parked.iter_mut().find(|p| p.is_none()) {

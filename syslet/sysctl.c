@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Tunables of the syslet engine, read by the Rust side (syslet/pool.rs):
+ * Tunables of the syslet engine, read by the Rust side (syslet/threads.rs, syslet/worker.rs, syslet/spare.rs):
  *
  *   /proc/sys/kernel/syslet_max_threads  async threads per process (1..4096)
  *   /proc/sys/kernel/syslet_idle_msecs   an idle async thread exits after

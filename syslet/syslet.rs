@@ -27,9 +27,11 @@
 //! | [`invoke`]   | one atom: arguments, refusal, seccomp, the call itself   |
 //! | [`policy`]   | the system calls an atom may not make                    |
 //! | [`prim`]     | the current task, sysctls, jiffies, live counters        |
-//! | [`pool`]     | the per-process state, idle async threads, posting       |
-//! | [`worker`]   | an async thread: running a chain, detaching it           |
-//! | [`spare`]    | spare threads, parking them                              |
+//! | [`process`]  | a process's engine state: the pools and what they share  |
+//! | [`worker`]   | the async threads: the pool, running a chain, detaching  |
+//! | [`job`]      | what an async thread runs: chains and detached work      |
+//! | [`spare`]    | spare threads, their pool, parking them                  |
+//! | [`shared`]   | what every part shares: posting, counts, identity, stats |
 //! | [`leader`]   | the parked group leader: its signals, the process's end  |
 //! | [`threads`]  | the count of a process's engine threads, its bound       |
 //! | [`signals`]  | what a signal asks of the engine's own tasks             |
@@ -55,11 +57,13 @@ mod exit;
 mod handoff;
 mod identity;
 mod invoke;
+mod job;
 mod leader;
 mod policy;
-mod pool;
 mod prim;
+mod process;
 mod ring;
+mod shared;
 mod signals;
 mod spare;
 mod task;
@@ -79,7 +83,7 @@ pub use exec::{syslet_rs_async_exec, syslet_rs_async_wait};
 pub use invoke::syslet_rs_dispatch_init;
 pub use handoff::{syslet_handoff_supported, syslet_task_sleeping};
 pub use threadlet::{syslet_exec_begin, syslet_exec_end, syslet_rs_threadlet_off, syslet_rs_threadlet_on};
-pub use pool::{syslet_free_process, syslet_identity_changed, syslet_rs_stats};
+pub use process::{syslet_free_process, syslet_identity_changed, syslet_rs_stats};
 pub use exit::syslet_rs_task_exit;
 pub use worker::syslet_worker_sleeping;
 pub use umem::syslet_rs_umem_add;

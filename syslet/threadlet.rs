@@ -26,7 +26,7 @@
 
 use crate::{
     handoff::{self, Armed},
-    pool::Process,
+    process::Process,
     prim::current,
     spare,
     task::{self, Kind},
@@ -80,7 +80,7 @@ fn threadlet_on(flags: usize) -> Result<isize> {
         return Err(EBUSY);
     }
     let process = Process::borrow_current()?;
-    let enabled = handoff::can_hand_off() && spare::ensure_spare(process);
+    let enabled = handoff::can_hand_off() && spare::ensure_spare(&process.spares);
     // SAFETY: the register frame of the current system call.
     let head = unsafe { *bindings::current_pt_regs() };
     let mut t = KBox::new(
@@ -121,9 +121,9 @@ fn threadlet_off() -> Result<isize> {
     if !t.armed.handed() {
         return Ok(bindings::THREADLET_INLINE as isize);
     }
-    let process = t.armed.process.into();
+    let spares = t.armed.process.spares.clone();
     drop(t);
-    spare::become_spare(process);
+    spare::become_spare(spares);
     // A user context was handed to this task: it returns 0 to it.
     Ok(0)
 }
@@ -197,7 +197,7 @@ pub(crate) fn task_exit(tsk: *mut bindings::task_struct) {
 fn end_without_parking() {
     if let Some(t) = take() {
         if t.armed.handed() {
-            t.armed.process.spare_done();
+            t.armed.process.shared.spare_done();
         }
     }
 }

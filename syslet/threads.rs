@@ -7,37 +7,43 @@
 //! ([`crate::spare`]) and the tasks carrying chains whose context moved
 //! to a spare (each takes over the place of the spare it gave its
 //! context to). The same count tells a parked group leader when only the
-//! engine's threads are left ([`Process::only_engine_threads_left`]).
+//! engine's threads are left ([`Shared::only_engine_threads_left`]).
 //!
 //! # Invariants
 //!
-//! `ProcessInner::spares_alive + alive` never exceeds the engine threads
+//! `SharedInner::spares_alive + alive` never exceeds the engine threads
 //! `signal->live` holds: a new thread counts itself in its first step
 //! (until then its place is `starting`, bounded but not counted), and an
 //! exiting one is uncounted before `live` drops it (a spare in the
 //! `do_exit()` hook, an async thread at the end of `worker_main`). All
-//! counts are under `Process::inner`. No engine thread ends inside a job
+//! counts are under `Shared::inner`. No engine thread ends inside a job
 //! without passing there: a task carrying another context's chain runs
 //! no seccomp filter of its own (`invoke::seccomp_check`), and the calls
 //! that end a thread are refused in chains.
 
 use crate::{
-    pool::{Process, ProcessInner},
     prim::{current, sysctl, SECCOMP_MODE_DEAD},
+    shared::Shared,
 };
 use core::{ptr, sync::atomic::Ordering};
 use kernel::bindings;
 
-impl Process {
+impl Shared {
     /// Reserves a place for one more engine thread; false at
     /// `syslet_max_threads`, which bounds every thread the engine makes
     /// for a process: async threads, spares, and the tasks carrying chains
     /// whose context moved to a spare (each takes over the count of the
     /// spare it gave its context to). The place is `starting` until the
-    /// new thread runs ([`Process::thread_started`]) or is not made
-    /// ([`Process::thread_not_started`]).
+    /// new thread runs ([`Shared::thread_started`]) or is not made
+    /// ([`Shared::thread_not_started`]).
     pub(crate) fn reserve_thread(&self) -> bool {
-        self.inner.lock().reserve_thread()
+        let max = sysctl(ptr::addr_of!(bindings::sysctl_syslet_max_threads)) as usize;
+        let mut inner = self.inner.lock();
+        if inner.spares_alive + inner.alive + inner.starting >= max {
+            return false;
+        }
+        inner.starting += 1;
+        true
     }
 
     /// The thread a place was reserved for runs: it is in `signal->live`
@@ -121,18 +127,5 @@ impl Process {
     pub(crate) fn spare_done(&self) {
         let mut inner = self.inner.lock();
         inner.spares_alive = inner.spares_alive.saturating_sub(1);
-    }
-}
-
-impl ProcessInner {
-    /// [`Process::reserve_thread`] with `Process::inner` held (for a
-    /// caller that looks at the idle threads under the same lock).
-    pub(crate) fn reserve_thread(&mut self) -> bool {
-        let max = sysctl(ptr::addr_of!(bindings::sysctl_syslet_max_threads)) as usize;
-        if self.spares_alive + self.alive + self.starting >= max {
-            return false;
-        }
-        self.starting += 1;
-        true
     }
 }

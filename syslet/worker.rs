@@ -39,16 +39,16 @@
 //! two waits on it (the thread for a job, the submitter for its job's
 //! state) use [`crate::wait`]. Under it: no allocation, no `spinlock_t`,
 //! no last reference dropped (a job is moved in and out, never dropped
-//! there). `Process::ring_lock` (a mutex) may be held when taking it (the
+//! there). `Shared::ring_lock` (a mutex) may be held when taking it (the
 //! hook can run while the worker sleeps on `ring_lock`);
-//! `Process::inner` is never held with it.
+//! `Shared::inner` and `WorkerPool::idle` are never held with it.
 
 use crate::{
     abi::flags,
     engine::{self, ChainEnd, Runner},
-    identity::Identity,
-    pool::Process,
+    job::{Cred, Detached, Job, Tables, Work},
     prim::{self, current, msecs_to_jiffies, sysctl, under_seccomp, Live},
+    shared::Shared,
     signals,
     task::{self, Kind, Tag},
     trace::{self, AsyncReason},
@@ -60,74 +60,15 @@ use core::{
     sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering},
 };
 use kernel::{
-    bindings, c_str, new_raw_spinlock,
+    bindings, c_str, new_raw_spinlock, new_spinlock,
     prelude::*,
-    sync::{Arc, RawSpinLock},
+    sync::{Arc, RawSpinLock, SpinLock},
 };
 
 const IDLE: u32 = 0;
 const RUNNING: u32 = 1;
 const DETACHED: u32 = 2;
 const DONE: u32 = 3;
-
-/// What a worker runs.
-pub(crate) enum Work {
-    /// A syslet chain: its first atom and its ring.
-    Chain {
-        /// User address of the first atom.
-        first: usize,
-        /// User address of the `async_head_user`.
-        ahu: usize,
-    },
-    /// An fs/aio.c read or write (`aio/`); always detached.
-    #[cfg(CONFIG_SYSLET_AIO)]
-    Aio(crate::aio::AioRw),
-    /// fs/aio.c's fsync request; always detached, and always run, even
-    /// when the process is dying (it completes a request fs/aio.c waits
-    /// for, unless cancelled).
-    #[cfg(CONFIG_SYSLET_AIO)]
-    Fsync(crate::aio::cancel::AioFsync),
-}
-
-/// Work handed to a worker, with the submitter's credentials.
-struct Job {
-    work: Work,
-    creds: Creds,
-    /// The process's identity generation at submission.
-    identity: u64,
-    _live: Live,
-}
-
-impl Job {
-    fn new(work: Work, identity: &Identity) -> Job {
-        Job {
-            work,
-            creds: Creds::of_current(),
-            identity: identity.now(),
-            _live: Live::new(ptr::addr_of_mut!(bindings::syslet_live_jobs)),
-        }
-    }
-}
-
-/// A reference to the submitter's credentials as of submission.
-struct Creds(*const bindings::cred);
-
-impl Creds {
-    fn of_current() -> Creds {
-        // SAFETY: takes a reference to `current`'s credentials.
-        Creds(unsafe { bindings::get_current_cred() })
-    }
-}
-
-impl Drop for Creds {
-    fn drop(&mut self) {
-        // SAFETY: `self.0` holds the reference taken in `of_current`.
-        unsafe { bindings::put_cred(self.0) };
-    }
-}
-
-// SAFETY: a cred reference may be dropped from any task.
-unsafe impl Send for Creds {}
 
 pub(crate) struct Slot {
     job: Option<Job>,
@@ -158,36 +99,88 @@ pub(crate) enum Submitted {
     Refused,
 }
 
-/// The files, fs, namespaces and seccomp state a task has, by pointer:
-/// what an io thread takes from the task that makes it, for good.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Tables {
-    files: usize,
-    fs: usize,
-    nsproxy: usize,
-    /// A worker made under a filter (an aio submitter's, `aio/`) serves
-    /// only tasks under the same one: never an unfiltered submitter's
-    /// chain, whose atoms a worker under seccomp would not run
-    /// (`WorkerRunner::stale`).
-    seccomp_mode: i32,
-    seccomp_filter: usize,
+/// The async threads of one process that wait for work.
+///
+/// # Invariants
+///
+/// A worker is in `idle` only while its thread has not left `serve()`
+/// (`Worker::gone` is checked under `idle`, which the leaving thread
+/// takes after setting it), and only between jobs.
+#[pin_data]
+pub(crate) struct WorkerPool {
+    shared: Arc<Shared>,
+    /// Parked workers; `None` is a free place (KVec cannot remove).
+    #[pin]
+    idle: SpinLock<KVec<Option<Arc<Worker>>>>,
 }
 
-impl Tables {
-    pub(crate) fn of_current() -> Tables {
-        let t = current();
-        // SAFETY: `current`'s own pointers, which only it changes (TSYNC
-        // sets another thread's filter; a stale read only makes a worker
-        // match no one).
-        unsafe {
-            Tables {
-                files: (*t).files as usize,
-                fs: (*t).fs as usize,
-                nsproxy: (*t).nsproxy as usize,
-                seccomp_mode: (*t).seccomp.mode,
-                seccomp_filter: (*t).seccomp.filter as usize,
+impl WorkerPool {
+    pub(crate) fn new(shared: Arc<Shared>) -> Result<Arc<WorkerPool>> {
+        Arc::pin_init(
+            pin_init!(WorkerPool { shared, idle <- new_spinlock!(KVec::new(), "syslet::WorkerPool::idle") }),
+            GFP_KERNEL_ACCOUNT,
+        )
+    }
+
+    /// A parked worker, or a new one if the process has fewer than
+    /// `syslet_max_threads`; `None` when it has that many, all busy.
+    ///
+    /// A worker shares the files, fs, namespaces and seccomp filter of
+    /// the thread that made it, for good (io threads never unshare): only
+    /// a caller that has the same ones gets it, so that an atom never runs
+    /// against another thread's fd table, root or cwd (a thread may have
+    /// unshared them), and a filtered aio submitter's worker never takes
+    /// an unfiltered submitter's chain.
+    pub(crate) fn get(self: &Arc<Self>) -> Result<Option<Arc<Worker>>> {
+        let tables = Tables::of_current();
+        {
+            let mut idle = self.idle.lock();
+            for place in idle.iter_mut() {
+                if place.as_ref().is_some_and(|w| w.tables == tables) {
+                    return Ok(place.take());
+                }
             }
         }
+        // One bound for every thread the engine makes (threads.rs). A
+        // worker parked since the look above is not taken: the bound
+        // holds either way.
+        if !self.shared.reserve_thread() {
+            return Ok(None);
+        }
+        Worker::spawn(self.clone()).map(Some).inspect_err(|_| self.shared.thread_not_started())
+    }
+
+    /// Puts `w` back among the idle workers, unless its thread is gone.
+    /// Fails only for lack of memory.
+    fn park(&self, w: Arc<Worker>) -> Result {
+        let mut idle = self.idle.lock();
+        // The type's invariant: a gone worker is never added.
+        if w.gone.load(Ordering::Acquire) {
+            drop(idle);
+            drop(w);
+            return Ok(());
+        }
+        if let Some(place) = idle.iter_mut().find(|p| p.is_none()) {
+            *place = Some(w);
+            return Ok(());
+        }
+        // Under a spinlock: no sleeping allocation.
+        let res = idle.push(Some(w), GFP_ATOMIC);
+        drop(idle);
+        res.map_err(|_| ENOMEM)
+    }
+
+    /// Takes `w` out of the idle workers; false if it was not parked
+    /// (a submitter took it).
+    fn unpark(&self, w: &Worker) -> bool {
+        let taken = {
+            let mut idle = self.idle.lock();
+            idle.iter_mut()
+                .find(|p| p.as_ref().is_some_and(|x| ptr::eq(&**x, w)))
+                .and_then(|p| p.take())
+        };
+        // Dropped unlocked; the thread still holds its own reference.
+        taken.is_some()
     }
 }
 
@@ -197,9 +190,9 @@ impl Tables {
 pub(crate) struct Worker {
     /// Its thread's record ([`crate::task`]).
     tag: Tag,
-    process: Arc<Process>,
+    pool: Arc<WorkerPool>,
     /// What its thread shares with the task that made it.
-    pub(crate) tables: Tables,
+    tables: Tables,
     /// Taken by the scheduler hook: raw.
     #[pin]
     slot: RawSpinLock<Slot>,
@@ -215,7 +208,7 @@ pub(crate) struct Worker {
     /// is dying. Work handed over after that is ended, not run.
     dying: AtomicBool,
     /// The thread has left `serve()`: `park` must not add the worker back.
-    pub(crate) gone: AtomicBool,
+    gone: AtomicBool,
     /// The process's identity generation when the running job was
     /// submitted (only the worker's thread uses it).
     job_identity: AtomicU64,
@@ -231,11 +224,11 @@ unsafe impl task::Recorded for Worker {
 }
 
 impl Worker {
-    pub(crate) fn spawn(process: Arc<Process>) -> Result<Arc<Worker>> {
+    fn spawn(pool: Arc<WorkerPool>) -> Result<Arc<Worker>> {
         let w = Arc::pin_init(
             pin_init!(Worker {
                 tag: Tag(Kind::Worker),
-                process,
+                pool,
                 tables: Tables::of_current(),
                 slot <- new_raw_spinlock!(
                     Slot {
@@ -298,7 +291,7 @@ impl Worker {
     /// Runs the chain at `first` on this worker and waits until it is
     /// detached or finished. Parks the worker again when it finished.
     pub(crate) fn submit(self: Arc<Self>, first: usize, ahu: usize) -> Result<Submitted> {
-        let job = Job::new(Work::Chain { first, ahu }, &self.process.identity);
+        let job = Job::new(Work::Chain { first, ahu }, &self.pool.shared.identity);
         let mut slot = self.slot.lock();
         if slot.exiting {
             drop(slot);
@@ -331,9 +324,9 @@ impl Worker {
         self.state.store(IDLE, Ordering::Release);
         drop(slot);
         let end = end.ok_or(EINVAL)?;
-        let process = self.process.clone();
+        let pool = self.pool.clone();
         // A worker that cannot be parked is told to exit.
-        if process.park(self.clone()).is_err() {
+        if pool.park(self.clone()).is_err() {
             let mut slot = self.slot.lock();
             slot.exiting = true;
             slot.thread.wake();
@@ -343,14 +336,20 @@ impl Worker {
 
     /// Hands `work` over without waiting: it runs detached. Gives the work
     /// back if the worker is exiting.
-    #[cfg(CONFIG_SYSLET_AIO)]
-    pub(crate) fn submit_detached(self: Arc<Self>, work: Work) -> core::result::Result<(), Work> {
-        let job = Job::new(work, &self.process.identity);
+    pub(crate) fn submit_detached<T: Detached + 'static>(
+        self: Arc<Self>,
+        work: KBox<T>,
+    ) -> core::result::Result<(), KBox<T>> {
+        let creds = Cred::of_current();
         let mut slot = self.slot.lock();
         if slot.exiting {
             drop(slot);
-            return Err(job.work);
+            return Err(work);
         }
+        // SAFETY: the pointer comes from `KBox::into_raw` and goes straight
+        // back into a box of the same allocation (unsized to the trait).
+        let work = unsafe { KBox::from_raw(KBox::into_raw(work) as *mut dyn Detached) };
+        let job = Job::with_creds(Work::Detached(work), creds, &self.pool.shared.identity);
         slot.seq += 1;
         slot.detached = slot.seq;
         slot.job = Some(job);
@@ -395,7 +394,7 @@ impl Worker {
                 Woke::Timeout => {
                     drop(slot);
                     // Idle too long: exit, unless a submitter just took us.
-                    if self.process.unpark(self) {
+                    if self.pool.unpark(self) {
                         self.slot.lock().exiting = true;
                     }
                 }
@@ -405,7 +404,7 @@ impl Worker {
                     // by exiting itself.
                     if signals::take() {
                         self.dying.store(true, Ordering::Release);
-                        self.process.unpark(self);
+                        self.pool.unpark(self);
                         self.slot.lock().exiting = true;
                     }
                 }
@@ -418,21 +417,13 @@ impl Worker {
         while let Some(job) = self.next_job() {
             self.job_identity.store(job.identity, Ordering::Relaxed);
             // SAFETY: `job.creds` holds a reference for the whole job.
-            let old = unsafe { bindings::override_creds(job.creds.0) };
+            let old = unsafe { bindings::override_creds(job.creds.as_ptr()) };
             let handed_back = match job.work {
                 Work::Chain { first, ahu } => self.run_chain(first, ahu),
-                #[cfg(CONFIG_SYSLET_AIO)]
-                Work::Aio(rw) => {
-                    if self.is_dying() {
-                        rw.end_dying();
-                    } else {
-                        rw.run();
-                    }
-                    false
-                }
-                #[cfg(CONFIG_SYSLET_AIO)]
-                Work::Fsync(job) => {
-                    job.run();
+                Work::Detached(mut work) => {
+                    work.run(self.is_dying());
+                    // Freed here, outside any lock.
+                    drop(work);
                     false
                 }
             };
@@ -453,7 +444,7 @@ impl Worker {
                 continue;
             }
             self.state.store(IDLE, Ordering::Release);
-            if self.is_dying() || self.process.park(self.clone()).is_err() {
+            if self.is_dying() || self.pool.park(self.clone()).is_err() {
                 self.slot.lock().exiting = true;
             }
         }
@@ -464,7 +455,7 @@ impl Worker {
     /// completion otherwise.
     fn run_chain(&self, first: usize, ahu: usize) -> bool {
         let end = engine::run_chain(first, None, &WorkerRunner(self));
-        let stats = &self.process.stats;
+        let stats = &self.pool.shared.stats;
         stats.chains.fetch_add(1, Ordering::Relaxed);
         stats.atoms_async_thread.fetch_add(end.atoms, Ordering::Relaxed);
         {
@@ -479,7 +470,7 @@ impl Worker {
         stats.chains_async.fetch_add(1, Ordering::Relaxed);
         let posted = end.last_flags & flags::NO_COMPLETE == 0
             && !self.is_dying()
-            && self.process.post(ahu, end.last, &|| self.is_dying());
+            && self.pool.shared.post(ahu, end.last, &|| self.is_dying());
         trace::complete(end.last, &end.result, posted);
         false
     }
@@ -508,7 +499,7 @@ impl Runner for WorkerRunner<'_> {
     /// after the chain started, and the submitter has it too.
     fn stale(&self) -> bool {
         (self.0.state.load(Ordering::Acquire) == DETACHED
-            && self.0.process.identity.changed_since(self.0.job_identity.load(Ordering::Relaxed)))
+            && self.0.pool.shared.identity.changed_since(self.0.job_identity.load(Ordering::Relaxed)))
             || under_seccomp()
     }
 
@@ -539,15 +530,15 @@ impl Runner for WorkerRunner<'_> {
 unsafe extern "C" fn worker_main(arg: *mut c_void) -> c_int {
     // SAFETY: `arg` is the thread's reference (see `Worker::spawn`).
     let me = unsafe { Arc::from_raw(arg as *const Worker) };
-    me.process.thread_started(false);
+    me.pool.shared.thread_started(false);
     // SAFETY: names the current thread; the string is NUL-terminated.
     unsafe { bindings::__set_task_comm(current(), c_str!("syslet").as_char_ptr(), false) };
     me.serve();
     // After `gone`, `park` refuses the worker; then take it out of the
     // idle list in case a park came first.
     me.gone.store(true, Ordering::Release);
-    me.process.unpark(&me);
-    me.process.thread_exited();
+    me.pool.unpark(&me);
+    me.pool.shared.thread_exited();
     // The scheduler hook must not see the Worker once it is gone; the flag
     // stays (io-wq's hook must not take this io thread for one of its own).
     task::uninstall(0);
