@@ -18,14 +18,17 @@ BASELINES = {"syscall": "getppid", "getppid1": "direct", "pread1": "direct", "pr
              "fio_warm_tmpfs_qd1": "stock_libaio", "fio_warm_tmpfs_qd64": "stock_libaio",
              "fdscale_dup": "linear_hot_N1", "fdscale_open": "linear_hot_N1",
              "fdscale_threads": "private_1thread",
-             # examples/fsync-writer and examples/server (issue #19)
+             # examples/fsync-writer, server, treewalk, copy (issue #19)
              "fsync_writer_qd1": "direct", "fsync_writer_qd16": "direct",
-             "server_qd1": "threads", "server_qd16": "threads", "server_late_qd16": "threads"}
+             "server_qd1": "threads", "server_qd16": "threads", "server_late_qd16": "threads",
+             "treewalk_qd1": "direct", "treewalk_qd16": "direct",
+             "copy_qd1": "direct", "copy_qd16": "direct"}
 
 
 # Variants also compared with other variants of their benchmark: the
-# library against glibc's POSIX AIO and io_uring (issue #18's targets).
-ALSO = {"posixaio_syslet": ("posixaio", "io_uring")}
+# library against glibc's POSIX AIO and io_uring (issue #18's targets);
+# the examples' syslet variants against their io_uring ones (issue #19).
+ALSO = {"posixaio_syslet": ("posixaio", "io_uring"), "syslet": ("io_uring",)}
 
 
 def main(src, dst):
