@@ -97,19 +97,14 @@ static void fill_iocb(struct sa_req *r)
  * - a length above 0 (an empty preadv2() skips the checks an empty
  *   pread() makes, and raises an inotify event pread() does not) and an
  *   offset that is not negative (preadv2() reads -1 as "the position");
- * - not O_DIRECT (a direct read with RWF_NOWAIT still waits for its I/O).
- * No fstat() first: preadv2() with an offset and RWF_NOWAIT succeeds only
- * on a file that allows both pread() and non-blocking reads (regular
- * files, block devices, /dev/zero, tun), and there it is the very pread()
- * glibc's thread would make.
- * It succeeds when the kernel returned the whole range, a regular file's
- * data up to its end as fstat() (made only after a short read) sees it, or
- * a short read of anything but a file or a block device (a tun packet:
- * that is pread()'s answer, and reading again would take the next one).
- * Anything else (EAGAIN: not cached; a short read of a file or a block
- * device: partly cached; EOPNOTSUPP: tmpfs, /proc) sends the read the
- * usual way, which gives glibc's answer; if bytes were already copied into
- * the buffer the request counts as started
+ * - a regular file or a block device, whose reads take nothing away (a
+ *   tun device's read takes a packet) and not O_DIRECT (a direct read
+ *   with RWF_NOWAIT still waits for its I/O).
+ * It succeeds when the kernel returned the whole range, or a regular
+ * file's data up to its end as fstat() saw it. Anything else (EAGAIN:
+ * not cached; a short read: partly cached; EOPNOTSUPP: tmpfs, /proc)
+ * sends the read the usual way, which gives glibc's answer; if bytes
+ * were already copied into the buffer the request counts as started
  * (aio_cancel() answers AIO_NOTCANCELED, never AIO_CANCELED with the
  * buffer written). The system calls are made with syscall(): neither a
  * cancellation point (aio_read() is not one) nor another library's
@@ -142,19 +137,17 @@ static int read_now(struct aiocb *cb)
 	long n;
 	int fl;
 
+	if (fstat(cb->aio_fildes, &st) || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
+		return nowait_miss(0);
 	fl = fcntl(cb->aio_fildes, F_GETFL);
 	if (fl < 0 || (fl & O_DIRECT))
 		return nowait_miss(0);
 	n = syscall(SYS_preadv2, cb->aio_fildes, &iov, 1L, (long)off, 0L, (long)RWF_NOWAIT);
 	if (n < 0)
 		return nowait_miss(0);
-	if ((size_t)n != cb->aio_nbytes) {
-		if (fstat(cb->aio_fildes, &st))
-			return nowait_miss(n > 0);
-		if (S_ISBLK(st.st_mode) ||
-		    (S_ISREG(st.st_mode) && off + n != (long long)st.st_size))
-			return nowait_miss(n > 0);
-	}
+	if ((size_t)n != cb->aio_nbytes &&
+	    !(S_ISREG(st.st_mode) && off + n == (long long)st.st_size))
+		return nowait_miss(n > 0);
 	__atomic_store_n(&nw_miss, 0, __ATOMIC_RELAXED);
 	sa_count(SA_ST_NOWAIT);
 	cb->__return_value = n;

@@ -6,6 +6,8 @@
  */
 #include "conformance.h"
 
+#include <sched.h>
+
 /*
  * Reads of data in the page cache (the library finishes them inside
  * aio_read(); SYSLET_AIO_STATS=1 counts them as nowait=): whole, short at the
@@ -120,4 +122,65 @@ void case_device_reads(void)
 	out("device_reads: pipe rc=%d %s data=%.9s", rc, res(&cb), buf);
 	close(p[0]);
 	close(p[1]);
+}
+
+static volatile int zero_spin_stop;
+
+static void zero_pin0(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	sched_setaffinity(0, sizeof set, &set);
+}
+
+static void *zero_spin(void *arg)
+{
+	(void)arg;
+	zero_pin0();
+	while (!zero_spin_stop)
+		;
+	return NULL;
+}
+
+/*
+ * Large reads of /dev/zero while another thread wants the same CPU:
+ * pread() returns the whole count (read_zero() reschedules), a read
+ * with RWF_NOWAIT stops early when the CPU is wanted. The library must
+ * not take such a short read for the answer (session 15's review: it did
+ * once it tried every descriptor without fstat()).
+ */
+void case_zero_large(void)
+{
+	enum { LEN = 32 << 20, ROUNDS = 3 };
+	char *buf = malloc(LEN);
+	int fd = open("/dev/zero", O_RDONLY | O_CLOEXEC), full = 0;
+	struct aiocb cb;
+	cpu_set_t old;
+	pthread_t t;
+
+	if (fd < 0 || !buf) {
+		perror("zero_large");
+		exit(2);
+	}
+	for (size_t i = 0; i < LEN; i += 4096)
+		buf[i] = 1;	/* no page fault inside the read */
+	sched_getaffinity(0, sizeof old, &old);
+	zero_pin0();
+	zero_spin_stop = 0;
+	pthread_create(&t, NULL, zero_spin, NULL);
+	for (int r = 0; r < ROUNDS; r++) {
+		setcb(&cb, fd, buf, LEN, 0);
+		int rc = aio_read(&cb);
+
+		wait_cb(&cb);
+		full += rc == 0 && aio_return(&cb) == LEN;
+	}
+	zero_spin_stop = 1;
+	pthread_join(t, NULL);
+	sched_setaffinity(0, sizeof old, &old);
+	out("zero_large: %d of %d reads of %d bytes full", full, ROUNDS, LEN);
+	close(fd);
+	free(buf);
 }

@@ -451,6 +451,7 @@ static const struct {
 	{ "short_file_eof", case_short_file_eof },
 	{ "cached_reads", case_cached_reads },
 	{ "device_reads", case_device_reads },
+	{ "zero_large", case_zero_large },
 	{ "fsync", case_fsync },
 	{ "fsync_after_writes", case_fsync_after_writes },
 	{ "errors", case_errors },

@@ -74,6 +74,7 @@ if [ -z "$bin" ]; then
 		"$here/cases_wait_cancel.c" "$here/cases_lio_notify.c" "$here/cases_proc.c" \
 		"$here/cases_reap.c" "$here/cases_reap_jump.c" "$here/cases_read.c" -lrt -ldl || exit 2
 	$CC -O2 -g -Wall -Werror -pthread -o "$O/interpose" "$here/interpose.c" -lrt -ldl || exit 2
+	$CC -O2 -g -Wall -Werror -pthread -o "$O/tun_order" "$here/tun_order.c" -lrt || exit 2
 	[ $build_only = 1 ] && exit 0
 fi
 lib=$bin/lib/libsyslet-aio.so
@@ -195,6 +196,23 @@ if cmp -s "$O/fork_child_io.expected" "$O/fork_child_io.out"; then
 else
 	fail "fork_child_io (library only): (< expected, > library)"
 	diff "$O/fork_child_io.expected" "$O/fork_child_io.out"
+fi
+
+# Two reads of a tun device keep their order (tun_order.c): glibc and the
+# library must print the same.
+rc=0
+timeout "$TIMEOUT" "$bin/tun_order" </dev/null >"$O/tun_order.glibc" 2>&1 || rc=$?
+if [ $rc = 3 ]; then
+	echo "posix_aio: tun_order: not run (no tun device or network namespace here)"
+else
+	LD_PRELOAD="$lib" SYSLET_AIO_FORCE=1 timeout "$TIMEOUT" "$bin/tun_order" \
+		</dev/null >"$O/tun_order.lib" 2>&1
+	if [ $rc = 0 ] && cmp -s "$O/tun_order.glibc" "$O/tun_order.lib"; then
+		echo "posix_aio: tun_order: identical to glibc ($(tail -1 "$O/tun_order.lib"))"
+	else
+		fail "tun_order: (< glibc exit $rc, > library)"
+		diff "$O/tun_order.glibc" "$O/tun_order.lib"
+	fi
 fi
 
 # Who reaps the ring (library only, reap.c): fio's loop of O_DIRECT reads
