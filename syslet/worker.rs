@@ -133,21 +133,24 @@ impl WorkerPool {
     /// an unfiltered submitter's chain.
     pub(crate) fn get(self: &Arc<Self>) -> Result<Option<Arc<Worker>>> {
         let tables = Tables::of_current();
-        {
-            let mut idle = self.idle.lock();
-            for place in idle.iter_mut() {
-                if place.as_ref().is_some_and(|w| w.tables == tables) {
-                    return Ok(place.take());
-                }
-            }
+        if let Some(w) = self.take_idle(&tables) {
+            return Ok(Some(w));
         }
-        // One bound for every thread the engine makes (threads.rs). A
-        // worker parked since the look above is not taken: the bound
-        // holds either way.
+        // One bound for every thread the engine makes (threads.rs). At the
+        // bound, a worker that parked since the look above is taken: `idle`
+        // and the count are under two locks, never held together.
         if !self.shared.reserve_thread() {
-            return Ok(None);
+            return Ok(self.take_idle(&tables));
         }
         Worker::spawn(self.clone()).map(Some).inspect_err(|_| self.shared.thread_not_started())
+    }
+
+    /// An idle worker made with `tables`, taken out of the list.
+    fn take_idle(&self, tables: &Tables) -> Option<Arc<Worker>> {
+        let mut idle = self.idle.lock();
+        idle.iter_mut()
+            .find(|p| p.as_ref().is_some_and(|w| w.tables == *tables))
+            .and_then(|p| p.take())
     }
 
     /// Puts `w` back among the idle workers, unless its thread is gone.
