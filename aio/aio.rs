@@ -84,20 +84,20 @@ use cancel::AioFsync;
 use thread::to_thread;
 
 /// The file system will complete the request itself (include/linux/errno.h).
-const EIOCBQUEUED: isize = 529;
-/// `IOCB_NOWAIT`, which is `RWF_NOWAIT` (bindgen cannot evaluate the
-/// cast; syslet/syscalls.c asserts the value at build time).
-const IOCB_NOWAIT: u32 = 0x8;
-/// `FMODE_NOWAIT`: the file honours `IOCB_NOWAIT` (asserted likewise).
-const FMODE_NOWAIT: u32 = 1 << 27;
-/// `IOCB_NOIO`: a page cache read starts no I/O, not even read-ahead
-/// (asserted likewise).
-const IOCB_NOIO: u32 = 1 << 20;
+const EIOCBQUEUED: isize = bindings::EIOCBQUEUED as isize;
+/// `IOCB_NOWAIT`: the request may not wait (for a lock, a page, a device).
+/// It is `RWF_NOWAIT` through a cast bindgen cannot evaluate: patches/0003
+/// gives it to the bindings as a constant.
+const IOCB_NOWAIT: u32 = bindings::IOCB_NOWAIT as u32;
+/// `FMODE_NOWAIT`: the file honours `IOCB_NOWAIT` (patches/0003 likewise).
+const FMODE_NOWAIT: u32 = bindings::FMODE_NOWAIT;
+/// `IOCB_NOIO`: a page cache read starts no I/O, not even read-ahead.
+const IOCB_NOIO: u32 = bindings::IOCB_NOIO;
 /// The most of a read's destination faulted in inside `io_submit()`
 /// before the inline read tries again (the rest is the async thread's).
 const FAULT_IN_MAX: isize = 64 << 10;
-/// tmpfs's superblock magic (include/uapi/linux/magic.h; asserted).
-const TMPFS_MAGIC: usize = 0x0102_1994;
+/// tmpfs's superblock magic (include/uapi/linux/magic.h).
+const TMPFS_MAGIC: usize = bindings::TMPFS_MAGIC as usize;
 
 /// Makes the request's `->read_iter()` or `->write_iter()` call, as
 /// fs/aio.c would (`-EINVAL` without the method).
@@ -273,7 +273,7 @@ unsafe fn rw_done(req: *mut bindings::kiocb, ret: isize) {
 }
 
 /// `io_submit` on x86-64.
-const NR_IO_SUBMIT: usize = 209;
+const NR_IO_SUBMIT: usize = bindings::__NR_io_submit as usize;
 
 /// A write through the cachemiss path (module documentation), if it may
 /// take it. `None` (the thread path) unless the caller is a user thread

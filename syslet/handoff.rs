@@ -90,10 +90,6 @@ use kernel::{
 #[cfg(CONFIG_SYSLET_AIO)]
 use kernel::{task::Task, types::ARef};
 
-const SCHED_FIFO: u32 = 1;
-const SCHED_RR: u32 = 2;
-const SCHED_DEADLINE: u32 = 6;
-
 /// Whether the current task's user context may move to a spare thread.
 /// The cases that may not are listed in the module documentation; they
 /// use the engine's async threads instead.
@@ -105,7 +101,8 @@ const SCHED_DEADLINE: u32 = 6;
 #[inline]
 pub(crate) fn can_hand_off() -> bool {
     /// `policy` values of `SCHED_FIFO`, `SCHED_RR`, `SCHED_DEADLINE`.
-    const RT_POLICIES: u32 = 1 << SCHED_FIFO | 1 << SCHED_RR | 1 << SCHED_DEADLINE;
+    const RT_POLICIES: u32 =
+        1 << bindings::SCHED_FIFO | 1 << bindings::SCHED_RR | 1 << bindings::SCHED_DEADLINE;
     let t = current();
     let mut refused = opaque(sysctl(ptr::addr_of!(bindings::sysctl_syslet_handoff)) == 0);
     // SAFETY: `current` is valid and these are its own fields.

@@ -11,79 +11,95 @@
 //! never depends on timing. A refused atom is not executed; its result is
 //! `-EOPNOTSUPP` (documented in `Documentation/syslets.md`).
 
-/// Refused system calls (x86-64 numbers) and why.
+use kernel::bindings as b;
+
+/// A system call number from `bindings` (`asm/unistd_64.h`, which
+/// patches/0001 extends with the syslet calls), as an index.
+const fn nr(nr: u32) -> usize {
+    nr as usize
+}
+
+/// Refused system calls and why.
 const REFUSED: &[(usize, &str)] = &[
-    (14, "rt_sigprocmask: the calling thread's signal mask"),
-    (15, "rt_sigreturn: the calling thread's register frame"),
-    (34, "pause: waits for a signal to the calling thread"),
-    (56, "clone: creates a task"),
-    (57, "fork: creates a task"),
-    (58, "vfork: creates a task"),
-    (59, "execve: replaces the program"),
-    (60, "exit: ends the calling thread"),
-    (101, "ptrace: PTRACE_TRACEME acts on the caller"),
-    (105, "setuid: credentials"),
-    (106, "setgid: credentials"),
-    (113, "setreuid: credentials"),
-    (114, "setregid: credentials"),
-    (116, "setgroups: credentials"),
-    (117, "setresuid: credentials"),
-    (119, "setresgid: credentials"),
-    (122, "setfsuid: credentials"),
-    (123, "setfsgid: credentials"),
-    (126, "capset: credentials"),
-    (128, "rt_sigtimedwait: waits for signals to the calling thread"),
-    (130, "rt_sigsuspend: the calling thread's signal mask"),
-    (131, "sigaltstack: the calling thread's signal stack"),
-    (135, "personality: the calling thread's personality"),
-    (141, "setpriority: pid 0 is the calling thread"),
-    (142, "sched_setparam: pid 0 is the calling thread"),
-    (144, "sched_setscheduler: pid 0 is the calling thread"),
-    (157, "prctl: per-thread state (name, seccomp, no_new_privs ...)"),
-    (155, "pivot_root: an LSM may move the caller to another label (commit_creds)"),
-    (158, "arch_prctl: the calling thread's FS/GS base"),
-    (169, "reboot: in a pid namespace it ends the calling thread"),
-    (172, "iopl: the calling thread's register frame"),
-    (173, "ioperm: the calling thread's I/O permission bitmap"),
-    (203, "sched_setaffinity: pid 0 is the calling thread"),
-    (218, "set_tid_address: the calling thread's clear_child_tid"),
-    (219, "restart_syscall: the calling thread's restart block"),
-    (231, "exit_group: ends the process"),
-    (238, "set_mempolicy: the calling thread's memory policy"),
-    (248, "add_key: may install a thread or process keyring (commit_creds)"),
-    (249, "request_key: may install a thread or process keyring (commit_creds)"),
-    (250, "keyctl: session and request-key keyrings are credentials (commit_creds)"),
-    (251, "ioprio_set: who 0 is the calling thread"),
-    (272, "unshare: the calling thread's namespaces and tables"),
-    (273, "set_robust_list: the calling thread's robust futexes"),
-    (308, "setns: the calling thread's namespaces"),
-    (314, "sched_setattr: pid 0 is the calling thread"),
-    (317, "seccomp: filters of the calling thread"),
-    (322, "execveat: replaces the program"),
-    (334, "rseq: the calling thread's restartable sequences"),
-    (335, "uretprobe: the calling thread's register frame"),
-    (425, "io_uring_setup: io_uring state is per task (its io-wq workers would be the async thread's)"),
-    (426, "io_uring_enter: io_uring state is per task"),
-    (427, "io_uring_register: io_uring state is per task"),
-    (435, "clone3: creates a task"),
-    (446, "landlock_restrict_self: credentials (commit_creds)"),
-    (460, "lsm_set_self_attr: the calling thread's LSM attributes (commit_creds)"),
-    (600, "async_exec: no nesting"),
-    (601, "async_wait: no nesting"),
-    (603, "threadlet_on: the calling thread's user context"),
-    (604, "threadlet_off: the calling thread's user context"),
+    (nr(b::__NR_rt_sigprocmask), "rt_sigprocmask: the calling thread's signal mask"),
+    (nr(b::__NR_rt_sigreturn), "rt_sigreturn: the calling thread's register frame"),
+    (nr(b::__NR_pause), "pause: waits for a signal to the calling thread"),
+    (nr(b::__NR_clone), "clone: creates a task"),
+    (nr(b::__NR_fork), "fork: creates a task"),
+    (nr(b::__NR_vfork), "vfork: creates a task"),
+    (nr(b::__NR_execve), "execve: replaces the program"),
+    (nr(b::__NR_exit), "exit: ends the calling thread"),
+    (nr(b::__NR_ptrace), "ptrace: PTRACE_TRACEME acts on the caller"),
+    (nr(b::__NR_setuid), "setuid: credentials"),
+    (nr(b::__NR_setgid), "setgid: credentials"),
+    (nr(b::__NR_setreuid), "setreuid: credentials"),
+    (nr(b::__NR_setregid), "setregid: credentials"),
+    (nr(b::__NR_setgroups), "setgroups: credentials"),
+    (nr(b::__NR_setresuid), "setresuid: credentials"),
+    (nr(b::__NR_setresgid), "setresgid: credentials"),
+    (nr(b::__NR_setfsuid), "setfsuid: credentials"),
+    (nr(b::__NR_setfsgid), "setfsgid: credentials"),
+    (nr(b::__NR_capset), "capset: credentials"),
+    (nr(b::__NR_rt_sigtimedwait), "rt_sigtimedwait: waits for signals to the calling thread"),
+    (nr(b::__NR_rt_sigsuspend), "rt_sigsuspend: the calling thread's signal mask"),
+    (nr(b::__NR_sigaltstack), "sigaltstack: the calling thread's signal stack"),
+    (nr(b::__NR_personality), "personality: the calling thread's personality"),
+    (nr(b::__NR_setpriority), "setpriority: pid 0 is the calling thread"),
+    (nr(b::__NR_sched_setparam), "sched_setparam: pid 0 is the calling thread"),
+    (nr(b::__NR_sched_setscheduler), "sched_setscheduler: pid 0 is the calling thread"),
+    (nr(b::__NR_prctl), "prctl: per-thread state (name, seccomp, no_new_privs ...)"),
+    (nr(b::__NR_pivot_root), "pivot_root: an LSM may move the caller to another label (commit_creds)"),
+    (nr(b::__NR_arch_prctl), "arch_prctl: the calling thread's FS/GS base"),
+    (nr(b::__NR_reboot), "reboot: in a pid namespace it ends the calling thread"),
+    (nr(b::__NR_iopl), "iopl: the calling thread's register frame"),
+    (nr(b::__NR_ioperm), "ioperm: the calling thread's I/O permission bitmap"),
+    (nr(b::__NR_sched_setaffinity), "sched_setaffinity: pid 0 is the calling thread"),
+    (nr(b::__NR_set_tid_address), "set_tid_address: the calling thread's clear_child_tid"),
+    (nr(b::__NR_restart_syscall), "restart_syscall: the calling thread's restart block"),
+    (nr(b::__NR_exit_group), "exit_group: ends the process"),
+    (nr(b::__NR_set_mempolicy), "set_mempolicy: the calling thread's memory policy"),
+    (nr(b::__NR_add_key), "add_key: may install a thread or process keyring (commit_creds)"),
+    (nr(b::__NR_request_key), "request_key: may install a thread or process keyring (commit_creds)"),
+    (nr(b::__NR_keyctl), "keyctl: session and request-key keyrings are credentials (commit_creds)"),
+    (nr(b::__NR_ioprio_set), "ioprio_set: who 0 is the calling thread"),
+    (nr(b::__NR_unshare), "unshare: the calling thread's namespaces and tables"),
+    (nr(b::__NR_set_robust_list), "set_robust_list: the calling thread's robust futexes"),
+    (nr(b::__NR_setns), "setns: the calling thread's namespaces"),
+    (nr(b::__NR_sched_setattr), "sched_setattr: pid 0 is the calling thread"),
+    (nr(b::__NR_seccomp), "seccomp: filters of the calling thread"),
+    (nr(b::__NR_execveat), "execveat: replaces the program"),
+    (nr(b::__NR_rseq), "rseq: the calling thread's restartable sequences"),
+    (nr(b::__NR_uretprobe), "uretprobe: the calling thread's register frame"),
+    (nr(b::__NR_io_uring_setup), "io_uring_setup: io_uring state is per task (its io-wq workers would be the async thread's)"),
+    (nr(b::__NR_io_uring_enter), "io_uring_enter: io_uring state is per task"),
+    (nr(b::__NR_io_uring_register), "io_uring_register: io_uring state is per task"),
+    (nr(b::__NR_clone3), "clone3: creates a task"),
+    (nr(b::__NR_landlock_restrict_self), "landlock_restrict_self: credentials (commit_creds)"),
+    (nr(b::__NR_lsm_set_self_attr), "lsm_set_self_attr: the calling thread's LSM attributes (commit_creds)"),
+    (nr(b::__NR_async_exec), "async_exec: no nesting"),
+    (nr(b::__NR_async_wait), "async_wait: no nesting"),
+    (nr(b::__NR_threadlet_on), "threadlet_on: the calling thread's user context"),
+    (nr(b::__NR_threadlet_off), "threadlet_off: the calling thread's user context"),
 ];
 
 /// Numbers at or above this are not x86-64 system calls (x32 numbers
 /// carry bit 30); they answer `-ENOSYS` without reaching the table.
 pub(crate) const NR_LIMIT: usize = 1024;
 
-/// `futex` (202) operations on priority-inheritance futexes: an async
-/// thread cannot take part in priority inheritance (the rt-mutex paths
-/// skip the scheduler hook and assert they never run on io threads).
-const NR_FUTEX: usize = 202;
-const FUTEX_CMD_MASK: usize = 0x7f; // ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME)
-const FUTEX_PI_OPS: [usize; 6] = [6, 7, 8, 11, 12, 13]; // LOCK_PI .. LOCK_PI2
+/// `futex` operations on priority-inheritance futexes: an async thread
+/// cannot take part in priority inheritance (the rt-mutex paths skip the
+/// scheduler hook and assert they never run on io threads).
+const FUTEX_PI_OPS: [u32; 6] = [
+    b::FUTEX_LOCK_PI,
+    b::FUTEX_UNLOCK_PI,
+    b::FUTEX_TRYLOCK_PI,
+    b::FUTEX_WAIT_REQUEUE_PI,
+    b::FUTEX_CMP_REQUEUE_PI,
+    b::FUTEX_LOCK_PI2,
+];
+/// What `futex()` keeps of its `op` argument to pick the command
+/// (`FUTEX_CMD_MASK` in `uapi/linux/futex.h`).
+const FUTEX_CMD_MASK: u32 = !(b::FUTEX_PRIVATE_FLAG | b::FUTEX_CLOCK_REALTIME);
 
 /// [`REFUSED`] as a bitmap over `0..NR_LIMIT`, built at compile time:
 /// one load per atom instead of a scan (every atom is checked).
@@ -107,12 +123,14 @@ pub(crate) fn refused(nr: usize) -> bool {
 /// chain because of its arguments: the PI operations of `futex`
 /// ([`refused`] is checked first).
 pub(crate) fn refused_args(nr: usize, args: &[usize; 6]) -> bool {
-    has_arg_rules(nr) && FUTEX_PI_OPS.contains(&(args[1] & FUTEX_CMD_MASK))
+    // futex() takes `op` as an int: the upper half of the register is not
+    // part of it.
+    has_arg_rules(nr) && FUTEX_PI_OPS.contains(&(args[1] as u32 & FUTEX_CMD_MASK))
 }
 
 /// Whether [`refused_args`] may refuse system call `nr`.
 pub(crate) fn has_arg_rules(nr: usize) -> bool {
-    nr == NR_FUTEX
+    nr == b::__NR_futex as usize
 }
 
 /// KUnit entry point.

@@ -5,7 +5,6 @@
  */
 #include <linux/cpu.h>
 #include <linux/fs.h>
-#include <linux/magic.h>
 #include <linux/pagemap.h>
 #include <linux/sched/signal.h>
 #include <linux/uaccess.h>
@@ -13,12 +12,6 @@
 #include <linux/syslet.h>
 #include <asm/cpufeature.h>
 #include <asm/nospec-branch.h>
-
-/* aio/aio.rs hard-codes what bindgen cannot evaluate. */
-static_assert(IOCB_NOWAIT == 0x8);
-static_assert(FMODE_NOWAIT == (1U << 27));	/* aio/aio.rs */
-static_assert(IOCB_NOIO == (1 << 20));	/* aio/aio.rs */
-static_assert(TMPFS_MAGIC == 0x01021994);	/* aio/aio.rs */
 
 #ifdef CONFIG_SYSLET_AIO
 /*

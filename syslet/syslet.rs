@@ -114,10 +114,11 @@ fn ecanceled() -> Error {
 /// `-EINTR`, become `-EINTR` (as fs/aio.c's aio_rw_done() does).
 #[inline]
 fn restart_to_eintr(ret: isize) -> isize {
-    const ERESTARTSYS: isize = 512;
-    const ERESTARTNOINTR: isize = 513;
-    const ERESTARTNOHAND: isize = 514;
-    const ERESTART_RESTARTBLOCK: isize = 516;
+    use kernel::bindings as b;
+    const ERESTARTSYS: isize = b::ERESTARTSYS as isize;
+    const ERESTARTNOINTR: isize = b::ERESTARTNOINTR as isize;
+    const ERESTARTNOHAND: isize = b::ERESTARTNOHAND as isize;
+    const ERESTART_RESTARTBLOCK: isize = b::ERESTART_RESTARTBLOCK as isize;
     match ret.wrapping_neg() {
         ERESTARTSYS | ERESTARTNOINTR | ERESTARTNOHAND | ERESTART_RESTARTBLOCK => {
             -(kernel::bindings::EINTR as isize)
