@@ -50,9 +50,12 @@
 //! leaves `io_submit()`'s loop, drops its references and parks as a spare
 //! ([`syslet_aio_park`]).
 //!
-//! `io_submit()` tells the engine, before each iocb, the count it would
-//! return ([`syslet_aio_submitting`], `task_struct::syslet_aio_nr`); the
-//! context's return value reaches user space through a task work
+//! `io_submit()`'s loop asks one hook what to do next ([`syslet_aio_next`]):
+//! before each iocb, which records the count `io_submit()` returns if that
+//! iocb is submitted (`task_struct::syslet_aio_nr`), and after the last,
+//! which says whether the context moved meanwhile (then the task parks,
+//! [`syslet_aio_park`]). The context's return value reaches user space
+//! through a task work
 //! (syslet/handoff.c), since a new spare leaves through
 //! `ret_from_fork()`, which clears the return register. The compat
 //! `io_submit()` never sets the count (compat tasks cannot hand off).
@@ -337,20 +340,32 @@ fn sigxfsz_pending() -> bool {
     word & (1 << (bindings::SIGXFSZ - 1)) != 0
 }
 
-/// io_submit(), before each iocb: `nr` is the count it returns if the
-/// iocb is submitted (0 once the loop is over).
+/// io_submit()'s loop, before iocb `i` of `nr` and once after the last
+/// (`i == nr`): what it does next.
+///
+/// `task_struct::syslet_aio_nr` is the count `io_submit()` returns if the
+/// context moves while iocb `i` runs (`i + 1`: the iocb that blocked is
+/// submitted), -1 once it moved ([`write_inline`]), 0 when the loop is
+/// over. A loop left early by an error (a fault reading `iocbpp`, a bad
+/// iocb) leaves the count of that iocb behind: only [`write_inline`]
+/// reads it, inside the loop, after this hook set it.
 #[no_mangle]
-pub extern "C" fn syslet_aio_submitting(nr: isize) {
-    // SAFETY: `current`'s own field.
-    unsafe { (*current()).syslet_aio_nr = nr };
-}
-
-/// io_submit(), after each iocb: whether the caller's user context moved
-/// to a spare thread while it ran.
-#[no_mangle]
-pub extern "C" fn syslet_aio_handed_off() -> bool {
-    // SAFETY: `current`'s own field.
-    unsafe { (*current()).syslet_aio_nr < 0 }
+pub extern "C" fn syslet_aio_next(i: isize, nr: isize) -> bindings::syslet_aio_step {
+    let t = current();
+    // SAFETY: `current`'s own field, which only the task itself writes.
+    let moved = unsafe { (*t).syslet_aio_nr } < 0;
+    if moved {
+        // The task that blocked: it parks (the field is cleared there).
+        return bindings::syslet_aio_step_SYSLET_AIO_PARK;
+    }
+    let (count, step) = if i < nr {
+        (i + 1, bindings::syslet_aio_step_SYSLET_AIO_SUBMIT)
+    } else {
+        (0, bindings::syslet_aio_step_SYSLET_AIO_DONE)
+    };
+    // SAFETY: as above.
+    unsafe { (*t).syslet_aio_nr = count };
+    step
 }
 
 /// io_submit(), once its context moved and its references are dropped:
@@ -359,7 +374,8 @@ pub extern "C" fn syslet_aio_handed_off() -> bool {
 /// gets its count from the task work of syslet/handoff.c.
 #[no_mangle]
 pub extern "C" fn syslet_aio_park() -> isize {
-    syslet_aio_submitting(0);
+    // SAFETY: `current`'s own field: it leaves io_submit()'s loop.
+    unsafe { (*current()).syslet_aio_nr = 0 };
     handoff::park_handed_off();
     0
 }

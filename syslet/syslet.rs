@@ -76,7 +76,7 @@ mod worker;
 
 // The C ABI of the crate: what `include/linux/syslet.h` declares.
 #[cfg(CONFIG_SYSLET_AIO)]
-pub use aio::{syslet_aio_handed_off, syslet_aio_park, syslet_aio_rw, syslet_aio_submitting, syslet_aio_work};
+pub use aio::{syslet_aio_next, syslet_aio_park, syslet_aio_rw, syslet_aio_work};
 #[cfg(CONFIG_SYSLET_AIO)]
 pub use aio::cancel::{syslet_aio_cancel, syslet_aio_put_record};
 pub use exec::{syslet_rs_async_exec, syslet_rs_async_wait};

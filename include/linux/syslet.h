@@ -209,13 +209,19 @@ bool syslet_aio_rw(struct kiocb *req, struct iov_iter *iter, bool write);
 /* aio/aio.rs: fs/aio.c offers each fsync work item; true if it took it. */
 bool syslet_aio_work(struct work_struct *work);
 /*
- * aio/aio.rs, for io_submit()'s loop: the count it returns if this iocb
- * is submitted (0 after the loop); whether the caller's user context has
- * moved to a spare thread (a write blocked); the task then parks as a
- * spare, returning what the context it takes returns.
+ * aio/aio.rs, io_submit()'s loop: asked before iocb @i of @nr and once
+ * after the last (@i == @nr). SUBMIT: submit iocb @i; DONE: the loop is
+ * over; PARK: the caller's user context moved to a spare thread while
+ * iocb @i - 1 ran (a write blocked), and io_submit() returns, its
+ * references dropped, through syslet_aio_park(): the task parks as a
+ * spare and returns what the context it takes returns.
  */
-void syslet_aio_submitting(long nr);
-bool syslet_aio_handed_off(void);
+enum syslet_aio_step {
+	SYSLET_AIO_SUBMIT,
+	SYSLET_AIO_DONE,
+	SYSLET_AIO_PARK,
+};
+enum syslet_aio_step syslet_aio_next(long i, long nr);
 long syslet_aio_park(void);
 /* syslet/syscalls.c, for aio/aio.rs: is @pos's page cached, up to date? */
 struct file;
@@ -264,10 +270,14 @@ static inline bool syslet_aio_work(struct work_struct *work)
 {
 	return false;
 }
-static inline void syslet_aio_submitting(long nr) { }
-static inline bool syslet_aio_handed_off(void)
+enum syslet_aio_step {
+	SYSLET_AIO_SUBMIT,
+	SYSLET_AIO_DONE,
+	SYSLET_AIO_PARK,
+};
+static inline enum syslet_aio_step syslet_aio_next(long i, long nr)
 {
-	return false;
+	return i < nr ? SYSLET_AIO_SUBMIT : SYSLET_AIO_DONE;
 }
 static inline long syslet_aio_park(void)
 {
