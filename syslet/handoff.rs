@@ -337,7 +337,7 @@ impl Armed {
         self.process.shared.stats.handoff();
         trace::went_async(self.first, reason);
         spare.claim();
-        self.taken.set(Some(spare));
+        self.taken.set(Some(spare.into_arc()));
         true
     }
 

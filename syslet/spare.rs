@@ -46,7 +46,11 @@ use core::{
     sync::atomic::{AtomicPtr, AtomicUsize, Ordering},
 };
 use kernel::{
-    bindings, new_raw_spinlock,
+    bindings,
+    // `TryNewListArc`: 6.12's `impl_list_arc_safe!` names it unqualified.
+    list::{impl_has_list_links, impl_list_arc_safe, impl_list_item},
+    list::{AtomicTracker, List, ListArc, ListLinks, TryNewListArc},
+    new_raw_spinlock,
     prelude::*,
     sync::{Arc, ArcBorrow, RawSpinLock},
 };
@@ -108,8 +112,19 @@ pub(crate) struct Spare {
     /// Written by the hook while `Reserved`, read by the thread once
     /// `Claimed`.
     ctx: ContextBuf,
+    /// Its place in `SparePool::parked` while `Idle`.
+    #[pin]
+    links: ListLinks,
+    /// Whether the `ListArc` that `parked` (or a reserving hook) holds
+    /// exists.
+    #[pin]
+    list_tracker: AtomicTracker,
     _live: Live,
 }
+
+impl_has_list_links! { impl HasListLinks<0> for Spare { self.links } }
+impl_list_arc_safe! { impl ListArcSafe<0> for Spare { tracked_by list_tracker: AtomicTracker; } }
+impl_list_item! { impl ListItem<0> for Spare { using ListLinks; } }
 
 // SAFETY: `Spare` is `#[repr(C)]` and begins with its `Tag`, the only
 // record installed with `Kind::Spare` (`Spare::serve`).
@@ -146,6 +161,8 @@ impl Spare {
                 ),
                 task: TaskRef(AtomicPtr::new(ptr::null_mut())),
                 ctx,
+                links <- ListLinks::new(),
+                list_tracker <- AtomicTracker::new(),
                 _live: Live::new(ptr::addr_of_mut!(bindings::syslet_live_spares)),
             }),
             GFP_KERNEL_ACCOUNT,
@@ -216,9 +233,7 @@ impl Spare {
             exit_thread();
         }
         // SAFETY: as above.
-        if this.pool.park(unsafe { ArcBorrow::from_raw(me) }.into()).is_err() {
-            exit_thread();
-        }
+        this.pool.park(unsafe { ArcBorrow::from_raw(me) }.into());
         this.set_state(SpareState::Idle);
         loop {
             let inner = this.inner.lock();
@@ -388,16 +403,17 @@ pub(crate) fn become_spare(pool: Arc<SparePool>) {
 ///
 /// # Invariants
 ///
-/// `idle_spares` is the number of `Some` places in `parked`, changed only
-/// under `parked`; a spare in `parked` is `Idle` or, while a hook holds
-/// `parked`, `Reserved`.
+/// `idle_spares` is the number of spares in `parked`, changed only under
+/// `parked`; a spare in `parked` is `Idle` or, while a hook holds
+/// `parked`, `Reserved`. A spare is only ever in its own pool's `parked`
+/// (`Spare::pool`), the one list its links serve.
 #[pin_data]
 pub(crate) struct SparePool {
     shared: Arc<Shared>,
-    /// Parked spare threads; `None` is a free place (KVec cannot
-    /// remove). Raw: the handoff hook takes a spare from it.
+    /// Parked spare threads, linked through [`Spare::links`]. Raw: the
+    /// handoff hook takes a spare from it.
     #[pin]
-    parked: RawSpinLock<KVec<Option<Arc<Spare>>>>,
+    parked: RawSpinLock<List<Spare>>,
     /// Spare threads in `parked` (read without the lock).
     idle_spares: AtomicUsize,
     /// What the parked spares share with their maker ([`identity::key`]).
@@ -425,7 +441,7 @@ impl SparePool {
         Arc::pin_init(
             pin_init!(SparePool {
                 shared,
-                parked <- new_raw_spinlock!(KVec::new(), "syslet::SparePool::parked"),
+                parked <- new_raw_spinlock!(List::new(), "syslet::SparePool::parked"),
                 idle_spares: AtomicUsize::new(0),
                 spare_key: AtomicPtr::new(ptr::null_mut()),
             }),
@@ -476,61 +492,41 @@ impl SparePool {
     fn retire(&self, key: *mut c_void) {
         let mut parked = self.parked.lock();
         self.spare_key.store(key, Ordering::Release);
-        for place in parked.iter_mut() {
-            if place.as_ref().is_some_and(|s| s.reserve()) {
+        let mut kept = List::<Spare>::new();
+        while let Some(s) = parked.pop_front() {
+            if s.reserve() {
                 self.idle_spares.fetch_sub(1, Ordering::AcqRel);
-                if let Some(s) = place.take() {
-                    // Order: `parked`, then the spare's. Its thread
-                    // holds its own reference: this one is not the last.
-                    s.set_state(SpareState::Exit);
-                }
+                // Order: `parked`, then the spare's. Its thread holds its
+                // own reference: this one is not the last.
+                s.set_state(SpareState::Exit);
+            } else {
+                kept.push_back(s);
             }
         }
+        parked.push_all_back(&mut kept);
     }
 
     fn idle_spares(&self) -> usize {
         self.idle_spares.load(Ordering::Acquire)
     }
 
-    /// Adds `s` to the parked spares. Fails only for lack of memory.
-    ///
-    /// Nothing is allocated under the raw lock: when no place is free, a
-    /// list twice as long is allocated unlocked and the spares move into
-    /// it under the lock.
-    fn park(&self, s: Arc<Spare>) -> Result {
-        let mut longer: Option<KVec<Option<Arc<Spare>>>> = None;
-        loop {
-            let mut parked = self.parked.lock();
-            if let Some(mut new) = longer.take() {
-                if new.len() > parked.len() {
-                    for (to, from) in new.iter_mut().zip(parked.iter_mut()) {
-                        *to = from.take();
-                    }
-                    core::mem::swap(&mut *parked, &mut new);
-                }
-                // The shorter list (all free places now) is freed unlocked.
-                longer = Some(new);
-            }
-            if let Some(place) = parked.iter_mut().find(|p| p.is_none()) {
-                *place = Some(s);
-                self.idle_spares.fetch_add(1, Ordering::AcqRel);
-                return Ok(());
-            }
-            let len = parked.len() * 2 + 4;
-            drop(parked);
-            drop(longer.take());
-            longer = Some(KVec::from_elem(None, len, GFP_KERNEL_ACCOUNT)?);
-        }
+    /// Adds `s` to the parked spares. Allocates nothing and cannot fail.
+    fn park(&self, s: Arc<Spare>) {
+        // Its only `ListArc` (it parks before it is `Idle`); `Err`: parked
+        // already.
+        let Ok(s) = ListArc::try_from_arc(s) else { return };
+        let mut parked = self.parked.lock();
+        parked.push_back(s);
+        self.idle_spares.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Takes `s` out of the parked spares, if it is there.
     fn unpark(&self, s: &Spare) {
         let taken = {
             let mut parked = self.parked.lock();
-            let t = parked
-                .iter_mut()
-                .find(|p| p.as_ref().is_some_and(|x| ptr::eq(&**x, s)))
-                .and_then(|p| p.take());
+            // SAFETY: `s` is in no list but this pool's `parked` (the
+            // type's invariant), and `unpark` is called on `s.pool`.
+            let t = unsafe { parked.remove(s) };
             if t.is_some() {
                 self.idle_spares.fetch_sub(1, Ordering::AcqRel);
             }
@@ -541,31 +537,34 @@ impl SparePool {
     }
 
     /// Reserves a parked spare and takes it out of the list. For the
-    /// hook: no sleeping, no allocation, never drops a reference.
-    pub(crate) fn reserve(&self) -> Option<Arc<Spare>> {
+    /// hook: no sleeping, no allocation, never drops a reference. The
+    /// `ListArc` goes back with [`SparePool::put_back`], or becomes a
+    /// plain reference once the spare is claimed.
+    pub(crate) fn reserve(&self) -> Option<ListArc<Spare>> {
         let mut parked = self.parked.lock();
-        for place in parked.iter_mut() {
-            if place.as_ref().is_some_and(|s| s.reserve()) {
+        let mut cursor = parked.cursor_front();
+        while let Some(c) = cursor {
+            if c.current().reserve() {
                 self.idle_spares.fetch_sub(1, Ordering::AcqRel);
-                return place.take();
+                return Some(c.remove());
             }
+            cursor = c.next();
         }
         None
     }
 
-    /// Gives back a spare [`SparePool::reserve`] took (its place is
-    /// still free: no allocation), then makes it `Idle` again.
-    pub(crate) fn put_back(&self, s: Arc<Spare>) {
+    /// Gives back a spare [`SparePool::reserve`] took, then makes it
+    /// `Idle` again. Allocates nothing.
+    pub(crate) fn put_back(&self, s: ListArc<Spare>) {
+        let spare = s.clone_arc();
         {
             let mut parked = self.parked.lock();
-            if let Some(place) = parked.iter_mut().find(|p| p.is_none()) {
-                *place = Some(s.clone());
-                self.idle_spares.fetch_add(1, Ordering::AcqRel);
-            }
+            parked.push_back(s);
+            self.idle_spares.fetch_add(1, Ordering::AcqRel);
         }
-        s.inner.lock().state = SpareState::Idle;
-        // `s` is not the last reference: the thread holds its own.
-        drop(s);
+        spare.inner.lock().state = SpareState::Idle;
+        // Not the last reference: the thread holds its own.
+        drop(spare);
     }
 }
 

@@ -13,9 +13,9 @@
 //! demand by the submitting task in `async_exec()` (never from the
 //! scheduler hook), at most `/proc/sys/kernel/syslet_max_threads` per
 //! process, and exit after `/proc/sys/kernel/syslet_idle_msecs` without
-//! work, on a fatal signal (`kill -9`, `exit_group()`, `execve()` all
-//! deliver one to every thread of the group), or when parking fails for
-//! lack of memory.
+//! work, or on a fatal signal (`kill -9`, `exit_group()`, `execve()` all
+//! deliver one to every thread of the group). Parking cannot fail: the
+//! idle list is a [`List`] linked through the workers themselves.
 //!
 //! # Handing a chain over
 //!
@@ -60,7 +60,11 @@ use core::{
     sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering},
 };
 use kernel::{
-    bindings, c_str, new_raw_spinlock, new_spinlock,
+    bindings, c_str,
+    // `TryNewListArc`: 6.12's `impl_list_arc_safe!` names it unqualified.
+    list::{impl_has_list_links, impl_list_arc_safe, impl_list_item},
+    list::{AtomicTracker, List, ListArc, ListLinks, TryNewListArc},
+    new_raw_spinlock, new_spinlock,
     prelude::*,
     sync::{Arc, RawSpinLock, SpinLock},
 };
@@ -105,19 +109,21 @@ pub(crate) enum Submitted {
 ///
 /// A worker is in `idle` only while its thread has not left `serve()`
 /// (`Worker::gone` is checked under `idle`, which the leaving thread
-/// takes after setting it), and only between jobs.
+/// takes after setting it), and only between jobs. A worker is only ever
+/// in its own pool's `idle` (`Worker::pool`), the one list its links
+/// serve.
 #[pin_data]
 pub(crate) struct WorkerPool {
     shared: Arc<Shared>,
-    /// Parked workers; `None` is a free place (KVec cannot remove).
+    /// Parked workers, linked through [`Worker::links`].
     #[pin]
-    idle: SpinLock<KVec<Option<Arc<Worker>>>>,
+    idle: SpinLock<List<Worker>>,
 }
 
 impl WorkerPool {
     pub(crate) fn new(shared: Arc<Shared>) -> Result<Arc<WorkerPool>> {
         Arc::pin_init(
-            pin_init!(WorkerPool { shared, idle <- new_spinlock!(KVec::new(), "syslet::WorkerPool::idle") }),
+            pin_init!(WorkerPool { shared, idle <- new_spinlock!(List::new(), "syslet::WorkerPool::idle") }),
             GFP_KERNEL_ACCOUNT,
         )
     }
@@ -148,29 +154,29 @@ impl WorkerPool {
     /// An idle worker made with `tables`, taken out of the list.
     fn take_idle(&self, tables: &Tables) -> Option<Arc<Worker>> {
         let mut idle = self.idle.lock();
-        idle.iter_mut()
-            .find(|p| p.as_ref().is_some_and(|w| w.tables == *tables))
-            .and_then(|p| p.take())
+        let mut cursor = idle.cursor_front();
+        while let Some(c) = cursor {
+            if c.current().tables == *tables {
+                return Some(c.remove().into_arc());
+            }
+            cursor = c.next();
+        }
+        None
     }
 
     /// Puts `w` back among the idle workers, unless its thread is gone.
-    /// Fails only for lack of memory.
-    fn park(&self, w: Arc<Worker>) -> Result {
+    /// Allocates nothing and cannot fail.
+    fn park(&self, w: Arc<Worker>) {
+        // Its only `ListArc` (it parks between jobs); `Err`: parked already.
+        let Ok(w) = ListArc::try_from_arc(w) else { return };
         let mut idle = self.idle.lock();
         // The type's invariant: a gone worker is never added.
         if w.gone.load(Ordering::Acquire) {
             drop(idle);
             drop(w);
-            return Ok(());
+            return;
         }
-        if let Some(place) = idle.iter_mut().find(|p| p.is_none()) {
-            *place = Some(w);
-            return Ok(());
-        }
-        // Under a spinlock: no sleeping allocation.
-        let res = idle.push(Some(w), GFP_ATOMIC);
-        drop(idle);
-        res.map_err(|_| ENOMEM)
+        idle.push_back(w);
     }
 
     /// Takes `w` out of the idle workers; false if it was not parked
@@ -178,9 +184,9 @@ impl WorkerPool {
     fn unpark(&self, w: &Worker) -> bool {
         let taken = {
             let mut idle = self.idle.lock();
-            idle.iter_mut()
-                .find(|p| p.as_ref().is_some_and(|x| ptr::eq(&**x, w)))
-                .and_then(|p| p.take())
+            // SAFETY: `w` is in no list but this pool's `idle` (the type's
+            // invariant), and `unpark` is called on `w.pool`.
+            unsafe { idle.remove(w) }
         };
         // Dropped unlocked; the thread still holds its own reference.
         taken.is_some()
@@ -215,8 +221,18 @@ pub(crate) struct Worker {
     /// The process's identity generation when the running job was
     /// submitted (only the worker's thread uses it).
     job_identity: AtomicU64,
+    /// Its place in `WorkerPool::idle` while parked.
+    #[pin]
+    links: ListLinks,
+    /// Whether the `ListArc` that `idle` holds exists.
+    #[pin]
+    list_tracker: AtomicTracker,
     _live: Live,
 }
+
+impl_has_list_links! { impl HasListLinks<0> for Worker { self.links } }
+impl_list_arc_safe! { impl ListArcSafe<0> for Worker { tracked_by list_tracker: AtomicTracker; } }
+impl_list_item! { impl ListItem<0> for Worker { using ListLinks; } }
 
 // SAFETY: `Worker` is `#[repr(C)]` and begins with its `Tag`, the only
 // record installed with `Kind::Worker` (`Worker::spawn`).
@@ -253,6 +269,8 @@ impl Worker {
                 dying: AtomicBool::new(false),
                 gone: AtomicBool::new(false),
                 job_identity: AtomicU64::new(0),
+                links <- ListLinks::new(),
+                list_tracker <- AtomicTracker::new(),
                 _live: Live::new(ptr::addr_of_mut!(bindings::syslet_live_workers)),
             }),
             GFP_KERNEL_ACCOUNT,
@@ -327,13 +345,7 @@ impl Worker {
         self.state.store(IDLE, Ordering::Release);
         drop(slot);
         let end = end.ok_or(EINVAL)?;
-        let pool = self.pool.clone();
-        // A worker that cannot be parked is told to exit.
-        if pool.park(self.clone()).is_err() {
-            let mut slot = self.slot.lock();
-            slot.exiting = true;
-            slot.thread.wake();
-        }
+        self.pool.park(self.clone());
         Ok(Submitted::Finished(end))
     }
 
@@ -447,8 +459,10 @@ impl Worker {
                 continue;
             }
             self.state.store(IDLE, Ordering::Release);
-            if self.is_dying() || self.pool.park(self.clone()).is_err() {
+            if self.is_dying() {
                 self.slot.lock().exiting = true;
+            } else {
+                self.pool.park(self.clone());
             }
         }
     }
