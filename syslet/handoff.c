@@ -252,7 +252,7 @@ bool syslet_context_save(void *buf, const struct pt_regs *regs,
 #ifdef CONFIG_SYSLET_AIO
 /*
  * Task work queued by syslet_context_restore() for a context whose system
- * call returns something else than 0 (io_submit()'s count, aio/aio.rs):
+ * call returns something else than 0 (io_submit()'s count, syslet/aio.rs):
  * it runs on the way to user space, after the spare's own system call
  * (or ret_from_fork(), which clears ax) has set the return register.
  */

@@ -39,7 +39,7 @@ static_assert(!(SYSLET_JOBCTL_KILL &
 		 JOBCTL_PTRACE_FROZEN | JOBCTL_STOPPED | JOBCTL_TRACED)));
 
 /*
- * aio/cancel.rs's cancellation of a read or write on async thread @t:
+ * syslet/aio/cancel.rs's cancellation of a read or write on async thread @t:
  * interrupts @t's sleeps, killable ones too, as a SIGKILL would, with a
  * SIGKILL in @t's private pending set, marked SYSLET_JOBCTL_KILL - unless
  * *@state has @done, or SIGKILL is pending already. That is checked under
@@ -91,7 +91,7 @@ void syslet_real_kill(struct task_struct *t)
 	sigdelset(&t->pending.signal, SIGKILL);
 }
 
-/* aio/aio.rs's inline try of a read: it copies what it can, never faulting. */
+/* syslet/aio.rs's inline try of a read: it copies what it can, never faulting. */
 ssize_t syslet_read_iter_nofault(struct kiocb *req, struct iov_iter *iter)
 {
 	ssize_t ret;

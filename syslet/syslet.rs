@@ -39,7 +39,7 @@
 //! | [`wait`]     | waiting under a raw spinlock                             |
 //! | [`ring`]     | completion ring index arithmetic                         |
 //! | [`trace`]    | tracepoints                                              |
-//! | `aio` (`../aio/aio.rs`) | fs/aio.c reads and writes on async threads    |
+//! | [`aio`]      | fs/aio.c's reads, writes and fsyncs on the engine        |
 //!
 //! Every entry point runs in process context on behalf of the calling
 //! task, may sleep (user memory faults) and takes no lock.
@@ -48,7 +48,6 @@ use kernel::prelude::*;
 
 mod abi;
 #[cfg(CONFIG_SYSLET_AIO)]
-#[path = "../aio/aio.rs"]
 mod aio;
 mod chain;
 mod engine;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * io_cancel(), io_destroy() and exit against aio requests that wait on an
- * async thread (Documentation/aio.md, "Cancellation"; aio/cancel.rs).
+ * async thread (Documentation/aio.md, "Cancellation"; syslet/aio/cancel.rs).
  *
  * The slow request: a buffered read of /dev/nullb0 (5 ms per I/O) with the
  * device's read-ahead off, so 1 MiB is 256 reads one after the other,

@@ -8,7 +8,7 @@
  * The files are on tmpfs (which the syslet path leaves to the stock one
  * for reads) and a span of /dev/nullb0 written and so cached at the
  * start of each run (where it reads inline with IOCB_NOWAIT and writes
- * armed for a handoff, aio/aio.rs). No request needs I/O (no RWF_DSYNC
+ * armed for a handoff, syslet/aio.rs). No request needs I/O (no RWF_DSYNC
  * write goes to the device): the stock path
  * completes each read and write inside io_submit(), and so must the
  * syslet path, which may differ only for a request that would block.
@@ -384,7 +384,7 @@ static void *batches(void *arg)
 /*
  * One seed on one path, in a child: its log, and how many iocbs went in.
  * The batches run on a second thread: the group leader's writes take the
- * thread path (aio/aio.rs, write_inline) and do not yet complete inside
+ * thread path (syslet/aio.rs, write_inline) and do not yet complete inside
  * io_submit() (issue 15).
  */
 static void child_run(uint64_t seed, char *log, long *iocbs)

@@ -4,7 +4,7 @@
  * stock Linux, with kernel.syslet_aio=1: a program that polls right after
  * submitting (io_getevents() with min_nr 0 and a zero timeout) finds the
  * event there, and only a read that must wait for the device continues
- * on an async thread (aio/aio.rs, read_nowait). Each case runs both ways
+ * on an async thread (syslet/aio.rs, read_nowait). Each case runs both ways
  * in one process: syslet_aio=0 (the stock path) and =1, and the answers
  * must be the same. The files are on /tmp, tmpfs, which the engine leaves
  * to the stock path; the device cases read /dev/nullb0, which honours

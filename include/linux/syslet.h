@@ -204,12 +204,12 @@ struct kiocb;
 struct iov_iter;
 struct work_struct;
 #ifdef CONFIG_SYSLET_AIO
-/* aio/aio.rs: fs/aio.c offers each read/write; true if it took it. */
+/* syslet/aio.rs: fs/aio.c offers each read/write; true if it took it. */
 bool syslet_aio_rw(struct kiocb *req, struct iov_iter *iter, bool write);
-/* aio/aio.rs: fs/aio.c offers each fsync work item; true if it took it. */
+/* syslet/aio.rs: fs/aio.c offers each fsync work item; true if it took it. */
 bool syslet_aio_work(struct work_struct *work);
 /*
- * aio/aio.rs, io_submit()'s loop: asked before iocb @i of @nr and once
+ * syslet/aio.rs, io_submit()'s loop: asked before iocb @i of @nr and once
  * after the last (@i == @nr). SUBMIT: submit iocb @i; DONE: the loop is
  * over; PARK: the caller's user context moved to a spare thread while
  * iocb @i - 1 ran (a write blocked), and io_submit() returns, its
@@ -223,13 +223,13 @@ enum syslet_aio_step {
 };
 enum syslet_aio_step syslet_aio_next(long i, long nr);
 long syslet_aio_park(void);
-/* syslet/syscalls.c, for aio/aio.rs: is @pos's page cached, up to date? */
+/* syslet/syscalls.c, for syslet/aio.rs: is @pos's page cached, up to date? */
 struct file;
 bool syslet_page_cached(struct file *file, loff_t pos);
 ssize_t syslet_read_iter_nofault(struct kiocb *req, struct iov_iter *iter);
 extern unsigned int sysctl_syslet_aio;
 /*
- * Cancelling a request on an async thread (aio/cancel.rs decides): the
+ * Cancelling a request on an async thread (syslet/aio/cancel.rs decides): the
  * request's ki_cancel; fs/aio.c's glue to arm, disarm and complete; a
  * private SIGKILL that interrupts the thread's sleeps, taken back by it.
  */

@@ -100,7 +100,7 @@ static int collect(struct ctx *c, struct aio_state *s, int ms)
 			q->live = 0;
 			s->nlive--;
 			pthread_mutex_unlock(&s->lock);
-			/* aio/cancel.rs: -ECANCELED only after an io_cancel()
+			/* syslet/aio/cancel.rs: -ECANCELED only after an io_cancel()
 			 * that took the request (a read, write or fsync) */
 			if (res == -ECANCELED && (!q->cancelled || q->op == 5 || q->op == 6))
 				fail(c, "aio %s completed with -ECANCELED but was not cancelled",

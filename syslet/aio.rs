@@ -79,9 +79,7 @@ use crate::{
 use core::ptr;
 use kernel::{bindings, prelude::*, task::Task};
 
-#[path = "cancel.rs"]
 pub(crate) mod cancel;
-#[path = "thread.rs"]
 mod thread;
 use cancel::AioFsync;
 use thread::to_thread;
