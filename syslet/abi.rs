@@ -65,8 +65,8 @@ pub(crate) const MAX_ARGS: usize = 6;
 /// One atom as the kernel uses it, laid out as syslet/uaccess.c reads
 /// it: the words of `struct syslet_uatom` the kernel reads (all but
 /// `private`), then the values the argument pointers point to. A chain
-/// reads each atom into the same `Atom`, in place (copying it from a
-/// buffer on every atom cost a tenth of a chained atom under TCG).
+/// reads each atom into the same `Atom`, in place, never copying it
+/// ([`crate::tuning`]).
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub(crate) struct Atom {
@@ -206,8 +206,7 @@ impl Atom {
 /// into `atom`, in one user-access window. Returns the atom.
 ///
 /// The atom is read into the caller's storage, not returned by value:
-/// moving it (17 words) compiles to a `rep movs`, which an emulating CPU
-/// runs one translation block per word.
+/// moving it (17 words) would compile to a `rep movs` ([`crate::tuning`]).
 ///
 /// Errors, in this order: `EFAULT` for an unreadable head, `EINVAL` (or
 /// `EFAULT`, see [`AsyncHead::decode`]) for a bad ring geometry, `EFAULT`

@@ -82,13 +82,9 @@ const RESCHED_EVERY: u64 = 64;
 /// the previous result and reads it (see syslet/uaccess.c).
 ///
 /// Never inlined: a function of its own (one per [`Runner`], about 3 KB)
-/// keeps the per-atom loop within a page or two, where an emulating CPU
-/// chains its translation blocks directly. Inlined into `async_exec()`
-/// (9.5 KB) it cost a chained atom 5-8% more under QEMU TCG
-/// (Documentation/syslets.md, "What an inline chain costs under TCG").
-/// The cachemiss path, the common one, goes further: its loop is
-/// [`run_chain_inline`] in a page-aligned function of its own
-/// (`handoff::run_cachemiss_chain`).
+/// keeps the per-atom loop compact ([`crate::tuning`]). The cachemiss
+/// path, the common one, runs [`run_chain_inline`] in a page-aligned
+/// function of its own (`tuning::hot_chain`).
 #[inline(never)]
 pub(crate) fn run_chain(first: usize, first_atom: Option<&mut Atom>, runner: &impl Runner) -> ChainEnd {
     let mut buf = MaybeUninit::uninit();
@@ -101,7 +97,7 @@ pub(crate) fn run_chain(first: usize, first_atom: Option<&mut Atom>, runner: &im
 
 /// [`run_chain`] for a caller that has read the first atom into `atom`
 /// and puts the loop in a function of its own elsewhere (the cachemiss
-/// path's hot section, [`handoff`]). Every later atom is read into
+/// path's hot section, `tuning::hot_chain`). Every later atom is read into
 /// `atom`, in place.
 #[inline(always)]
 pub(crate) fn run_chain_inline(first: usize, atom: &mut Atom, runner: &impl Runner) -> ChainEnd {
@@ -111,10 +107,9 @@ pub(crate) fn run_chain_inline(first: usize, atom: &mut Atom, runner: &impl Runn
         end.result = Err(EINTR);
         return end;
     }
-    // The register frame the atoms' calls get: zeroed once (tracers of
-    // `__x64_sys_*` may read more than the argument registers).
-    // (A `memset()`; 21 volatile stores in its place made a chained atom
-    // 15% dearer under TCG, though they ran once per chain.)
+    // The register frame the atoms' calls get: zeroed once per chain, with
+    // a `memset()` (tracers of `__x64_sys_*` may read more than the
+    // argument registers).
     // SAFETY: `pt_regs` is plain data; all-zero is a valid value.
     let mut frame: bindings::pt_regs = unsafe { core::mem::zeroed() };
     let regs = &mut frame;

@@ -73,13 +73,14 @@
 //! the hook.
 
 use crate::{
-    engine::{self, Runner},
+    engine::Runner,
     process::Process,
     prim::{self, current, sysctl},
     signals,
     spare::{become_spare, ensure_spare, Spare},
     task::{self, Kind, Tag},
     trace::{self, AsyncReason},
+    tuning::{hot_chain, opaque},
 };
 use core::{cell::Cell, ptr};
 use kernel::{
@@ -95,9 +96,8 @@ use kernel::{task::Task, types::ARef};
 /// use the engine's async threads instead.
 ///
 /// Every condition is evaluated and combined with `|`, not `||`, each
-/// through [`opaque`]: one branch instead of one per condition, which an
-/// emulating CPU pays for as a translation block each (every
-/// `async_exec()` asks).
+/// through [`opaque`]: one branch instead of one per condition (every
+/// `async_exec()` asks; [`crate::tuning`]).
 #[inline]
 pub(crate) fn can_hand_off() -> bool {
     /// `policy` values of `SCHED_FIFO`, `SCHED_RR`, `SCHED_DEADLINE`.
@@ -174,16 +174,6 @@ fn context_refused() -> u8 {
         }
     }
     refused
-}
-
-/// `cond` as 0 or 1, hidden from the optimizer, which would otherwise
-/// turn an `|` of conditions back into a branch per condition.
-#[inline(always)]
-fn opaque(cond: bool) -> u8 {
-    let mut v = cond as u8;
-    // SAFETY: an empty instruction that takes and gives back a register.
-    unsafe { core::arch::asm!("/* {v} */", v = inout(reg_byte) v, options(pure, nomem, nostack, preserves_flags)) };
-    v
 }
 
 /// [`context_movable`] for syslet/handoff.c's hook, which checks again
@@ -384,7 +374,7 @@ impl Runner for Cachemiss {
 
     fn arm(&self, sync: bool) {
         if !sync && !self.0.handed() {
-            // SAFETY: the chain loop (`run_cachemiss_chain`) disarms
+            // SAFETY: the chain loop (`tuning::hot_chain`) disarms
             // before `self` can move.
             unsafe { self.0.arm() };
         }
@@ -420,29 +410,6 @@ impl Runner for Cachemiss {
     }
 }
 
-// The section of the chain loop below starts on a page boundary.
-core::arch::global_asm!(
-    ".pushsection .text.hot.syslet_chain,\"ax\",@progbits",
-    ".balign 4096",
-    ".popsection",
-);
-
-/// The chain loop of the cachemiss path, the subsystem's hottest code:
-/// in `.text.hot` (as `__hot` C functions are, with the two reads of
-/// syslet/uaccess.c), at the start of a page. Under an emulating CPU a
-/// jump within a page is a chained jump and a jump across pages a
-/// lookup, so where the loop fell relative to page boundaries changed a
-/// chained atom's cost by up to 40% from one build to the next
-/// (Documentation/syslets.md, "What an inline chain costs under TCG").
-/// At the start of a page, and under 4 KB in the non-debug kernel (KASAN
-/// makes it larger), it never straddles one. The C reads follow it
-/// (syslet/Makefile links uaccess.o after the crate).
-#[inline(never)]
-#[link_section = ".text.hot.syslet_chain"]
-fn run_cachemiss_chain(first: usize, first_atom: &mut crate::abi::Atom, runner: &Cachemiss) -> engine::ChainEnd {
-    engine::run_chain_inline(first, first_atom, runner)
-}
-
 /// `async_exec()` on the cachemiss path: runs the chain at `first` in the
 /// caller. Returns its last atom if it never went asynchronous; otherwise
 /// posts the completion to `ahu`'s ring and serves as a spare thread,
@@ -457,7 +424,8 @@ pub(crate) fn exec(
     ensure_spare(&process.spares);
     trace::submit(first, ahu, true);
     let runner = Cachemiss(Armed::new(Kind::Chain, process, ptr::null(), first, true));
-    let end = run_cachemiss_chain(first, first_atom, &runner);
+    // The subsystem's hottest loop, in its own section ([`crate::tuning`]).
+    let end = hot_chain(first, first_atom, &runner);
     if !runner.0.handed() {
         process.shared.stats.chain_inline(end.atoms);
         trace::complete(end.last, &end.result, false);

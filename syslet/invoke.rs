@@ -86,8 +86,7 @@ fn run_checked(atom: &Atom, regs: &mut bindings::pt_regs, carries: impl Fn() -> 
 
 /// Sets what an atom's call reads of its frame. The frame is zeroed once
 /// per chain (`run_chain`); each atom sets the argument registers,
-/// `orig_ax` and `ax` (zeroing 21 words per atom was a tenth of its cost
-/// under TCG).
+/// `orig_ax` and `ax`, not all 21 words ([`crate::tuning`]).
 #[inline(always)]
 fn set_frame(regs: &mut bindings::pt_regs, atom: &Atom) {
     let args = &atom.args;
@@ -159,7 +158,7 @@ pub unsafe extern "C" fn syslet_rs_dispatch_init(table: bool) {
 /// active); the index is clamped without a branch
 /// (`array_index_nospec()`). Otherwise, and for numbers outside the
 /// table, through `x64_sys_call()`'s `switch` as the system call entry
-/// does (a chain of compares that costs more under an emulating CPU).
+/// does (a chain of compares).
 ///
 /// # Safety
 ///

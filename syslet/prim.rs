@@ -24,9 +24,8 @@ pub(crate) fn msecs_to_jiffies(ms: u32) -> usize {
 
 /// The current task, read from this CPU's `pcpu_hot.current_task` as the
 /// C `get_current()` does. Inline: the engine asks for it several times
-/// per atom, and a call to the `rust_helper_get_current()` wrapper costs
-/// a call and a return each time (the price of which an emulating CPU
-/// makes visible).
+/// per atom, and the `rust_helper_get_current()` wrapper would cost a
+/// call and a return each time ([`crate::tuning`]).
 #[cfg(CONFIG_SMP)]
 #[inline(always)]
 pub(crate) fn current() -> *mut bindings::task_struct {

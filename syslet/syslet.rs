@@ -39,6 +39,7 @@
 //! | [`wait`]     | waiting under a raw spinlock                             |
 //! | [`ring`]     | completion ring index arithmetic                         |
 //! | [`trace`]    | tracepoints                                              |
+//! | [`tuning`]   | code shaped for speed: why, and what it costs elsewhere  |
 //! | [`aio`]      | fs/aio.c's reads, writes and fsyncs on the engine        |
 //!
 //! Every entry point runs in process context on behalf of the calling
@@ -69,6 +70,7 @@ mod task;
 mod threadlet;
 mod threads;
 mod trace;
+mod tuning;
 mod umem;
 mod wait;
 mod worker;

@@ -3,16 +3,12 @@
  * User memory access for the engine's hot path (syslet/abi.rs): get_user(),
  * put_user() and unsafe_get_user() are macros Rust cannot call.
  *
- * Cost model: under an emulating CPU (QEMU TCG, where the project runs)
- * what a chain pays for is mostly the number of calls and returns (and
- * the user-access windows they open, about 20 ns each), not the loads
- * (Documentation/syslets.md, "What an inline chain costs under TCG"). So
- * an async_exec() reads everything it needs before running anything
- * (head, ring slot, first atom and its arguments) in one call and one
- * window, and each later atom costs one that stores the previous result
- * and reads it.
- * The copy_from_user() of a whole atom would also end in "rep movsb",
- * which TCG runs byte by byte.
+ * What a chain pays for is mostly calls, returns and the user-access
+ * windows they open (stac/clac), not the loads (syslet/tuning.rs). So an
+ * async_exec() reads everything it needs before running anything (head,
+ * ring slot, first atom and its arguments) in one call and one window,
+ * and each later atom costs one that stores the previous result and
+ * reads it, without a copy_from_user() of the whole atom.
  *
  * The decoding and the checks on the values read stay in Rust, except
  * what the one window needs: the ring slot address (the one
@@ -25,7 +21,7 @@
 
 /*
  * The two reads every chain makes are in the section of the cachemiss
- * chain loop (syslet/handoff.rs, run_cachemiss_chain()), .text.hot near
+ * chain loop (syslet/tuning.rs, hot_chain()), .text.hot near
  * the start of the kernel's text, right after the loop (syslet/Makefile
  * links this file after the crate): on its page in the non-debug kernel,
  * and where they fall no longer moves with unrelated code.
