@@ -135,4 +135,11 @@ impl Tables {
             }
         }
     }
+
+    /// Tables that match no worker made with `t` (another filter mode),
+    /// for the KUnit cases.
+    #[cfg(CONFIG_SYSLET_KUNIT_TEST)]
+    pub(crate) fn other_than(t: &Tables) -> Tables {
+        Tables { seccomp_mode: t.seccomp_mode + 1, ..*t }
+    }
 }

@@ -55,6 +55,9 @@ use kernel::{
     sync::{Arc, ArcBorrow, RawSpinLock},
 };
 
+#[cfg(CONFIG_SYSLET_KUNIT_TEST)]
+pub(crate) mod kunit;
+
 /// Where a spare is in its life.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum SpareState {

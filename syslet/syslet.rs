@@ -93,6 +93,8 @@ pub use {
     chain::{syslet_kunit_next, syslet_kunit_stops},
     policy::syslet_kunit_refused,
     ring::{syslet_kunit_ring_pending, syslet_kunit_ring_slot},
+    spare::kunit::{syslet_kunit_spare_reserve, syslet_kunit_spare_reserve_skips, syslet_kunit_spare_retire},
+    worker::kunit::{syslet_kunit_worker_idle, syslet_kunit_worker_tables},
 };
 
 /// Prefix of this crate's `pr_*!` messages.

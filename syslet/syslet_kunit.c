@@ -208,6 +208,35 @@ static void ring_pending(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, syslet_kunit_ring_pending(ULONG_MAX, ULONG_MAX - 3), 3UL);
 }
 
+/*
+ * The pools' state machines (syslet/spare/kunit.rs, syslet/worker/kunit.rs):
+ * each case answers 0, or the line of the Rust check that failed.
+ */
+static void spare_reserve_and_put_back(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, syslet_kunit_spare_reserve(), 0);
+}
+
+static void spare_reserve_skips_a_starting_spare(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, syslet_kunit_spare_reserve_skips(), 0);
+}
+
+static void spare_retire_ends_idle_spares_only(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, syslet_kunit_spare_retire(), 0);
+}
+
+static void worker_idle_list(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, syslet_kunit_worker_idle(), 0);
+}
+
+static void worker_taken_only_with_its_tables(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, syslet_kunit_worker_tables(), 0);
+}
+
 static struct kunit_case syslet_test_cases[] = {
 	KUNIT_CASE(stop_conditions),
 	KUNIT_CASE(next_atom),
@@ -222,6 +251,11 @@ static struct kunit_case syslet_test_cases[] = {
 	KUNIT_CASE(umem_add_faults_across_page_end),
 	KUNIT_CASE(umem_add_read_only_mapping),
 	KUNIT_CASE(umem_add_refuses_kernel_address),
+	KUNIT_CASE(spare_reserve_and_put_back),
+	KUNIT_CASE(spare_reserve_skips_a_starting_spare),
+	KUNIT_CASE(spare_retire_ends_idle_spares_only),
+	KUNIT_CASE(worker_idle_list),
+	KUNIT_CASE(worker_taken_only_with_its_tables),
 	{}
 };
 

@@ -69,6 +69,9 @@ use kernel::{
     sync::{Arc, RawSpinLock, SpinLock},
 };
 
+#[cfg(CONFIG_SYSLET_KUNIT_TEST)]
+pub(crate) mod kunit;
+
 const IDLE: u32 = 0;
 const RUNNING: u32 = 1;
 const DETACHED: u32 = 2;
@@ -109,9 +112,8 @@ pub(crate) enum Submitted {
 ///
 /// A worker is in `idle` only while its thread has not left `serve()`
 /// (`Worker::gone` is checked under `idle`, which the leaving thread
-/// takes after setting it), and only between jobs. A worker is only ever
-/// in its own pool's `idle` (`Worker::pool`), the one list its links
-/// serve.
+/// takes after setting it), only between jobs, and only in its own pool's
+/// (`Worker::pool`): the one list its links serve.
 #[pin_data]
 pub(crate) struct WorkerPool {
     shared: Arc<Shared>,
@@ -243,8 +245,9 @@ unsafe impl task::Recorded for Worker {
 }
 
 impl Worker {
-    fn spawn(pool: Arc<WorkerPool>) -> Result<Arc<Worker>> {
-        let w = Arc::pin_init(
+    /// A worker without its thread yet ([`Worker::spawn`]).
+    fn new(pool: Arc<WorkerPool>) -> Result<Arc<Worker>> {
+        Arc::pin_init(
             pin_init!(Worker {
                 tag: Tag(Kind::Worker),
                 pool,
@@ -274,7 +277,11 @@ impl Worker {
                 _live: Live::new(ptr::addr_of_mut!(bindings::syslet_live_workers)),
             }),
             GFP_KERNEL_ACCOUNT,
-        )?;
+        )
+    }
+
+    fn spawn(pool: Arc<WorkerPool>) -> Result<Arc<Worker>> {
+        let w = Worker::new(pool)?;
         // Async threads share the submitter's io_context (CLONE_IO), so an
         // I/O scheduler sees one stream per submitter, not one per thread
         // (the cfq problem of 2007). A task gets its io_context lazily, on

@@ -299,6 +299,16 @@ bool syslet_kunit_refused(unsigned long nr);
 unsigned long syslet_kunit_ring_pending(unsigned long kernel_idx,
 					unsigned long user_idx);
 unsigned long syslet_kunit_ring_slot(unsigned long idx, unsigned long slots);
+/*
+ * The spare and worker pools' state machines, driven without threads:
+ * 0 when every check held, else the Rust line of the first that failed
+ * (-1: no memory to set up).
+ */
+int syslet_kunit_spare_reserve(void);
+int syslet_kunit_spare_reserve_skips(void);
+int syslet_kunit_spare_retire(void);
+int syslet_kunit_worker_idle(void);
+int syslet_kunit_worker_tables(void);
 #endif
 
 #endif /* _LINUX_SYSLET_H */
