@@ -314,7 +314,7 @@ impl Armed {
             bindings::syslet_context_save(
                 spare.context().cast(),
                 regs,
-                spare.task(),
+                spare.task_ptr(),
                 self.is_threadlet(),
                 self.user_ret as _,
             )
@@ -463,12 +463,7 @@ pub(crate) fn run_armed(
     unsafe { armed.arm() };
     let ret = io();
     Armed::disarm();
-    let took = armed.taken.take().filter(|_| armed.handed()).map(|spare| {
-        // SAFETY: the spare holds a reference to its task, which is a
-        // `task_struct` (`Task` is a transparent wrapper); `ARef::from`
-        // takes one of its own.
-        ARef::from(unsafe { &*(spare.task() as *const Task) })
-    });
+    let took = armed.taken.take().filter(|_| armed.handed()).and_then(|spare| spare.task());
     // The spare's reference is dropped here, in process context, like
     // `Cachemiss::disarm` does.
     (ret, took)

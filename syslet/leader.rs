@@ -45,11 +45,11 @@
 //! held under its TID, ...) is issue #17 (Documentation/handoff.md).
 
 use crate::{
-    prim::{self, exit_thread, msecs_to_jiffies},
+    prim::{self, exit_thread},
     shared::Shared,
     signals,
 };
-use kernel::{bindings, sync::ArcBorrow};
+use kernel::{bindings, sync::ArcBorrow, time::msecs_to_jiffies};
 
 /// How often a parked leader looks for signals and user threads.
 const POLL_MSECS: u32 = 50;

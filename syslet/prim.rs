@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The kernel primitives every part of the engine uses, and nothing
-//! else: the current task and its flags, sysctls, jiffies, and the live
+//! else: the current task and its flags, sysctls, and the live
 //! counters of `/sys/kernel/debug/syslet`. The bottom layer: it uses no
 //! other module of the crate.
 
@@ -17,10 +17,6 @@ pub(crate) fn sysctl(v: *const u32) -> u32 {
     unsafe { ptr::read_volatile(v) }
 }
 
-pub(crate) fn msecs_to_jiffies(ms: u32) -> usize {
-    // SAFETY: a pure conversion.
-    unsafe { bindings::__msecs_to_jiffies(ms) as usize }
-}
 
 /// The current task, read from this CPU's `pcpu_hot.current_task` as the
 /// C `get_current()` does. Inline: the engine asks for it several times

@@ -29,6 +29,7 @@ use kernel::{
     bindings,
     prelude::*,
     sync::{Arc, ArcBorrow},
+    types::ForeignOwnable,
 };
 
 /// The engine's state of one process.
@@ -61,19 +62,19 @@ impl Process {
         let field = Self::field();
         let p = field.load(Ordering::Acquire);
         if !p.is_null() {
-            // SAFETY: `p` came from `Arc::into_raw` below, and the field's
+            // SAFETY: `p` came from `into_foreign` below, and the field's
             // reference lives until the signal_struct is freed.
-            return Ok(unsafe { ArcBorrow::from_raw(p as *const Process) }.into());
+            return Ok(unsafe { <Arc<Process> as ForeignOwnable>::borrow(p) }.into());
         }
         let new = Self::new()?;
-        let raw = Arc::into_raw(new.clone()) as *mut c_void;
+        let raw = new.clone().into_foreign() as *mut c_void;
         match field.compare_exchange(ptr::null_mut(), raw, Ordering::AcqRel, Ordering::Acquire) {
             Ok(_) => Ok(new),
             Err(other) => {
                 // SAFETY: `raw` is the reference made above, not published.
-                drop(unsafe { Arc::from_raw(raw as *const Process) });
+                drop(unsafe { <Arc<Process> as ForeignOwnable>::from_foreign(raw) });
                 // SAFETY: as for `p` above.
-                Ok(unsafe { ArcBorrow::from_raw(other as *const Process) }.into())
+                Ok(unsafe { <Arc<Process> as ForeignOwnable>::borrow(other) }.into())
             }
         }
     }
@@ -87,10 +88,10 @@ impl Process {
         if p.is_null() {
             return Self::borrow_new();
         }
-        // SAFETY: `p` came from `Arc::into_raw` in `of_current`; the
+        // SAFETY: `p` came from `into_foreign` in `of_current`; the
         // field's reference lives until the signal_struct is freed, after
         // every task of the process (see above).
-        Ok(unsafe { ArcBorrow::from_raw(p as *const Process) })
+        Ok(unsafe { <Arc<Process> as ForeignOwnable>::borrow(p) })
     }
 
     /// [`Process::borrow_current`] the first time.
@@ -106,14 +107,14 @@ impl Process {
     /// # Safety
     ///
     /// `sig` must be live for `'a`.
-    unsafe fn of_signal<'a>(sig: *mut bindings::signal_struct) -> Option<&'a Process> {
+    unsafe fn of_signal<'a>(sig: *mut bindings::signal_struct) -> Option<ArcBorrow<'a, Process>> {
         // SAFETY: `sig` is live (the contract); the field is written once,
         // atomically (`Process::of_current`).
         let field = unsafe { AtomicPtr::from_ptr(ptr::addr_of_mut!((*sig).syslet_process)) };
-        let p = field.load(Ordering::Acquire) as *const Process;
-        // SAFETY: the field's reference keeps the Process alive as long as
-        // `sig` (the type's invariant).
-        (!p.is_null()).then(|| unsafe { &*p })
+        let p = field.load(Ordering::Acquire);
+        // SAFETY: `p` came from `into_foreign`, and the field's reference
+        // keeps the Process alive as long as `sig` (the type's invariant).
+        (!p.is_null()).then(|| unsafe { <Arc<Process> as ForeignOwnable>::borrow(p) })
     }
 }
 
@@ -148,8 +149,9 @@ pub unsafe extern "C" fn syslet_free_process(sig: *mut bindings::signal_struct) 
     // SAFETY: called once, when `sig` is freed; no thread can use it.
     let p = unsafe { (*sig).syslet_process };
     if !p.is_null() {
-        // SAFETY: the field's reference (the type's invariant).
-        drop(unsafe { Arc::from_raw(p as *const Process) });
+        // SAFETY: the field's reference (the type's invariant), made by
+        // `into_foreign`.
+        drop(unsafe { <Arc<Process> as ForeignOwnable>::from_foreign(p) });
     }
 }
 

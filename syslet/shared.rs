@@ -27,7 +27,7 @@
 use crate::{
     abi::{AsyncHead, SLOT_SIZE},
     identity::Identity,
-    prim::{msecs_to_jiffies, signal_pending, Live},
+    prim::{signal_pending, Live},
     signals,
 };
 use core::{
@@ -38,6 +38,7 @@ use kernel::{
     bindings, new_condvar, new_mutex, new_spinlock,
     prelude::*,
     sync::{Arc, CondVar, CondVarTimeoutResult, Mutex, SpinLock},
+    time::msecs_to_jiffies,
     uaccess::UserSlice,
 };
 

@@ -34,7 +34,7 @@
 
 use crate::{
     identity, leader,
-    prim::{current, exit_thread, fatal_signal_pending, msecs_to_jiffies, sysctl, Live},
+    prim::{current, exit_thread, fatal_signal_pending, sysctl, Live},
     shared::Shared,
     signals,
     task::{self, Kind, Tag},
@@ -53,6 +53,9 @@ use kernel::{
     new_raw_spinlock,
     prelude::*,
     sync::{Arc, ArcBorrow, RawSpinLock},
+    task::Task,
+    time::msecs_to_jiffies,
+    types::{ARef, ForeignOwnable},
 };
 
 #[cfg(CONFIG_SYSLET_KUNIT_TEST)]
@@ -110,8 +113,6 @@ pub(crate) struct Spare {
     /// Taken by the scheduler hook: raw.
     #[pin]
     inner: RawSpinLock<SpareInner>,
-    /// The thread's task; set by the thread before it parks.
-    task: TaskRef,
     /// Written by the hook while `Reserved`, read by the thread once
     /// `Claimed`.
     ctx: ContextBuf,
@@ -139,6 +140,8 @@ unsafe impl task::Recorded for Spare {
 
 struct SpareInner {
     state: SpareState,
+    /// The thread's task; set by the thread before it parks.
+    task: Option<ARef<Task>>,
     /// The spare's thread, waiting for a context (or to exit).
     thread: Waiter,
     /// The task that spawned it, waiting for it to park.
@@ -159,10 +162,9 @@ impl Spare {
                 tag: Tag(Kind::Spare),
                 pool,
                 inner <- new_raw_spinlock!(
-                    SpareInner { state: SpareState::Starting, thread: Waiter::new(), spawner: Waiter::new() },
+                    SpareInner { state: SpareState::Starting, task: None, thread: Waiter::new(), spawner: Waiter::new() },
                     "syslet::Spare::inner"
                 ),
-                task: TaskRef(AtomicPtr::new(ptr::null_mut())),
                 ctx,
                 links <- ListLinks::new(),
                 list_tracker <- AtomicTracker::new(),
@@ -172,8 +174,15 @@ impl Spare {
         )
     }
 
-    pub(crate) fn task(&self) -> *mut bindings::task_struct {
-        self.task.0.load(Ordering::Acquire)
+    /// The thread's task, for the hook: a pointer, so that the hook
+    /// never drops a reference. Null before the thread parked.
+    pub(crate) fn task_ptr(&self) -> *mut bindings::task_struct {
+        self.inner.lock().task.as_deref().map_or(ptr::null_mut(), |t| t as *const Task as *mut _)
+    }
+
+    /// The thread's task, once it parked.
+    pub(crate) fn task(&self) -> Option<ARef<Task>> {
+        self.inner.lock().task.clone()
     }
 
     /// The context buffer, for syslet/handoff.c.
@@ -218,10 +227,7 @@ impl Spare {
     /// inside `get_signal()` (a SIGKILL during a group stop).
     fn serve(self: Arc<Self>) {
         let t = current();
-        // SAFETY: takes a reference to the current task, dropped with
-        // `TaskRef`.
-        unsafe { bindings::get_task_struct(t) };
-        self.task.0.store(t, Ordering::Release);
+        self.inner.lock().task = Some(ARef::from(kernel::current!()));
         let me = Arc::into_raw(self);
         // SAFETY: the current task, a spare that has no other record;
         // the reference (whose `tag` is its first field) is taken back
@@ -312,19 +318,6 @@ impl Spare {
     }
 }
 
-/// A reference to a spare's task, once its thread has set it.
-struct TaskRef(AtomicPtr<bindings::task_struct>);
-
-impl Drop for TaskRef {
-    fn drop(&mut self) {
-        let t = self.0.load(Ordering::Acquire);
-        if !t.is_null() {
-            // SAFETY: the reference taken in `Spare::serve`.
-            unsafe { bindings::put_task_struct(t) };
-        }
-    }
-}
-
 /// Waits until the user context the current task gave away, if any, has
 /// been applied or dropped by the spare that took it. Its TID is the
 /// context's until then: `syslet_context_restore()` exchanges TIDs with
@@ -352,8 +345,8 @@ fn wait_context_taken() -> bool {
 /// Only `syslet_spawn_spare()` calls it, with the reference made by
 /// `SparePool::ensure`.
 unsafe extern "C" fn spare_main(arg: *mut c_void) -> c_int {
-    // SAFETY: `arg` is the thread's reference.
-    let spare = unsafe { Arc::from_raw(arg as *const Spare) };
+    // SAFETY: `arg` is the thread's reference, made by `into_foreign`.
+    let spare = unsafe { <Arc<Spare> as ForeignOwnable>::from_foreign(arg) };
     spare.pool.shared.thread_started(true);
     // SAFETY: process context.
     unsafe { bindings::syslet_block_signals() };
@@ -472,12 +465,12 @@ impl SparePool {
                 return false;
             }
         };
-        let raw = Arc::into_raw(spare.clone()) as *mut c_void;
+        let raw = spare.clone().into_foreign() as *mut c_void;
         // SAFETY: starts a thread running `spare_main(raw)`, which owns
         // the reference `raw`.
         if unsafe { bindings::syslet_spawn_spare(Some(spare_main), raw) } < 0 {
             // SAFETY: the thread was not created; take the reference back.
-            drop(unsafe { Arc::from_raw(raw as *const Spare) });
+            drop(unsafe { <Arc<Spare> as ForeignOwnable>::from_foreign(raw) });
             self.shared.thread_not_started();
             return false;
         }

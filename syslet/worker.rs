@@ -47,8 +47,7 @@ use crate::{
     abi::flags,
     engine::{self, ChainEnd, Runner},
     job::{Cred, Detached, Job, Tables, Work},
-    prim::{self, current, msecs_to_jiffies, sysctl, under_seccomp, Live},
-    shared::Shared,
+    prim::{self, current, sysctl, under_seccomp, Live},
     signals,
     task::{self, Kind, Tag},
     trace::{self, AsyncReason},
@@ -63,14 +62,18 @@ use kernel::{
     bindings, c_str,
     // `TryNewListArc`: 6.12's `impl_list_arc_safe!` names it unqualified.
     list::{impl_has_list_links, impl_list_arc_safe, impl_list_item},
-    list::{AtomicTracker, List, ListArc, ListLinks, TryNewListArc},
-    new_raw_spinlock, new_spinlock,
+    list::{AtomicTracker, ListLinks, TryNewListArc},
+    new_raw_spinlock,
     prelude::*,
-    sync::{Arc, RawSpinLock, SpinLock},
+    sync::{Arc, RawSpinLock},
+    time::msecs_to_jiffies,
+    types::ForeignOwnable,
 };
 
 #[cfg(CONFIG_SYSLET_KUNIT_TEST)]
 pub(crate) mod kunit;
+mod pool;
+pub(crate) use pool::WorkerPool;
 
 const IDLE: u32 = 0;
 const RUNNING: u32 = 1;
@@ -104,95 +107,6 @@ pub(crate) enum Submitted {
     Finished(ChainEnd),
     /// The worker was exiting; nothing ran.
     Refused,
-}
-
-/// The async threads of one process that wait for work.
-///
-/// # Invariants
-///
-/// A worker is in `idle` only while its thread has not left `serve()`
-/// (`Worker::gone` is checked under `idle`, which the leaving thread
-/// takes after setting it), only between jobs, and only in its own pool's
-/// (`Worker::pool`): the one list its links serve.
-#[pin_data]
-pub(crate) struct WorkerPool {
-    shared: Arc<Shared>,
-    /// Parked workers, linked through [`Worker::links`].
-    #[pin]
-    idle: SpinLock<List<Worker>>,
-}
-
-impl WorkerPool {
-    pub(crate) fn new(shared: Arc<Shared>) -> Result<Arc<WorkerPool>> {
-        Arc::pin_init(
-            pin_init!(WorkerPool { shared, idle <- new_spinlock!(List::new(), "syslet::WorkerPool::idle") }),
-            GFP_KERNEL_ACCOUNT,
-        )
-    }
-
-    /// A parked worker, or a new one if the process has fewer than
-    /// `syslet_max_threads`; `None` when it has that many, all busy.
-    ///
-    /// A worker shares the files, fs, namespaces and seccomp filter of
-    /// the thread that made it, for good (io threads never unshare): only
-    /// a caller that has the same ones gets it, so that an atom never runs
-    /// against another thread's fd table, root or cwd (a thread may have
-    /// unshared them), and a filtered aio submitter's worker never takes
-    /// an unfiltered submitter's chain.
-    pub(crate) fn get(self: &Arc<Self>) -> Result<Option<Arc<Worker>>> {
-        let tables = Tables::of_current();
-        if let Some(w) = self.take_idle(&tables) {
-            return Ok(Some(w));
-        }
-        // One bound for every thread the engine makes (threads.rs). At the
-        // bound, a worker that parked since the look above is taken: `idle`
-        // and the count are under two locks, never held together.
-        if !self.shared.reserve_thread() {
-            return Ok(self.take_idle(&tables));
-        }
-        Worker::spawn(self.clone()).map(Some).inspect_err(|_| self.shared.thread_not_started())
-    }
-
-    /// An idle worker made with `tables`, taken out of the list.
-    fn take_idle(&self, tables: &Tables) -> Option<Arc<Worker>> {
-        let mut idle = self.idle.lock();
-        let mut cursor = idle.cursor_front();
-        while let Some(c) = cursor {
-            if c.current().tables == *tables {
-                return Some(c.remove().into_arc());
-            }
-            cursor = c.next();
-        }
-        None
-    }
-
-    /// Puts `w` back among the idle workers, unless its thread is gone.
-    /// Allocates nothing and cannot fail.
-    fn park(&self, w: Arc<Worker>) {
-        // Its only `ListArc` (it parks between jobs); `Err`: parked already.
-        let Ok(w) = ListArc::try_from_arc(w) else { return };
-        let mut idle = self.idle.lock();
-        // The type's invariant: a gone worker is never added.
-        if w.gone.load(Ordering::Acquire) {
-            drop(idle);
-            drop(w);
-            return;
-        }
-        idle.push_back(w);
-    }
-
-    /// Takes `w` out of the idle workers; false if it was not parked
-    /// (a submitter took it).
-    fn unpark(&self, w: &Worker) -> bool {
-        let taken = {
-            let mut idle = self.idle.lock();
-            // SAFETY: `w` is in no list but this pool's `idle` (the type's
-            // invariant), and `unpark` is called on `w.pool`.
-            unsafe { idle.remove(w) }
-        };
-        // Dropped unlocked; the thread still holds its own reference.
-        taken.is_some()
-    }
 }
 
 /// One async thread.
@@ -293,7 +207,7 @@ impl Worker {
             // gets its own io_context later, as io-wq workers would.
             let _ = unsafe { bindings::set_task_ioprio(current(), 0) };
         }
-        let thread_ref = Arc::into_raw(w.clone()) as *mut c_void;
+        let thread_ref = w.clone().into_foreign() as *mut c_void;
         // SAFETY: clones the current task as an io thread running
         // `worker_main(thread_ref)`; the thread starts only at
         // `wake_up_new_task`.
@@ -302,15 +216,15 @@ impl Worker {
             Ok(t) => t,
             Err(e) => {
                 // SAFETY: the thread was not created; take the reference back.
-                drop(unsafe { Arc::from_raw(thread_ref as *const Worker) });
+                drop(unsafe { <Arc<Worker> as ForeignOwnable>::from_foreign(thread_ref) });
                 return Err(e);
             }
         };
         // SAFETY: `task` is new and not running yet. The record is the
-        // Arc the thread owns (`tag` is its first field), uninstalled by
-        // the thread before it drops that Arc.
+        // Worker the thread's reference keeps alive (`tag` is its first
+        // field), uninstalled by the thread before it drops that reference.
         unsafe {
-            task::install(task, ptr::addr_of!((*thread_ref.cast::<Worker>()).tag), bindings::PF_SYSLET_WORKER);
+            task::install(task, ptr::addr_of!(w.tag), bindings::PF_SYSLET_WORKER);
             bindings::wake_up_new_task(task);
         }
         Ok(w)
@@ -552,8 +466,9 @@ impl Runner for WorkerRunner<'_> {
 /// Only `create_io_thread()` calls it, with the reference made by
 /// `Worker::spawn`.
 unsafe extern "C" fn worker_main(arg: *mut c_void) -> c_int {
-    // SAFETY: `arg` is the thread's reference (see `Worker::spawn`).
-    let me = unsafe { Arc::from_raw(arg as *const Worker) };
+    // SAFETY: `arg` is the thread's reference, made by `into_foreign` in
+    // `Worker::spawn`.
+    let me = unsafe { <Arc<Worker> as ForeignOwnable>::from_foreign(arg) };
     me.pool.shared.thread_started(false);
     // SAFETY: names the current thread; the string is NUL-terminated.
     unsafe { bindings::__set_task_comm(current(), c_str!("syslet").as_char_ptr(), false) };

@@ -53,7 +53,13 @@ use core::{
     ptr,
     sync::atomic::{AtomicUsize, Ordering},
 };
-use kernel::{bindings, prelude::*, sync::Arc, task::Task, types::ARef};
+use kernel::{
+    bindings,
+    prelude::*,
+    sync::Arc,
+    task::Task,
+    types::{ARef, ForeignOwnable},
+};
 
 /// The thread started the request (and recorded itself in `task`).
 const RUNNING: usize = 1;
@@ -99,7 +105,7 @@ impl Cancel {
         )?;
         // SAFETY: see # Safety. The request keeps a reference of its own
         // until fs/aio.c destroys it (`syslet_aio_put_record`).
-        unsafe { bindings::syslet_aio_arm_cancel(req, rec.clone().into_raw() as *mut c_void) };
+        unsafe { bindings::syslet_aio_arm_cancel(req, rec.clone().into_foreign() as *mut c_void) };
         Ok(rec)
     }
 
@@ -159,7 +165,7 @@ pub(crate) fn unstarted_result(done: isize) -> isize {
 pub unsafe extern "C" fn syslet_aio_put_record(rec: *mut c_void) {
     // SAFETY: see # Safety; may run in any context (the last reference
     // drops a task reference, which put_task_struct() allows).
-    drop(unsafe { Arc::from_raw(rec as *const Cancel) });
+    drop(unsafe { <Arc<Cancel> as ForeignOwnable>::from_foreign(rec) });
 }
 
 /// `ki_cancel` of an armed request, called by fs/aio.c under its
@@ -174,7 +180,7 @@ pub unsafe extern "C" fn syslet_aio_put_record(rec: *mut c_void) {
 pub unsafe extern "C" fn syslet_aio_cancel(iocb: *mut bindings::kiocb) -> c_int {
     // SAFETY: armed requests carry their record, alive while the request
     // is (module invariants).
-    let rec = unsafe { &*(bindings::syslet_aio_record(iocb) as *const Cancel) };
+    let rec = unsafe { <Arc<Cancel> as ForeignOwnable>::borrow(bindings::syslet_aio_record(iocb)) };
     let was = rec.state.fetch_or(CANCELLED, Ordering::AcqRel);
     if was & (DONE | CANCELLED) != 0 {
         return -(bindings::EAGAIN as c_int);
