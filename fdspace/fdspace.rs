@@ -187,7 +187,8 @@ impl PinnedDrop for FdSpace {
 // SAFETY: `chunk0` is a chunk of atomics owned by the space, like the
 // directory's; the rest is `Send`/`Sync` already.
 unsafe impl Send for FdSpace {}
-// SAFETY: as above.
+// SAFETY: shared access to `chunk0` is through its atomics only; the
+// other fields are `Sync` already.
 unsafe impl Sync for FdSpace {}
 
 impl FdSpace {

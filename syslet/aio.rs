@@ -38,7 +38,7 @@
 //! A buffered write usually copies into the page cache without sleeping,
 //! and handing each to a thread cost more than it saved (fio's 4 KiB
 //! random writes with an fsync every 64 ran at 0.67-0.78x stock libaio).
-//! So when the caller's context can move ([`handoff::can_hand_off`]) and
+//! So when the caller's context can move ([`eligible::can_hand_off`]) and
 //! it is not the main thread (see `write_inline`), a write runs inline,
 //! in `io_submit()`, armed like a chain's atom
 //! ([`handoff::run_armed`]): if it never sleeps, it completes before
@@ -71,7 +71,7 @@
 //! handoff per iocb would cut every batch short.
 
 use crate::{
-    handoff,
+    eligible, handoff,
     process::Process,
     prim::current,
     threadlet,
@@ -168,7 +168,7 @@ unsafe fn read_nowait(req: *mut bindings::kiocb, iter: *mut bindings::iov_iter) 
     // A read whose first page is not cached would only return -EAGAIN:
     // skip the call (a lockless page cache lookup). At or past the end
     // of the file it returns 0 at once, as on stock Linux.
-    // SAFETY: as above.
+    // SAFETY: `req` is a prepared read (# Safety); `ki_pos` is its own.
     if unsafe { (*req).ki_pos } < size && !unsafe { bindings::syslet_page_cached(file, (*req).ki_pos) } {
         return Nowait::WouldBlock;
     }
@@ -186,7 +186,7 @@ unsafe fn read_nowait(req: *mut bindings::kiocb, iter: *mut bindings::iov_iter) 
     // SAFETY: a prepared read and its iterator.
     let mut ret = unsafe { bindings::syslet_read_iter_nofault(req, iter) };
     if ret == -(bindings::EFAULT as isize) {
-        // SAFETY: as above.
+        // SAFETY: `req` is a prepared read (# Safety).
         let pos = unsafe { (*req).ki_pos };
         // Nothing copied: the destination is not resident, or not
         // writable at all. A stock read faults it in while it copies
@@ -227,7 +227,8 @@ unsafe fn read_nowait(req: *mut bindings::kiocb, iter: *mut bindings::iov_iter) 
     if ret < 0 {
         return Nowait::WouldBlock;
     }
-    // SAFETY: as above.
+    // SAFETY: `req` is a prepared read (# Safety); the read moved
+    // `ki_pos`, which only this task touches until it completes it.
     let at_eof = unsafe { (*req).ki_pos } >= size;
     if ret < count && !at_eof {
         // Nothing read before the end: "0 if IOCB_NOIO" (filemap.c).
@@ -308,7 +309,7 @@ unsafe fn write_inline(req: *mut bindings::kiocb, iter: *mut bindings::iov_iter)
     if nr <= 0 || flags & NOT_USER != 0 || leader || syscall != NR_IO_SUBMIT {
         return None;
     }
-    if threadlet::armed() || !handoff::can_hand_off() {
+    if threadlet::armed() || !eligible::can_hand_off() {
         return None;
     }
     let process = Process::borrow_current().ok()?;
@@ -361,7 +362,7 @@ pub extern "C" fn syslet_aio_next(i: isize, nr: isize) -> bindings::syslet_aio_s
     } else {
         (0, bindings::syslet_aio_step_SYSLET_AIO_DONE)
     };
-    // SAFETY: as above.
+    // SAFETY: `current`'s own field, written only by the task itself.
     unsafe { (*t).syslet_aio_nr = count };
     step
 }

@@ -22,7 +22,7 @@
 //! only when an atom blocks does a spare thread take over its user
 //! context and return NULL, while the caller finishes the chain and
 //! posts it. The simple model runs the chains of callers whose context
-//! cannot move ([`handoff::can_hand_off`]).
+//! cannot move ([`eligible::can_hand_off`]).
 //!
 //! A chain runs inline in the caller, never going asynchronous, when the
 //! caller is under seccomp filtering (the filter then applies as to a
@@ -32,6 +32,7 @@
 
 use crate::{
     abi::{self, AsyncHead},
+    eligible,
     engine::{run_chain, Inline},
     handoff, prim,
     process::Process,
@@ -61,7 +62,7 @@ pub(crate) fn async_exec(first: usize, ahu: usize) -> Result<usize> {
     // Inside a threadlet the chain runs inline too: blocking moves the
     // threadlet's head, not this call.
     let nested = threadlet::armed();
-    if !seccomp && !nested && handoff::can_hand_off() {
+    if !seccomp && !nested && eligible::can_hand_off() {
         return handoff::exec(Process::borrow_current()?, first, first_atom, ahu);
     }
     // No async thread to be had (the cap, or creating one failed:

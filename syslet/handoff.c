@@ -78,60 +78,16 @@ size_t syslet_context_size(void)
 	return sizeof(struct syslet_context) + fpu_kernel_cfg.default_size;
 }
 
-static bool default_fpstate(struct task_struct *t)
-{
-	struct fpu *fpu = &t->thread.fpu;
-
-	return fpu->fpstate == &fpu->__fpstate &&
-	       fpu->fpstate->size == fpu_kernel_cfg.default_size;
-}
-
-/*
- * Whether current's user context is one this file can carry:
- * syslet_handoff_supported() in syslet/handoff.rs (Rust, so that
- * async_exec() asks it without a call).
- */
-
-/*
- * Protections a thread sets on itself that a spare would not have, which
- * the context cannot take along: speculation control (prctl
- * PR_SET_SPECULATION_CTRL), syscall user dispatch, I/O port permissions,
- * PR_SET_IO_FLUSHER, PR_MCE_KILL, a core-scheduling cookie. While one is
- * set the context stays where it is (the atom blocks in place).
- */
-static bool syslet_own_protections(struct task_struct *t)
-{
-	if (test_tsk_thread_flag(t, TIF_SSBD) ||
-	    test_tsk_thread_flag(t, TIF_SPEC_IB) ||
-	    test_tsk_thread_flag(t, TIF_SPEC_L1D_FLUSH) ||
-	    test_tsk_thread_flag(t, TIF_IO_BITMAP) ||
-	    task_spec_ssb_disable(t) || task_spec_ib_disable(t) ||
-	    test_task_syscall_work(t, SYSCALL_USER_DISPATCH))
-		return true;
-	/*
-	 * A memory-error kill policy of its own: PF_MCE_EARLY means nothing
-	 * without PF_MCE_PROCESS (PR_MCE_KILL_CLEAR leaves it behind).
-	 */
-	if (t->flags & (PF_LOCAL_THROTTLE | PF_MCE_PROCESS))
-		return true;
-	if (t->thread.iopl_emul)
-		return true;
-#ifdef CONFIG_SCHED_CORE
-	if (t->core_cookie)
-		return true;
-#endif
-	return false;
-}
-
 /*
  * Called by current from the scheduler hook: stores the user context
- * whose register frame is @regs in @ctx for @to. Refuses (false, nothing
- * changed) if @to could not run it as current would (credentials,
- * no_new_privs, seccomp, files, fs, namespaces, a tracer on either side)
- * or a signal is pending (it belongs to this context and is
- * delivered when current returns). On success current has no user
- * context left: every signal is blocked, so none is routed to it, and
- * its per-thread user pointers are now @ctx's.
+ * whose register frame is @regs in @ctx for @to, a spare that may take it
+ * (syslet/eligible.rs decided: credentials, files, fs, namespaces,
+ * seccomp, no_new_privs, tracers, the FPU buffer, a thread's own
+ * protections). Refuses (false, nothing changed) only if a signal is
+ * pending: it belongs to this context and is delivered when current
+ * returns. On success current has no user context left: every signal is
+ * blocked, so none is routed to it, and its per-thread user pointers are
+ * now @ctx's.
  */
 bool syslet_context_save(void *buf, const struct pt_regs *regs,
 			 struct task_struct *to, bool threadlet, long ret)
@@ -139,35 +95,6 @@ bool syslet_context_save(void *buf, const struct pt_regs *regs,
 	struct syslet_context *ctx = buf;
 	struct task_struct *t = current;
 
-	if (to->cred != t->cred || to->real_cred != t->real_cred ||
-	    !syslet_handoff_supported() || !default_fpstate(to))
-		return false;
-	/*
-	 * The spare must see the files, root, cwd and namespaces the context
-	 * sees (a thread may have unshared them since the spare was made).
-	 * A tracer's tracees stay with the tracer task: no handoff.
-	 */
-	if (to->files != t->files || to->fs != t->fs ||
-	    to->nsproxy != t->nsproxy || !list_empty(&t->ptraced) || to->ptrace)
-		return false;
-#ifdef CONFIG_UPROBES
-	/* A uretprobe's trampoline returns through this task's records. */
-	if (t->utask && t->utask->return_instances)
-		return false;
-#endif
-	if (syslet_own_protections(t))
-		return false;
-	/* A context must not lose (or gain) no_new_privs on the way. */
-	if (task_no_new_privs(to) != task_no_new_privs(t))
-		return false;
-#ifdef CONFIG_SECCOMP
-	if (to->seccomp.mode != t->seccomp.mode)
-		return false;
-#endif
-#ifdef CONFIG_SECCOMP_FILTER
-	if (to->seccomp.filter != t->seccomp.filter)
-		return false;
-#endif
 	spin_lock_irq(&t->sighand->siglock);
 	if (signal_pending(t)) {
 		spin_unlock_irq(&t->sighand->siglock);

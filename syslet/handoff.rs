@@ -46,7 +46,7 @@
 //!
 //! # When there is no handoff
 //!
-//! Decided before the chain runs ([`can_hand_off`]), with the engine's
+//! Decided by [`crate::eligible`]: before the chain runs, with the engine's
 //! async-thread model as the fallback: a ptraced task, an RT or deadline
 //! task, a PI-futex or rt-mutex owner, a vfork child, an io_uring user, a
 //! compat task or one with FS/GS selectors, AMX-style dynamic FPU state
@@ -73,14 +73,15 @@
 //! the hook.
 
 use crate::{
+    eligible,
     engine::Runner,
     process::Process,
-    prim::{self, current, sysctl},
+    prim::{self, current},
     signals,
     spare::{become_spare, ensure_spare, Spare},
     task::{self, Kind, Tag},
     trace::{self, AsyncReason},
-    tuning::{hot_chain, opaque},
+    tuning::hot_chain,
 };
 use core::{cell::Cell, ptr};
 use kernel::{
@@ -90,98 +91,6 @@ use kernel::{
 };
 #[cfg(CONFIG_SYSLET_AIO)]
 use kernel::{task::Task, types::ARef};
-
-/// Whether the current task's user context may move to a spare thread.
-/// The cases that may not are listed in the module documentation; they
-/// use the engine's async threads instead.
-///
-/// Every condition is evaluated and combined with `|`, not `||`, each
-/// through [`opaque`]: one branch instead of one per condition (every
-/// `async_exec()` asks; [`crate::tuning`]).
-#[inline]
-pub(crate) fn can_hand_off() -> bool {
-    /// `policy` values of `SCHED_FIFO`, `SCHED_RR`, `SCHED_DEADLINE`.
-    const RT_POLICIES: u32 =
-        1 << bindings::SCHED_FIFO | 1 << bindings::SCHED_RR | 1 << bindings::SCHED_DEADLINE;
-    let t = current();
-    let mut refused = opaque(sysctl(ptr::addr_of!(bindings::sysctl_syslet_handoff)) == 0);
-    // SAFETY: `current` is valid and these are its own fields.
-    unsafe {
-        refused |= opaque((*t).ptrace != 0);
-        // `policy` is below 32 (SCHED_* values); a larger one refuses.
-        refused |= opaque((RT_POLICIES.checked_shr((*t).policy).unwrap_or(1) & 1) != 0);
-        refused |= opaque(!(*t).vfork_done.is_null());
-        #[cfg(CONFIG_FUTEX_PI)]
-        {
-            refused |= opaque(!ptr::eq((*t).pi_state_list.next, ptr::addr_of_mut!((*t).pi_state_list)));
-        }
-        #[cfg(CONFIG_RT_MUTEXES)]
-        {
-            refused |= opaque(!(*t).pi_waiters.rb_root.rb_node.is_null());
-        }
-        #[cfg(CONFIG_IO_URING)]
-        {
-            refused |= opaque(!(*t).io_uring.is_null());
-        }
-    }
-    (refused | context_refused()) == 0
-}
-
-/// Whether syslet/handoff.c can carry the current task's user context: a
-/// 64-bit task with null FS/GS selectors, the default FPU buffer (no
-/// AMX-style dynamic features) and no user shadow stack.
-#[inline(always)]
-fn context_movable() -> bool {
-    context_refused() == 0
-}
-
-/// [`context_movable`]'s conditions, combined as in [`can_hand_off`]:
-/// nonzero if one refuses.
-#[inline(always)]
-fn context_refused() -> u8 {
-    let t = current();
-    let (fs, gs): (u16, u16);
-    // SAFETY: reads this CPU's FS and GS selectors, which are the current
-    // task's user ones while it is in a system call (the kernel uses
-    // neither selector), as `savesegment()` does.
-    unsafe {
-        core::arch::asm!(
-            "mov {fs:x}, fs",
-            "mov {gs:x}, gs",
-            fs = out(reg) fs,
-            gs = out(reg) gs,
-            options(nomem, nostack, preserves_flags),
-        );
-    }
-    let mut refused = opaque((fs | gs) != 0);
-    // SAFETY: `current`'s own thread_info and FPU state, which only it
-    // changes; `fpstate` always points to a live buffer (the embedded
-    // `__fpstate` or a larger one).
-    unsafe {
-        let ti = ptr::addr_of!((*t).thread_info);
-        refused |= opaque((*ti).flags & (1 << bindings::TIF_ADDR32) != 0);
-        refused |= opaque((*ti).status & bindings::TS_COMPAT != 0);
-        // CPUID faulting (ARCH_SET_CPUID) is per thread and only the
-        // thread itself can set it: refused rather than moved.
-        refused |= opaque((*ti).flags & (1 << bindings::TIF_NOCPUID) != 0);
-        let fpu = ptr::addr_of!((*t).thread.fpu);
-        refused |= opaque(!ptr::eq((*fpu).fpstate, ptr::addr_of!((*fpu).__fpstate)));
-        refused |= opaque((*(*fpu).fpstate).size != bindings::fpu_kernel_cfg.default_size);
-        // ARCH_SHSTK_SHSTK
-        #[cfg(CONFIG_X86_USER_SHADOW_STACK)]
-        {
-            refused |= opaque((*t).thread.features & 1 != 0);
-        }
-    }
-    refused
-}
-
-/// [`context_movable`] for syslet/handoff.c's hook, which checks again
-/// before it moves a context.
-#[no_mangle]
-pub extern "C" fn syslet_handoff_supported() -> bool {
-    context_movable()
-}
 
 /// The record a task is armed with (see the module documentation).
 #[repr(C)]
@@ -298,36 +207,37 @@ impl Armed {
             // Eligibility is decided now, against the state at this
             // moment (a tracer may have attached, the policy changed
             // since the chain started), not only before the chain ran.
-            || !can_hand_off()
+            || !eligible::can_hand_off()
         {
             return false;
         }
-        let Some(spare) = self.process.spares.reserve() else {
+        // Dropped (on a refusal below), the reservation puts the spare
+        // back.
+        let Some(res) = self.process.spares.reserve() else {
             return false;
         };
-        // SAFETY: `spare` is reserved: until it is claimed or put back,
+        let to = res.spare().task_ptr();
+        // SAFETY: `t` is current; `to` (when set) is the reserved spare's
+        // task, parked, kept alive by the spare's reference.
+        if to.is_null() || !unsafe { eligible::spare_takes(t, to) } {
+            return false;
+        }
+        // SAFETY: the spare is reserved: until it is claimed or put back,
         // nobody else writes its context, and its thread only reads it
         // once claimed. `regs` is valid while `self` is armed; the spare's
         // task is alive (it holds a reference to it).
         let saved = unsafe {
             let regs = if self.regs.is_null() { bindings::current_pt_regs() } else { self.regs };
-            bindings::syslet_context_save(
-                spare.context().cast(),
-                regs,
-                spare.task_ptr(),
-                self.is_threadlet(),
-                self.user_ret as _,
-            )
+            let ctx = res.spare().context().cast();
+            bindings::syslet_context_save(ctx, regs, to, self.is_threadlet(), self.user_ret as _)
         };
         if !saved {
-            self.process.spares.put_back(spare);
             return false;
         }
         self.handed.set(true);
         self.process.shared.stats.handoff();
         trace::went_async(self.first, reason);
-        spare.claim();
-        self.taken.set(Some(spare.into_arc()));
+        self.taken.set(Some(res.claim()));
         true
     }
 

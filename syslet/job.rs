@@ -73,7 +73,8 @@ pub(crate) struct Cred(Opaque<bindings::cred>);
 // SAFETY: a published `cred` is never changed, and its count is atomic:
 // any task may read it or drop a reference.
 unsafe impl Send for Cred {}
-// SAFETY: as above.
+// SAFETY: a `&Cred` gives only reads of fields that never change after
+// publication and atomic count operations.
 unsafe impl Sync for Cred {}
 
 // SAFETY: `get_cred()` and `put_cred()` take and drop a count that keeps

@@ -33,7 +33,7 @@
 //! `Shared::inner` (a `spinlock_t`: the counts) is never held with them.
 
 use crate::{
-    identity, leader,
+    leader,
     prim::{current, exit_thread, fatal_signal_pending, sysctl, Live},
     shared::Shared,
     signals,
@@ -43,13 +43,12 @@ use crate::{
 use core::{
     ffi::{c_int, c_void},
     ptr,
-    sync::atomic::{AtomicPtr, AtomicUsize, Ordering},
 };
 use kernel::{
     bindings,
     // `TryNewListArc`: 6.12's `impl_list_arc_safe!` names it unqualified.
     list::{impl_has_list_links, impl_list_arc_safe, impl_list_item},
-    list::{AtomicTracker, List, ListArc, ListLinks, TryNewListArc},
+    list::{AtomicTracker, ListLinks, TryNewListArc},
     new_raw_spinlock,
     prelude::*,
     sync::{Arc, ArcBorrow, RawSpinLock},
@@ -60,6 +59,8 @@ use kernel::{
 
 #[cfg(CONFIG_SYSLET_KUNIT_TEST)]
 pub(crate) mod kunit;
+mod pool;
+pub(crate) use pool::{ensure_spare, SparePool};
 
 /// Where a spare is in its life.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -151,7 +152,9 @@ struct SpareInner {
 // SAFETY: the context buffer is accessed under the state protocol above;
 // the task pointer holds a reference valid from any thread.
 unsafe impl Send for Spare {}
-// SAFETY: as above.
+// SAFETY: shared access goes through `inner` (a lock) and the atomics;
+// the context buffer is read or written only by whoever the state makes
+// its owner (the reserving hook, then the claimed thread).
 unsafe impl Sync for Spare {}
 
 impl Spare {
@@ -202,7 +205,7 @@ impl Spare {
     }
 
     /// `Reserved` -> `Claimed`, and wakes the thread.
-    pub(crate) fn claim(&self) {
+    fn claim(&self) {
         let mut inner = self.inner.lock();
         inner.state = SpareState::Claimed;
         inner.thread.wake();
@@ -241,7 +244,8 @@ impl Spare {
         if !wait_context_taken() {
             exit_thread();
         }
-        // SAFETY: as above.
+        // SAFETY: `me` came from `Arc::into_raw` above and its reference
+        // is held by the record until this thread takes it back.
         this.pool.park(unsafe { ArcBorrow::from_raw(me) }.into());
         this.set_state(SpareState::Idle);
         loop {
@@ -392,175 +396,6 @@ pub(crate) fn become_spare(pool: Arc<SparePool>) {
             drop(pool);
             exit_thread()
         }
-    }
-}
-
-/// The parked spares of one process.
-///
-/// # Invariants
-///
-/// `idle_spares` is the number of spares in `parked`, changed only under
-/// `parked`; a spare in `parked` is `Idle` or, while a hook holds
-/// `parked`, `Reserved`. A spare is only ever in its own pool's `parked`
-/// (`Spare::pool`), the one list its links serve.
-#[pin_data]
-pub(crate) struct SparePool {
-    shared: Arc<Shared>,
-    /// Parked spare threads, linked through [`Spare::links`]. Raw: the
-    /// handoff hook takes a spare from it.
-    #[pin]
-    parked: RawSpinLock<List<Spare>>,
-    /// Spare threads in `parked` (read without the lock).
-    idle_spares: AtomicUsize,
-    /// What the parked spares share with their maker ([`identity::key`]).
-    spare_key: AtomicPtr<c_void>,
-}
-
-/// [`SparePool::ensure`] for a borrowed pool; the fast path (a spare is
-/// parked) takes no reference.
-#[inline(always)]
-pub(crate) fn ensure_spare(pool: &Arc<SparePool>) -> bool {
-    if pool.spare_key.load(Ordering::Acquire) == identity::key() && pool.idle_spares() > 0 {
-        return true;
-    }
-    ensure_spare_slow(pool)
-}
-
-/// [`ensure_spare`] when no spare with the caller's key is parked.
-#[cold]
-fn ensure_spare_slow(pool: &Arc<SparePool>) -> bool {
-    pool.ensure()
-}
-
-impl SparePool {
-    pub(crate) fn new(shared: Arc<Shared>) -> Result<Arc<SparePool>> {
-        Arc::pin_init(
-            pin_init!(SparePool {
-                shared,
-                parked <- new_raw_spinlock!(List::new(), "syslet::SparePool::parked"),
-                idle_spares: AtomicUsize::new(0),
-                spare_key: AtomicPtr::new(ptr::null_mut()),
-            }),
-            GFP_KERNEL_ACCOUNT,
-        )
-    }
-
-    /// Makes sure a spare is parked: spawns one and waits for it to park
-    /// if none is. False when none can be had (the cap, no memory).
-    fn ensure(self: &Arc<Self>) -> bool {
-        let key = identity::key();
-        if self.spare_key.load(Ordering::Acquire) != key {
-            self.retire(key);
-        }
-        if self.idle_spares() > 0 {
-            return true;
-        }
-        if !self.shared.reserve_thread() {
-            return false;
-        }
-        let spare = match Spare::new(self.clone()) {
-            Ok(s) => s,
-            Err(_) => {
-                self.shared.thread_not_started();
-                return false;
-            }
-        };
-        let raw = spare.clone().into_foreign() as *mut c_void;
-        // SAFETY: starts a thread running `spare_main(raw)`, which owns
-        // the reference `raw`.
-        if unsafe { bindings::syslet_spawn_spare(Some(spare_main), raw) } < 0 {
-            // SAFETY: the thread was not created; take the reference back.
-            drop(unsafe { <Arc<Spare> as ForeignOwnable>::from_foreign(raw) });
-            self.shared.thread_not_started();
-            return false;
-        }
-        let mut inner = spare.inner.lock();
-        while inner.state == SpareState::Starting {
-            inner = wait::wait_uninterruptible(&spare.inner, inner, |i| &mut i.spawner);
-        }
-        inner.state != SpareState::Exit
-    }
-
-    /// The caller's credentials or `no_new_privs` are not those the
-    /// parked spares were made with (it changed them since): the spares
-    /// could not run its context (the hook would refuse them), so they
-    /// exit, and new ones are made from the caller.
-    fn retire(&self, key: *mut c_void) {
-        let mut parked = self.parked.lock();
-        self.spare_key.store(key, Ordering::Release);
-        let mut kept = List::<Spare>::new();
-        while let Some(s) = parked.pop_front() {
-            if s.reserve() {
-                self.idle_spares.fetch_sub(1, Ordering::AcqRel);
-                // Order: `parked`, then the spare's. Its thread holds its
-                // own reference: this one is not the last.
-                s.set_state(SpareState::Exit);
-            } else {
-                kept.push_back(s);
-            }
-        }
-        parked.push_all_back(&mut kept);
-    }
-
-    fn idle_spares(&self) -> usize {
-        self.idle_spares.load(Ordering::Acquire)
-    }
-
-    /// Adds `s` to the parked spares. Allocates nothing and cannot fail.
-    fn park(&self, s: Arc<Spare>) {
-        // Its only `ListArc` (it parks before it is `Idle`); `Err`: parked
-        // already.
-        let Ok(s) = ListArc::try_from_arc(s) else { return };
-        let mut parked = self.parked.lock();
-        parked.push_back(s);
-        self.idle_spares.fetch_add(1, Ordering::AcqRel);
-    }
-
-    /// Takes `s` out of the parked spares, if it is there.
-    fn unpark(&self, s: &Spare) {
-        let taken = {
-            let mut parked = self.parked.lock();
-            // SAFETY: `s` is in no list but this pool's `parked` (the
-            // type's invariant), and `unpark` is called on `s.pool`.
-            let t = unsafe { parked.remove(s) };
-            if t.is_some() {
-                self.idle_spares.fetch_sub(1, Ordering::AcqRel);
-            }
-            t
-        };
-        // Dropped unlocked; the thread still holds its own reference.
-        drop(taken);
-    }
-
-    /// Reserves a parked spare and takes it out of the list. For the
-    /// hook: no sleeping, no allocation, never drops a reference. The
-    /// `ListArc` goes back with [`SparePool::put_back`], or becomes a
-    /// plain reference once the spare is claimed.
-    pub(crate) fn reserve(&self) -> Option<ListArc<Spare>> {
-        let mut parked = self.parked.lock();
-        let mut cursor = parked.cursor_front();
-        while let Some(c) = cursor {
-            if c.current().reserve() {
-                self.idle_spares.fetch_sub(1, Ordering::AcqRel);
-                return Some(c.remove());
-            }
-            cursor = c.next();
-        }
-        None
-    }
-
-    /// Gives back a spare [`SparePool::reserve`] took, then makes it
-    /// `Idle` again. Allocates nothing.
-    pub(crate) fn put_back(&self, s: ListArc<Spare>) {
-        let spare = s.clone_arc();
-        {
-            let mut parked = self.parked.lock();
-            parked.push_back(s);
-            self.idle_spares.fetch_add(1, Ordering::AcqRel);
-        }
-        spare.inner.lock().state = SpareState::Idle;
-        // Not the last reference: the thread holds its own.
-        drop(spare);
     }
 }
 

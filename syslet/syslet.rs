@@ -20,6 +20,7 @@
 //! | [`engine`]   | running a chain, atom after atom                         |
 //! | [`exit`]     | the `do_exit()` hook: what an exiting thread gives back  |
 //! | [`handoff`]  | the cachemiss handoff: the sleep hook, moving a context  |
+//! | [`eligible`] | whether a context may move, and to which spare           |
 //! | [`identity`] | identity changes stop detached chains                    |
 //! | [`threadlet`]| `threadlet_on()`, `threadlet_off()`                      |
 //! | [`abi`]      | the uapi structures, decoded from user memory            |
@@ -51,6 +52,7 @@ mod abi;
 #[cfg(CONFIG_SYSLET_AIO)]
 mod aio;
 mod chain;
+mod eligible;
 mod engine;
 mod exec;
 mod exit;
@@ -82,7 +84,7 @@ pub use aio::{syslet_aio_next, syslet_aio_park, syslet_aio_rw, syslet_aio_work};
 pub use aio::cancel::{syslet_aio_cancel, syslet_aio_put_record};
 pub use exec::{syslet_rs_async_exec, syslet_rs_async_wait};
 pub use invoke::syslet_rs_dispatch_init;
-pub use handoff::{syslet_handoff_supported, syslet_task_sleeping};
+pub use handoff::syslet_task_sleeping;
 pub use threadlet::{syslet_exec_begin, syslet_exec_end, syslet_rs_threadlet_off, syslet_rs_threadlet_on};
 pub use process::{syslet_free_process, syslet_identity_changed, syslet_rs_stats};
 pub use exit::syslet_rs_task_exit;

@@ -21,11 +21,12 @@
 //!    the task, whose user context now is only the finished function,
 //!    parks as a spare thread and never returns from this call.
 //!
-//! A task that cannot hand its context over ([`handoff::can_hand_off`])
+//! A task that cannot hand its context over ([`eligible::can_hand_off`])
 //! still gets a threadlet: it simply never goes asynchronous.
 
 use crate::{
-    handoff::{self, Armed},
+    eligible,
+    handoff::Armed,
     process::Process,
     prim::current,
     spare,
@@ -80,7 +81,7 @@ fn threadlet_on(flags: usize) -> Result<isize> {
         return Err(EBUSY);
     }
     let process = Process::borrow_current()?;
-    let enabled = handoff::can_hand_off() && spare::ensure_spare(&process.spares);
+    let enabled = eligible::can_hand_off() && spare::ensure_spare(&process.spares);
     // SAFETY: the register frame of the current system call.
     let head = unsafe { *bindings::current_pt_regs() };
     let mut t = KBox::new(
@@ -135,7 +136,9 @@ fn armed_record(t: *mut bindings::task_struct) -> Option<*const Armed> {
     if unsafe { (*t).flags } & bindings::PF_SYSLET_HANDOFF == 0 {
         return None;
     }
-    // SAFETY: as above.
+    // SAFETY: `t` is current with `PF_SYSLET_HANDOFF` set, so its
+    // `worker_private` is a record of the engine's (`task::record`'s
+    // contract).
     unsafe { task::record::<Armed>(t) }
 }
 

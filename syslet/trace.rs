@@ -71,6 +71,7 @@ pub(crate) fn complete(atom: usize, result: &Result, posted: bool) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     };
-    // SAFETY: as above.
+    // SAFETY: the C tracepoint wrapper takes plain values and never
+    // sleeps.
     unsafe { bindings::syslet_trace_complete(atom, error, posted) }
 }

@@ -47,7 +47,6 @@ void syslet_task_exit(struct task_struct *tsk, long code);
 struct pt_regs;
 struct pid;
 size_t syslet_context_size(void);
-bool syslet_handoff_supported(void);
 bool syslet_context_save(void *ctx, const struct pt_regs *regs,
 			 struct task_struct *to, bool threadlet, long ret);
 void syslet_context_restore(void *ctx);

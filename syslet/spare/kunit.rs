@@ -60,11 +60,11 @@ pub extern "C" fn syslet_kunit_spare_reserve() -> c_int {
         let Some(r) = pool.reserve() else { return line!() as c_int };
         check!(state(s) == SpareState::Reserved && pool.idle_spares() == 0);
         check!(pool.reserve().is_none());
-        pool.put_back(r);
+        // Dropping a reservation puts the spare back.
+        drop(r);
         check!(state(s) == SpareState::Idle && pool.idle_spares() == 1);
         let Some(r) = pool.reserve() else { return line!() as c_int };
-        r.claim();
-        drop(r.into_arc());
+        drop(r.claim());
         check!(state(s) == SpareState::Claimed && pool.idle_spares() == 0);
         // A claimed spare is in no list: unpark finds nothing.
         pool.unpark(s);
@@ -83,9 +83,9 @@ pub extern "C" fn syslet_kunit_spare_reserve_skips() -> c_int {
     spares[0].set_state(SpareState::Starting);
     let res = (|| {
         let Some(r) = pool.reserve() else { return line!() as c_int };
-        check!(core::ptr::eq(&*r, &*spares[1]));
+        check!(core::ptr::eq(r.spare(), &*spares[1]));
         check!(state(&spares[0]) == SpareState::Starting && pool.idle_spares() == 2);
-        pool.put_back(r);
+        drop(r);
         check!(pool.idle_spares() == 3);
         0
     })();
