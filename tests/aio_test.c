@@ -32,27 +32,6 @@
 #include "syslet_test.h"
 #include "aio_test.h"
 
-#define NREQ 16
-#define STRIDE (1 << 20)	/* 1 MiB apart: no read-ahead shares a page */
-
-/* Writes a known byte into each of the NREQ blocks of the device. */
-static int fill_device(void)
-{
-	char *buf;
-	int fd, i, ok = 1;
-
-	fd = open(NULLB, O_WRONLY | O_DIRECT);
-	if (fd < 0 || posix_memalign((void **)&buf, 4096, 4096))
-		return -1;
-	for (i = 0; i < NREQ; i++) {
-		memset(buf, 'a' + i, 4096);
-		ok &= pwrite(fd, buf, 4096, (off_t)i * STRIDE) == 4096;
-	}
-	free(buf);
-	close(fd);
-	return ok ? 0 : -1;
-}
-
 /* Submits NREQ cold buffered 4 KiB reads; returns io_submit's duration in
  * ms and checks every event. */
 static double read_device(struct __test_metadata *_metadata, int syslet)

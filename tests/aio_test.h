@@ -6,8 +6,14 @@
 #ifndef AIO_TEST_H
 #define AIO_TEST_H
 
+#include <fcntl.h>
+
 /* 5 ms per I/O: make test boots with --nullblk 5000000. */
 #define NULLB "/dev/nullb0"
+
+/* The blocks of the device the read and write tests use (fill_device()). */
+#define NREQ 16
+#define STRIDE (1 << 20)	/* 1 MiB apart: no read-ahead shares a page */
 
 static inline int set_syslet_aio(int on)
 {
@@ -33,6 +39,25 @@ static inline int temp_file(void)
 	if (fd >= 0)
 		unlink(path);
 	return fd;
+}
+
+/* Writes a known byte into each of the NREQ blocks of the device:
+ * 'a' + i into block i, at i * STRIDE. */
+static inline int fill_device(void)
+{
+	char *buf;
+	int fd, i, ok = 1;
+
+	fd = open(NULLB, O_WRONLY | O_DIRECT);
+	if (fd < 0 || posix_memalign((void **)&buf, 4096, 4096))
+		return -1;
+	for (i = 0; i < NREQ; i++) {
+		memset(buf, 'a' + i, 4096);
+		ok &= pwrite(fd, buf, 4096, (off_t)i * STRIDE) == 4096;
+	}
+	free(buf);
+	close(fd);
+	return ok ? 0 : -1;
 }
 
 #endif /* AIO_TEST_H */
