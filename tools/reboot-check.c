@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Second boot of make test: checks that the blocks aio_test wrote through
- * syslet aio and fsync'ed in the first boot are on the scratch disk, with
- * the tag of that run. Prints one TAP result.
+ * Second boot of make test: checks that the blocks aio_integrity_test
+ * (fsynced_writes_for_the_next_boot) wrote through syslet aio and
+ * fsync'ed in the first boot are on the scratch disk, with the tag of
+ * that run. Prints one TAP result.
  *
  *   reboot-check TAG
  */
