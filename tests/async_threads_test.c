@@ -8,7 +8,7 @@
  * These are the engine's async-thread model, which runs the chains of
  * tasks that cannot hand their context over (syslet/handoff.rs): the
  * program turns the cachemiss handoff off (kernel.syslet_handoff=0) for
- * its run. tests/cachemiss_test.c covers the handoff.
+ * its run. tests/cachemiss_*_test.c cover the handoff.
  */
 #define _GNU_SOURCE
 #include <dirent.h>

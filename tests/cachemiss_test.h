@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the cachemiss handoff tests share (cachemiss_*_test.c, after
+ * kselftest_harness.h and syslet_test.h): a read atom on a pipe, a
+ * writer that fills the pipe once the submitter has control back, a
+ * child process that hands its main thread's context over, and the
+ * live_* counters' return to where a test found them.
+ */
+#ifndef CACHEMISS_TEST_H
+#define CACHEMISS_TEST_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/wait.h>
+
+/*
+ * Polls, for 5 s, until the live_* counters are back to `procs` and at
+ * most `spares` (this process's own idle spares may exit meanwhile).
+ */
+static inline int live_back_to(long procs, long spares)
+{
+	for (int i = 0; i < 500; i++) {
+		if (live("processes") == procs && live("spares") <= spares)
+			return 1;
+		usleep(10000);
+	}
+	printf("# live: processes %ld (want %ld), spares %ld (want <= %ld)\n",
+	       live("processes"), procs, live("spares"), spares);
+	return 0;
+}
+
+struct reader {
+	struct syslet_uatom atom;
+	unsigned long fd, buf, len;
+	long ret;
+	char data[16];
+};
+
+static inline void reader_init(struct reader *r, int fd)
+{
+	r->fd = fd;
+	r->buf = (unsigned long)r->data;
+	r->len = sizeof(r->data);
+	r->ret = -12345;
+	atom_set(&r->atom, 0, __NR_read, &r->ret, NULL, ATOM_ARGS(&r->fd, &r->buf, &r->len));
+}
+
+/* Writes to a pipe once the submitter says it got control back. */
+struct late_writer {
+	int fd;
+	atomic_int returned;
+	double wrote_at;
+	pid_t signal_tid;	/* tgkill this TID with SIGUSR1 first, if set */
+};
+
+static inline void *late_write(void *arg)
+{
+	struct late_writer *w = arg;
+	double t0 = now_ms();
+
+	while (!atomic_load(&w->returned) && now_ms() - t0 < 2000)
+		usleep(1000);
+	usleep(10000);
+	if (w->signal_tid) {
+		syscall(SYS_tgkill, getpid(), w->signal_tid, SIGUSR1);
+		kill(getpid(), SIGUSR2);
+		usleep(10000);
+	}
+	w->wrote_at = now_ms();
+	if (write(w->fd, "cachemiss", 9) != 9)
+		w->wrote_at = -1;
+	return NULL;
+}
+
+/* Runs fn in a child process: its exit code, or -1 if it did not exit. */
+static inline int exit_code_of(int (*fn)(void))
+{
+	int status;
+	pid_t child = fork();
+
+	if (child < 0)
+		return -1;
+	if (!child)
+		exit(fn());
+	if (waitpid(child, &status, 0) != child || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/* A child whose main thread handed its context over several times. */
+static inline int child_with_handoffs(int rounds, int block_forever)
+{
+	struct syslet_uatom *ring[16] = { 0 };
+	struct async_head_user ahu = RING_HEAD(ring);
+	static struct reader r[8];
+	int p[2], i;
+
+	if (pipe(p))
+		return 1;
+	for (i = 0; i < rounds; i++) {
+		reader_init(&r[i], p[0]);
+		r[i].len = 1;
+		if (sys_async_exec(&r[i].atom, &ahu) != 0)
+			return 2;
+		if (!block_forever) {
+			if (write(p[1], "x", 1) != 1)
+				return 3;
+			if (reap(&ahu, ring, 16) != &r[i].atom)
+				return 4;
+		}
+	}
+	return 0;
+}
+
+#endif /* CACHEMISS_TEST_H */
