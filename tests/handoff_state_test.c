@@ -92,44 +92,6 @@ static void stop_child(enum stop_kind kind, int ready_fd)
 		pause();
 }
 
-/* The states of `pid`'s threads (one letter each) and their CPU ticks. */
-static int task_stats(pid_t pid, char *states, size_t n, long *ticks)
-{
-	char path[300], line[512];
-	struct dirent *d;
-	size_t k = 0;
-	DIR *dir;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	dir = opendir(path);
-	if (!dir)
-		return -1;
-	*ticks = 0;
-	while ((d = readdir(dir))) {
-		unsigned long ut, st;
-		char state, *p;
-		FILE *f;
-
-		if (d->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", pid, d->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		p = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
-		fclose(f);
-		if (!p || sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-				 &state, &ut, &st) != 3)
-			continue;
-		if (k + 1 < n)
-			states[k++] = state;
-		*ticks += ut + st;
-	}
-	states[k] = 0;
-	closedir(dir);
-	return 0;
-}
-
 static int all_stopped(const char *states)
 {
 	if (!*states)

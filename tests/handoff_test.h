@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <grp.h>
-#include <linux/futex.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -290,30 +289,6 @@ static inline struct syslet_uatom *reap_deadline(struct async_head_user *ahu,
 	ring[ahu->user_ring_idx % slots] = NULL;
 	ahu->user_ring_idx++;
 	return a;
-}
-
-/*
- * A word one thread sets and another waits for, with futex wake-ups:
- * raw calls on the setting side, which may run in a threadlet.
- */
-static inline void word_set(int *word, int v)
-{
-	__atomic_store_n(word, v, __ATOMIC_RELEASE);
-	raw_syscall4(__NR_futex, (long)word, FUTEX_WAKE_PRIVATE, 1 << 30, 0);
-}
-
-/* Waits up to ms for *word to become at least `target`. */
-static inline int word_wait(int *word, int target, int ms)
-{
-	double end = now_ms() + ms;
-	int v;
-
-	while ((v = __atomic_load_n(word, __ATOMIC_ACQUIRE)) < target && now_ms() < end) {
-		struct timespec ts = { 0, 2 * 1000000 };
-
-		syscall(__NR_futex, word, FUTEX_WAIT_PRIVATE, v, &ts, NULL, 0);
-	}
-	return v >= target;
 }
 
 /* 1 if `fd` has data within `ms`. */

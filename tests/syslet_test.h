@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <linux/futex.h>
 #include <linux/syslet.h>
 
 static inline long sys_umem_add(unsigned long *uptr, unsigned long inc)
@@ -216,6 +217,117 @@ static inline long raw_syscall6(long nr, long a1, long a2, long a3, long a4, lon
 static inline long raw_syscall4(long nr, long a1, long a2, long a3, long a4)
 {
 	return raw_syscall6(nr, a1, a2, a3, a4, 0, 0);
+}
+
+/*
+ * A word one thread sets and another waits for, with futex wake-ups:
+ * raw calls on the setting side, which may run in a threadlet or a
+ * signal handler.
+ */
+static inline void word_set(int *word, int v)
+{
+	__atomic_store_n(word, v, __ATOMIC_RELEASE);
+	raw_syscall4(__NR_futex, (long)word, FUTEX_WAKE_PRIVATE, 1 << 30, 0);
+}
+
+/* Adds n to the word and wakes its waiters; safe in a threadlet. */
+static inline void word_add(int *word, int n)
+{
+	__atomic_add_fetch(word, n, __ATOMIC_RELEASE);
+	raw_syscall4(__NR_futex, (long)word, FUTEX_WAKE_PRIVATE, 1 << 30, 0);
+}
+
+/* Waits up to ms for *word to become at least `target`. */
+static inline int word_wait(int *word, int target, int ms)
+{
+	double end = now_ms() + ms;
+	int v;
+
+	while ((v = __atomic_load_n(word, __ATOMIC_ACQUIRE)) < target && now_ms() < end) {
+		struct timespec ts = { 0, 2 * 1000000 };
+
+		syscall(__NR_futex, word, FUTEX_WAIT_PRIVATE, v, &ts, NULL, 0);
+	}
+	return v >= target;
+}
+
+/*
+ * Waits up to `ms` for thread `tid` of this process to sleep in system
+ * call `nr`: /proc/<pid>/task/<tid>/syscall shows the call's number
+ * while the thread sleeps in one, "running" while it runs. 1 if seen.
+ * What a test waits for when another thread must have reached a call
+ * (and blocked in it) before the test goes on.
+ */
+static inline int wait_in_syscall(pid_t tid, long nr, int ms)
+{
+	double end = now_ms() + ms;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+	do {
+		if (read_number(path) == nr)
+			return 1;
+		usleep(1000);
+	} while (now_ms() < end);
+	return 0;
+}
+
+/* The states of `pid`'s threads (one letter each) and their CPU ticks. */
+static inline int task_stats(pid_t pid, char *states, size_t n, long *ticks)
+{
+	char path[300], line[512];
+	struct dirent *d;
+	size_t k = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return -1;
+	*ticks = 0;
+	while ((d = readdir(dir))) {
+		unsigned long ut, st;
+		char state, *p;
+		FILE *f;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", pid, d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		p = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
+		fclose(f);
+		if (!p || sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+				 &state, &ut, &st) != 3)
+			continue;
+		if (k + 1 < n)
+			states[k++] = state;
+		*ticks += ut + st;
+	}
+	states[k] = 0;
+	closedir(dir);
+	return 0;
+}
+
+/*
+ * Waits up to `ms` for every thread of process `pid` to be off the CPU
+ * (no "R" among task_stats()' states); 1 if a look found them so.
+ */
+static inline int threads_settled(pid_t pid, int ms)
+{
+	double end = now_ms() + ms;
+	char states[256];
+	long ticks;
+
+	do {
+		if (task_stats(pid, states, sizeof(states), &ticks))
+			return 0;
+		if (*states && !strchr(states, 'R'))
+			return 1;
+		usleep(1000);
+	} while (now_ms() < end);
+	return 0;
 }
 
 #endif /* SYSLET_TEST_H */

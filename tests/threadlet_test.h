@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Helpers of the threadlet tests (threadlet_test.c, threadlet_lock_test.c):
- * raw system calls safe in a threadlet, futex words to wait on, stacks and
- * code pages touched before a threadlet runs (a first-touch fault inside it
- * could sleep and send it asynchronous).
+ * raw system calls safe in a threadlet, futex words to wait on (set with
+ * syslet_test.h's word_add()), stacks and code pages touched before a
+ * threadlet runs (a first-touch fault inside it could sleep and send it
+ * asynchronous).
  */
 #ifndef THREADLET_TEST_H
 #define THREADLET_TEST_H
@@ -28,13 +29,6 @@ static inline long raw_syscall3(long nr, long a1, long a2, long a3)
 static inline long raw_gettid(void)
 {
 	return raw_syscall3(__NR_gettid, 0, 0, 0);
-}
-
-/* Adds to a futex word and wakes its waiters; safe in a threadlet. */
-static inline void word_add(int *word, int n)
-{
-	__atomic_add_fetch(word, n, __ATOMIC_RELEASE);
-	raw_syscall3(__NR_futex, (long)word, FUTEX_WAKE_PRIVATE, INT_MAX);
 }
 
 /* Waits up to `ms` for *word to reach `target`; returns its last value. */
