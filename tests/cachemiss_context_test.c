@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <poll.h>
 #include "kselftest_harness.h"
 #include "syslet_test.h"
@@ -61,6 +60,7 @@ static void *context_thread(void *arg)
 	c->gs_set = (unsigned long)&gs_target;
 	syscall(SYS_arch_prctl, 0x1001 /* ARCH_SET_GS */, c->gs_set);
 	syscall(SYS_arch_prctl, 0x1003 /* ARCH_GET_FS */, &c->fs_before);
+	w.waiter = gettid();
 	pthread_create(&th, NULL, late_write, &w);
 	__asm__ volatile(
 		"ldmxcsr %[mxin]\n\t"
@@ -90,7 +90,6 @@ static void *context_thread(void *arg)
 		: "rcx", "r11", "memory", "xmm8", "xmm9", "xmm10", "xmm11",
 		  "xmm12", "xmm13", "xmm14", "xmm15");
 	c->exec_ret = ret;
-	atomic_store(&w.returned, 1);
 	c->handoffs = syslet_stat("handoffs") - handoffs0;
 	syscall(SYS_arch_prctl, 0x1003 /* ARCH_GET_FS */, &c->fs_after);
 	syscall(SYS_arch_prctl, 0x1004 /* ARCH_GET_GS */, &c->gs_after);
@@ -164,9 +163,9 @@ static void *ppoll_thread(void *arg)
 	atom_set(&poll_atom, 0, __NR_ppoll, &poll_ret, &close_atom,
 		 ATOM_ARGS(&pfdp, &one, &tsp, &maskp, &masksz));
 	w.fd = p[1];
+	w.waiter = gettid();
 	pthread_create(&th, NULL, late_write, &w);
 	pr->exec_ret = sys_async_exec(&poll_atom, &ahu);
-	atomic_store(&w.returned, 1);
 	pthread_sigmask(SIG_BLOCK, NULL, &now);
 	pr->usr1_blocked_after = sigismember(&now, SIGUSR1);
 	pr->reaped_ok = reap(&ahu, ring, 8) == &close_atom && poll_ret == 1 && close_ret == 0;

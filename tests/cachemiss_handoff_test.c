@@ -43,6 +43,11 @@ TEST(non_blocking_chains_stay_in_the_caller)
 	EXPECT_EQ(1, syslet_stat("spares_alive"));
 }
 
+/* What the signal handlers of signals_around_a_handoff_arrive_exactly_once saw. */
+static atomic_int usr1_count, usr2_count;
+static atomic_int usr1_tid;
+static int signals_handled;	/* both handlers' count, for the late writer */
+
 /* What a handoff in a thread that is not the group leader looked like. */
 struct handoff_run {
 	int signals;		/* tgkill SIGUSR1 and kill SIGUSR2 meanwhile */
@@ -71,10 +76,12 @@ static void *handoff_thread(void *arg)
 	w.fd = p[1];
 	h->tid_before = gettid();
 	h->pid_before = getpid();
+	w.waiter = h->tid_before;
 	if (h->signals) {
 		sigset_t usr;
 
 		w.signal_tid = h->tid_before;
+		w.handled = &signals_handled;
 		pthread_create(&th, NULL, late_write, &w);
 		sigemptyset(&usr);
 		sigaddset(&usr, SIGUSR1);
@@ -86,7 +93,6 @@ static void *handoff_thread(void *arg)
 	h->t0 = now_ms();
 	h->exec_ret = sys_async_exec(&r.atom, &ahu);
 	h->returned_at = now_ms();
-	atomic_store(&w.returned, 1);
 	h->tid_after = gettid();
 	h->pid_after = getpid();
 	h->handoffs = syslet_stat("handoffs") - handoffs0;
@@ -125,18 +131,17 @@ TEST(blocking_atom_moves_the_context_and_keeps_the_tid)
 	       h.returned_at - h.t0, h.wrote_at - h.returned_at);
 }
 
-static atomic_int usr1_count, usr2_count;
-static atomic_int usr1_tid;
-
 static void on_usr1(int sig)
 {
 	atomic_fetch_add(&usr1_count, 1);
 	atomic_store(&usr1_tid, gettid());
+	word_add(&signals_handled, 1);
 }
 
 static void on_usr2(int sig)
 {
 	atomic_fetch_add(&usr2_count, 1);
+	word_add(&signals_handled, 1);
 }
 
 TEST(signals_around_a_handoff_arrive_exactly_once)

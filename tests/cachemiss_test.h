@@ -2,16 +2,15 @@
 /*
  * What the cachemiss handoff tests share (cachemiss_*_test.c, after
  * kselftest_harness.h and syslet_test.h): a read atom on a pipe, a
- * writer that fills the pipe once the submitter has control back, a
- * child process that hands its main thread's context over, and the
- * live_* counters' return to where a test found them.
+ * writer that fills the pipe once the submitter waits for it, a child
+ * process that hands its main thread's context over, and the live_*
+ * counters' return to where a test found them.
  */
 #ifndef CACHEMISS_TEST_H
 #define CACHEMISS_TEST_H
 
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <sys/wait.h>
 
 /*
@@ -46,26 +45,34 @@ static inline void reader_init(struct reader *r, int fd)
 	atom_set(&r->atom, 0, __NR_read, &r->ret, NULL, ATOM_ARGS(&r->fd, &r->buf, &r->len));
 }
 
-/* Writes to a pipe once the submitter says it got control back. */
+/*
+ * Writes "cachemiss" to a pipe once the submitter, thread `waiter`, got
+ * control back and sleeps in async_wait() for the completion, or after
+ * 2 s anyway (a chain that blocked in place is released so, and its
+ * checks fail rather than hang). With `signal_tid`, it first sends
+ * SIGUSR1 to that thread and SIGUSR2 to the process, and waits (2 s at
+ * most) for `*handled` to count both: the handlers ran while the chain
+ * was still blocked.
+ */
 struct late_writer {
 	int fd;
-	atomic_int returned;
+	pid_t waiter;		/* the submitter's TID (it moves with the context) */
 	double wrote_at;
 	pid_t signal_tid;	/* tgkill this TID with SIGUSR1 first, if set */
+	int *handled;		/* the handlers' word_add()s, with signal_tid */
 };
 
 static inline void *late_write(void *arg)
 {
 	struct late_writer *w = arg;
-	double t0 = now_ms();
 
-	while (!atomic_load(&w->returned) && now_ms() - t0 < 2000)
-		usleep(1000);
-	usleep(10000);
+	if (!wait_in_syscall(w->waiter, __NR_async_wait, 2000))
+		printf("# late writer: thread %d not in async_wait() after 2 s\n", w->waiter);
 	if (w->signal_tid) {
 		syscall(SYS_tgkill, getpid(), w->signal_tid, SIGUSR1);
 		kill(getpid(), SIGUSR2);
-		usleep(10000);
+		if (!word_wait(w->handled, 2, 2000))
+			printf("# late writer: the signal handlers did not both run within 2 s\n");
 	}
 	w->wrote_at = now_ms();
 	if (write(w->fd, "cachemiss", 9) != 9)
