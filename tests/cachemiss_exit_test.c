@@ -34,22 +34,21 @@ TEST(exit_status_and_pid_survive_handoffs_of_the_main_thread)
 	EXPECT_TRUE(live_back_to(procs, spares));
 }
 
+/* Eight chains handed off and blocked for good. */
+static int eight_blocked_chains(void)
+{
+	return child_with_handoffs(8, 1);
+}
+
 TEST(kill_with_handed_off_chains_leaves_nothing)
 {
 	long procs = live("processes"), spares = live("spares");
 	int status, round;
 
 	for (round = 0; round < 3; round++) {
-		pid_t child = fork();
+		pid_t child = fork_settled(eight_blocked_chains, 5000);
 
 		ASSERT_LE(0, child);
-		if (!child) {
-			int rc = child_with_handoffs(8, 1);
-
-			pause();
-			_exit(rc);
-		}
-		usleep(200000);
 		kill(child, SIGKILL);
 		ASSERT_EQ(child, waitpid(child, &status, 0)) TH_LOG("errno %d", errno);
 		ASSERT_TRUE(WIFSIGNALED(status));
@@ -58,21 +57,19 @@ TEST(kill_with_handed_off_chains_leaves_nothing)
 	EXPECT_TRUE(live_back_to(procs, spares));
 }
 
+/* Spares parked, T's parked as spares, one chain blocked. */
+static int parked_spares_and_a_blocked_chain(void)
+{
+	return child_with_handoffs(4, 0) || child_with_handoffs(1, 1);
+}
+
 TEST(stop_then_kill_with_parked_spares_leaves_nothing)
 {
 	long procs = live("processes"), spares = live("spares");
 	int status;
-	pid_t child = fork();
+	pid_t child = fork_settled(parked_spares_and_a_blocked_chain, 5000);
 
 	ASSERT_LE(0, child);
-	if (!child) {
-		/* Spares parked, T's parked as spares, one chain blocked. */
-		int rc = child_with_handoffs(4, 0) || child_with_handoffs(1, 1);
-
-		pause();
-		_exit(rc);
-	}
-	usleep(200000);
 	kill(child, SIGSTOP);
 	ASSERT_EQ(child, waitpid(child, &status, WUNTRACED));
 	ASSERT_TRUE(WIFSTOPPED(status));

@@ -3,12 +3,14 @@
  * What the cachemiss handoff tests share (cachemiss_*_test.c, after
  * kselftest_harness.h and syslet_test.h): a read atom on a pipe, a
  * writer that fills the pipe once the submitter waits for it, a child
- * process that hands its main thread's context over, and the live_*
- * counters' return to where a test found them.
+ * process that hands its main thread's context over, one that sets up
+ * and waits to be killed, and the live_* counters' return to where a
+ * test found them.
  */
 #ifndef CACHEMISS_TEST_H
 #define CACHEMISS_TEST_H
 
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -118,6 +120,39 @@ static inline int child_with_handoffs(int rounds, int block_forever)
 		}
 	}
 	return 0;
+}
+
+/*
+ * Forks a child that runs fn() and then waits to be killed. Returns once
+ * the child has said fn() returned (a byte on a pipe) and every thread
+ * of it is off the CPU (its chains blocked, its spares parked), or after
+ * `ms` anyway; -1 if it could not fork.
+ */
+static inline pid_t fork_settled(int (*fn)(void), int ms)
+{
+	double end = now_ms() + ms;
+	struct pollfd ready;
+	int p[2];
+	pid_t child;
+
+	if (pipe(p))
+		return -1;
+	child = fork();
+	if (!child) {
+		int rc = fn();
+
+		if (write(p[1], "r", 1) != 1)
+			rc = 100;
+		pause();
+		_exit(rc);
+	}
+	close(p[1]);
+	ready = (struct pollfd){ .fd = p[0], .events = POLLIN };
+	if (child > 0 && (poll(&ready, 1, ms) != 1 ||
+			  !threads_settled(child, (int)(end - now_ms()))))
+		printf("# child %d not set up and settled within %d ms\n", child, ms);
+	close(p[0]);
+	return child;
 }
 
 #endif /* CACHEMISS_TEST_H */
