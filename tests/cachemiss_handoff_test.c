@@ -101,6 +101,11 @@ static void *handoff_thread(void *arg)
 	h->wrote_at = w.wrote_at;
 	h->ret = r.ret;
 	memcpy(h->data, r.data, sizeof(h->data));
+	/*
+	 * Not a wait for anything: a window in which a second, wrong
+	 * completion would land in the ring (there is no event to wait for
+	 * when the check is that none comes).
+	 */
 	usleep(20000);
 	h->ring_idx = ahu.kernel_ring_idx;
 	h->second_slot = ring[1];

@@ -47,6 +47,11 @@ static void *feeder(void *arg)
 		}
 		if (all_done)
 			return NULL;
+		/*
+		 * Not a wait for another thread: the feeder's pace. A read finds
+		 * its pipe empty (and goes asynchronous) only because its byte
+		 * comes this much later.
+		 */
 		usleep(500);
 	}
 }
@@ -101,7 +106,10 @@ static void *stress_thread(void *arg)
 			s->completed++;
 		}
 	}
-	/* Nothing more may arrive. */
+	/*
+	 * Nothing more may arrive: not a wait for anything, a window in which
+	 * a wrong, extra completion would land (none is an event to wait for).
+	 */
 	usleep(20000);
 	if (ring[ahu.user_ring_idx % 32])
 		s->errors++;

@@ -17,7 +17,10 @@
 
 /*
  * Polls, for 5 s, until the live_* counters are back to `procs` and at
- * most `spares` (this process's own idle spares may exit meanwhile).
+ * most `spares` (this process's own idle spares may exit meanwhile). A
+ * poll: what ended has no event this process could wait on. Says what it
+ * found on stderr (the harness's test process ends with _exit(), which
+ * would drop buffered stdout).
  */
 static inline int live_back_to(long procs, long spares)
 {
@@ -26,8 +29,8 @@ static inline int live_back_to(long procs, long spares)
 			return 1;
 		usleep(10000);
 	}
-	printf("# live: processes %ld (want %ld), spares %ld (want <= %ld)\n",
-	       live("processes"), procs, live("spares"), spares);
+	fprintf(stderr, "# live: processes %ld (want %ld), spares %ld (want <= %ld)\n",
+		live("processes"), procs, live("spares"), spares);
 	return 0;
 }
 
