@@ -639,20 +639,6 @@ HTEST(perf_event_on_the_thread_counts_the_task_not_the_context)
  */
 static pid_t last_tid;
 
-static int wait_task_gone(pid_t tid, int ms)
-{
-	char path[64];
-	double end = now_ms() + ms;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d", tid);
-	while (!access(path, F_OK)) {
-		if (now_ms() > end)
-			return 0;
-		usleep(2000);
-	}
-	return 1;
-}
-
 static int sem_id = -1;
 
 /* unshare(CLONE_SYSVSEM), optionally hand off, semop(+1, SEM_UNDO), exit. */

@@ -330,4 +330,34 @@ static inline int threads_settled(pid_t pid, int ms)
 	return 0;
 }
 
+/* The state letter of thread `tid` of this process (/proc), 0 if none. */
+static inline char thread_state(pid_t tid)
+{
+	char path[64], line[512], *p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	p = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
+	fclose(f);
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/* Waits up to `ms` for thread `tid` of this process to be gone; 1 if it is. */
+static inline int wait_task_gone(pid_t tid, int ms)
+{
+	char path[64];
+	double end = now_ms() + ms;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d", tid);
+	while (!access(path, F_OK)) {
+		if (now_ms() > end)
+			return 0;
+		usleep(2000);
+	}
+	return 1;
+}
+
 #endif /* SYSLET_TEST_H */
