@@ -443,27 +443,20 @@ static void *pi_waiter(void *arg)
 static int sleeping(pid_t tid, int ms)
 {
 	double end = now_ms() + ms;
-	char path[64], line[256], *p;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
 	do {
-		FILE *f = fopen(path, "r");
-
-		p = f && fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
-		if (f)
-			fclose(f);
-		if (p && p[2] == 'S')
+		if (thread_state(tid) == 'S')
 			return 1;
 		usleep(5000);
 	} while (now_ms() < end);
 	return 0;
 }
 
-static pid_t pi_waiter_tid;
+static int pi_waiter_tid;	/* a futex word: set once the waiter runs */
 
 static void *pi_waiter_start(void *arg)
 {
-	pi_waiter_tid = gettid();
+	word_set(&pi_waiter_tid, gettid());
 	return pi_waiter(arg);
 }
 
@@ -481,8 +474,7 @@ static int pi_case(void *arg)
 		return 9;
 	if (pthread_mutex_lock(&pi_m) || pthread_create(&w, NULL, pi_waiter_start, NULL))
 		return 9;
-	usleep(50 * 1000);
-	if (!pi_waiter_tid || !sleeping(pi_waiter_tid, 3000)) {
+	if (!word_wait(&pi_waiter_tid, 1, 3000) || !sleeping(pi_waiter_tid, 3000)) {
 		say("the waiter did not block on the PI mutex");
 		return 10;
 	}
