@@ -192,6 +192,7 @@ enum { FEED_MS = 2000 };
 struct pty {
 	int master, slave;
 	int reading;		/* the reader is about to read */
+	pid_t reader_tid;
 	long reader_ret;
 	char reader_byte;
 };
@@ -200,6 +201,7 @@ static void *pty_reader(void *arg)
 {
 	struct pty *p = arg;
 
+	p->reader_tid = gettid();
 	word_add(&p->reading, 1);
 	p->reader_ret = read(p->slave, &p->reader_byte, 1);
 	return NULL;
@@ -269,7 +271,9 @@ TEST(a_threadlet_on_a_contended_mutex_goes_async)
 	ASSERT_EQ(0, pthread_create(&feeder, NULL, pty_feeder, &p));
 	ASSERT_EQ(0, pthread_create(&reader, NULL, pty_reader, &p));
 	ASSERT_EQ(1, wait_for(&p.reading, 1, 5000));
-	usleep(100 * 1000);	/* the reader waits inside n_tty_read() by now */
+	/* The reader waits inside n_tty_read() (5 s at most; the checks below
+	 * find out if it did not). */
+	wait_in_syscall(p.reader_tid, __NR_read, 5000);
 	t0 = now_ms();
 	ret = threadlet_exec(pty_read_fn, r, stack, STACK_SIZE);
 	elapsed = now_ms() - t0;
