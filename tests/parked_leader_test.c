@@ -292,9 +292,10 @@ HTEST(last_user_thread_killed_by_seccomp_ends_the_process_by_sigsys)
 }
 
 /* The thread left after the main flow's pthread_exit(): its filter kills it. */
-static void *killed_last(void *unused)
+static void *killed_last(void *main_flow_tid)
 {
-	usleep(200000);	/* the main flow has exited */
+	/* The main flow has exited (5 s at most: the status tells if not). */
+	wait_task_gone((pid_t)(long)main_flow_tid, 5000);
 	if (kill_thread_on_getppid())
 		_exit(61);
 	syscall(__NR_getppid);
@@ -311,7 +312,7 @@ static int seccomp_not_main_case(void *unused)
 
 	if (move_main())
 		return 60;
-	if (pthread_create(&th, NULL, killed_last, NULL))
+	if (pthread_create(&th, NULL, killed_last, (void *)(long)gettid()))
 		return 63;
 	pthread_exit(NULL);
 }
