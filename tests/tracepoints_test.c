@@ -57,6 +57,7 @@ TEST(submit_async_and_complete_events)
 	char data[4], want[128];
 	long r, rr;
 	int p[2];
+	double t0;
 	char *t;
 
 	if (access(TRACEFS "/trace", F_OK))
@@ -75,7 +76,18 @@ TEST(submit_async_and_complete_events)
 	ASSERT_EQ(0, sys_async_exec(&rd, &ahu));
 	ASSERT_EQ(4, write(p[1], "abcd", 4));
 	ASSERT_EQ(1, sys_async_wait(1, 0, &ahu));
-	usleep(20 * 1000);
+	/*
+	 * The task that posted the completion traces it after the waiter may
+	 * have woken: wait for that last line (2 s at most; the checks below
+	 * report a missing one).
+	 */
+	snprintf(want, sizeof(want), "syslet_complete: atom=0x%lx error=0 posted",
+		 (unsigned long)&rd);
+	for (t0 = now_ms(); now_ms() - t0 < 2000; usleep(1000)) {
+		t = tracefs_read("trace");
+		if (t && strstr(t, want))
+			break;
+	}
 
 	ASSERT_EQ(0, tracefs_write("events/syslet/enable", "0"));
 	t = tracefs_read("trace");
