@@ -215,14 +215,16 @@ struct filler {
 	int launched;
 };
 
-/* Fills the pipes of the blocking jobs once all jobs are launched. */
+/*
+ * Fills the pipes of the blocking jobs once all jobs are launched: each
+ * blocking one went asynchronous in its read(), so it waits there.
+ */
 static void *fill_later(void *arg)
 {
 	struct filler *f = arg;
 	int i;
 
 	wait_for(&f->launched, 1, 5000);
-	usleep(10 * 1000);
 	for (i = 0; i < f->n; i++)
 		if (f->jobs[i].blocks && write(f->wfd[i], "B", 1) != 1)
 			return (void *)1;
