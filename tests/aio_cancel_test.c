@@ -377,6 +377,7 @@ TEST_F_TIMEOUT(dev, cancels_racing_completions, 300)
  * 256 pages mapped from the device, uncached, each fault a 5 ms read. */
 struct holder {
 	int fd;
+	int tid;	/* a futex word: the holder's TID once it runs */
 	const char *src;
 };
 
@@ -384,6 +385,7 @@ static void *hold_inode_lock(void *arg)
 {
 	struct holder *h = arg;
 
+	word_set(&h->tid, gettid());
 	if (write(h->fd, h->src, SPAN))
 		return NULL;
 	return NULL;
@@ -412,25 +414,34 @@ TEST_F_TIMEOUT(dev, a_sigkill_to_the_interrupted_thread_still_kills, 120)
 			io_context_t ctx = 0;
 			pthread_t t;
 			pid_t ids[64];
+			double t0;
 
 			h.fd = temp_file();
 			if (h.fd < 0 || io_setup(4, &ctx) || ioctl(self->fd, BLKFLSBUF, 0))
 				_exit(2);
 			h.src = mmap(NULL, SPAN, PROT_READ, MAP_SHARED, self->fd,
 				     BASE + (long long)(7 - round % 2) * SPAN);
+			h.tid = 0;
 			if (h.src == MAP_FAILED || pthread_create(&t, NULL, hold_inode_lock, &h))
 				_exit(3);
-			usleep(20 * 1000);
+			/* The holder sleeps in its write(), the inode locked (2 s at most). */
+			if (word_wait(&h.tid, 1, 2000))
+				wait_in_syscall(h.tid, __NR_write, 2000);
 			/* From the main thread: on an async thread. */
 			io_prep_pwrite(&cb, h.fd, "x", 1, 0);
 			if (io_submit(ctx, 1, &cbp) != 1)
 				_exit(4);
-			usleep(20 * 1000);
+			/* Which waits for the lock, uninterruptibly (2 s at most). */
+			for (t0 = now_ms(); now_ms() - t0 < 2000; usleep(1000))
+				if (threads_now(ids) == 1 && thread_state(ids[0]) == 'D')
+					break;
 			if (threads_now(ids) != 1)
 				_exit(5);
 			if (io_cancel(ctx, &cb, &ev) != -EINPROGRESS)
 				_exit(6);
 			syscall(SYS_tgkill, getpid(), ids[0], SIGKILL);
+			/* Not a wait for another thread: this process waits to be
+			 * killed (3 s at most; the status tells if it was not). */
 			sleep(3);
 			_exit(0);
 		}
