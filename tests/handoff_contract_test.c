@@ -208,7 +208,7 @@ HTEST(tid_timer_and_fd_owner_reach_the_moved_context)
 	as_both(_metadata, tid_owner_case, NULL);
 }
 
-/* ---- refused: own protections (syslet_own_protections()) ------------ */
+/* ---- refused: own protections (own_protections(), syslet/eligible.rs) ------------ */
 
 static int mce_set(void)
 {
@@ -237,7 +237,7 @@ HTEST(mce_kill_policy_refuses_the_handoff_and_stays_set)
  * PR_MCE_KILL_CLEAR clears PF_MCE_PROCESS and leaves PF_MCE_EARLY, which
  * has no effect without it (PR_MCE_KILL_GET then says DEFAULT): the
  * thread has no policy of its own left, and its chains must hand off
- * again (syslet_own_protections() tested PF_MCE_EARLY alone before
+ * again (own_protections() tested PF_MCE_EARLY alone before
  * 03749a7).
  */
 static int mce_cleared_case(void *arg)

@@ -5,7 +5,7 @@
  * is in tests/handoff_state_test.c and tests/handoff_identity_test.c):
  *
  * - a thread's own protections refuse the handoff
- *   (syslet_own_protections() in syslet/handoff.c): syscall user
+ *   (own_protections() in syslet/eligible.rs): syscall user
  *   dispatch and PR_SET_IO_FLUSHER. The atom blocks in place,
  *   async_exec() returns the atom, no handoff is counted, and the
  *   protection is still on in the thread afterwards. Before, the context
