@@ -315,16 +315,18 @@ unsafe fn write_inline(req: *mut bindings::kiocb, iter: *mut bindings::iov_iter)
     let process = Process::borrow_current().ok()?;
     // SAFETY: `req` is a prepared write (see # Safety), `iter` its
     // iterator; `req` stays valid until completed.
-    let (ret, took) = handoff::run_armed(process, nr, || unsafe { call_rw(req, iter, true) });
-    if let Some(took) = took {
+    let w = handoff::run_armed(process, nr, || unsafe { call_rw(req, iter, true) });
+    if w.moved {
         // This task's SIGXFSZ would be dropped when it parks: the thread
         // that took the context gets it, as after a direct write.
-        forward_sigxfsz(ret, &took);
+        if let Some(taker) = &w.taker {
+            forward_sigxfsz(w.ret, taker);
+        }
         // SAFETY: `current`'s own field: io_submit() leaves its loop.
         unsafe { (*t).syslet_aio_nr = -1 };
     }
-    // SAFETY: the write returned `ret`.
-    unsafe { rw_done(req, ret) };
+    // SAFETY: the write returned `w.ret`.
+    unsafe { rw_done(req, w.ret) };
     Some(true)
 }
 

@@ -354,9 +354,9 @@ pub(crate) fn exec(
 /// Runs `io` (an fs/aio.c write, `aio/`) in the caller armed for a
 /// handoff: if it sleeps, the user context of the caller's `io_submit()`
 /// moves to a spare thread and returns `user_ret` (the iocbs submitted,
-/// this one included). Returns `io`'s result and, if the context moved,
-/// the task that took it; the caller must then leave `io_submit()` and
-/// park ([`park_handed_off`]). The caller checked [`can_hand_off`], that
+/// this one included). Returns `io`'s result and whether the context
+/// moved (with the task that took it); if it moved, the caller must leave
+/// `io_submit()` and park ([`park_handed_off`]). The caller checked [`can_hand_off`], that
 /// the task is not [`armed`], and that it is a user thread in its own
 /// `io_submit()` (whose frame is the one that moves).
 #[cfg(CONFIG_SYSLET_AIO)]
@@ -364,7 +364,7 @@ pub(crate) fn run_armed(
     process: ArcBorrow<'static, Process>,
     user_ret: isize,
     io: impl FnOnce() -> isize,
-) -> (isize, Option<ARef<Task>>) {
+) -> ArmedWrite {
     // Best effort, as for a chain: without a spare a write that blocks
     // blocks `io_submit()`, as on stock Linux.
     ensure_spare(&process.spares);
@@ -373,10 +373,24 @@ pub(crate) fn run_armed(
     unsafe { armed.arm() };
     let ret = io();
     Armed::disarm();
-    let took = armed.taken.take().filter(|_| armed.handed()).and_then(|spare| spare.task());
+    let moved = armed.handed();
+    // Whether the context moved is `handed`, not whether a task is known:
+    // a task that lost its context must never return to it.
+    let taker = armed.taken.take().filter(|_| moved).and_then(|spare| spare.task());
     // The spare's reference is dropped here, in process context, like
     // `Cachemiss::disarm` does.
-    (ret, took)
+    ArmedWrite { ret, moved, taker }
+}
+
+/// What [`run_armed`] saw.
+#[cfg(CONFIG_SYSLET_AIO)]
+pub(crate) struct ArmedWrite {
+    /// The write's result.
+    pub(crate) ret: isize,
+    /// The caller's user context moved to a spare while it ran.
+    pub(crate) moved: bool,
+    /// The spare's task, which took the context (when `moved`).
+    pub(crate) taker: Option<ARef<Task>>,
 }
 
 /// The current task's user context moved while it ran an fs/aio.c write

@@ -14,7 +14,11 @@
  * what the one window needs: the ring slot address (the one
  * AsyncHead::next_slot() computes) and the ring geometry that makes it
  * computable: the same checks as AsyncHead::decode(), which then only
- * decodes a head refused here to tell EINVAL from EFAULT.
+ * decodes a head refused here to tell EINVAL from EFAULT. They guard the
+ * slot arithmetic (no division by zero, no wrap) and decide nothing:
+ * Rust cannot be called from inside the open window (objtool refuses a
+ * call with user access enabled), and a second window would cost what
+ * this one saves.
  */
 #include <linux/syslet.h>
 #include <linux/uaccess.h>
