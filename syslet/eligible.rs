@@ -97,9 +97,7 @@ fn context_refused() -> u8 {
         // CPUID faulting (ARCH_SET_CPUID) is per thread and only the
         // thread itself can set it: refused rather than moved.
         refused |= opaque((*ti).flags & (1 << bindings::TIF_NOCPUID) != 0);
-        let fpu = ptr::addr_of!((*t).thread.fpu);
-        refused |= opaque(!ptr::eq((*fpu).fpstate, ptr::addr_of!((*fpu).__fpstate)));
-        refused |= opaque((*(*fpu).fpstate).size != bindings::fpu_kernel_cfg.default_size);
+        refused |= opaque(!default_fpstate(t));
         // ARCH_SHSTK_SHSTK
         #[cfg(CONFIG_X86_USER_SHADOW_STACK)]
         {
@@ -142,17 +140,20 @@ pub(crate) unsafe fn spare_takes(t: *mut bindings::task_struct, to: *mut binding
 }
 
 /// Whether `t`'s FPU state is in its default buffer (what the context
-/// buffer has room for).
+/// buffer has room for). Both conditions are read and combined with `&`,
+/// not `&&`: no branch between them ([`can_hand_off`] asks it too).
 ///
 /// # Safety
 ///
 /// `t` must be live, current or parked.
+#[inline(always)]
 unsafe fn default_fpstate(t: *mut bindings::task_struct) -> bool {
-    // SAFETY: see # Safety; `fpstate` always points to a live buffer.
+    // SAFETY: see # Safety; `fpstate` always points to a live buffer (the
+    // embedded `__fpstate` or a larger one).
     unsafe {
         let fpu = ptr::addr_of!((*t).thread.fpu);
         ptr::eq((*fpu).fpstate, ptr::addr_of!((*fpu).__fpstate))
-            && (*(*fpu).fpstate).size == bindings::fpu_kernel_cfg.default_size
+            & ((*(*fpu).fpstate).size == bindings::fpu_kernel_cfg.default_size)
     }
 }
 
