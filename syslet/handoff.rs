@@ -356,7 +356,8 @@ pub(crate) fn exec(
 /// moves to a spare thread and returns `user_ret` (the iocbs submitted,
 /// this one included). Returns `io`'s result and whether the context
 /// moved (with the task that took it); if it moved, the caller must leave
-/// `io_submit()` and park ([`park_handed_off`]). The caller checked [`can_hand_off`], that
+/// `io_submit()` and park ([`park_handed_off`]). The caller checked
+/// [`eligible::can_hand_off`], that
 /// the task is not [`armed`], and that it is a user thread in its own
 /// `io_submit()` (whose frame is the one that moves).
 #[cfg(CONFIG_SYSLET_AIO)]

@@ -48,6 +48,18 @@
 
 use kernel::prelude::*;
 
+/// For the KUnit cases in Rust (`spare/kunit.rs`, `worker/kunit.rs`):
+/// returns the line of the first check that fails, as the case's result.
+/// Defined before the modules, so that every one of them can use it.
+#[cfg(CONFIG_SYSLET_KUNIT_TEST)]
+macro_rules! kunit_check {
+    ($cond:expr) => {
+        if !$cond {
+            return line!() as core::ffi::c_int;
+        }
+    };
+}
+
 mod abi;
 #[cfg(CONFIG_SYSLET_AIO)]
 mod aio;

@@ -11,15 +11,6 @@ use crate::{identity, shared::Shared};
 use core::ffi::c_int;
 use kernel::{prelude::*, sync::Arc};
 
-/// The first failed check's line, as the case's result.
-macro_rules! check {
-    ($cond:expr) => {
-        if !$cond {
-            return line!() as c_int;
-        }
-    };
-}
-
 fn state(s: &Spare) -> SpareState {
     s.inner.lock().state
 }
@@ -46,7 +37,8 @@ fn teardown(pool: &SparePool, spares: &[Arc<Spare>]) {
     }
 }
 
-/// park -> reserve -> put_back -> reserve -> claim: the count follows the
+/// park -> reserve -> put back (the reservation dropped) -> reserve ->
+/// claim: the count follows the
 /// list, a reserved spare is not reserved twice, a claimed one is in no
 /// list, and parking a parked spare changes nothing.
 #[no_mangle]
@@ -54,21 +46,21 @@ pub extern "C" fn syslet_kunit_spare_reserve() -> c_int {
     let Ok((pool, spares)) = parked_pool(1) else { return -1 };
     let s = &spares[0];
     let res = (|| {
-        check!(pool.idle_spares() == 1 && state(s) == SpareState::Idle);
+        kunit_check!(pool.idle_spares() == 1 && state(s) == SpareState::Idle);
         pool.park(s.clone());
-        check!(pool.idle_spares() == 1);
+        kunit_check!(pool.idle_spares() == 1);
         let Some(r) = pool.reserve() else { return line!() as c_int };
-        check!(state(s) == SpareState::Reserved && pool.idle_spares() == 0);
-        check!(pool.reserve().is_none());
+        kunit_check!(state(s) == SpareState::Reserved && pool.idle_spares() == 0);
+        kunit_check!(pool.reserve().is_none());
         // Dropping a reservation puts the spare back.
         drop(r);
-        check!(state(s) == SpareState::Idle && pool.idle_spares() == 1);
+        kunit_check!(state(s) == SpareState::Idle && pool.idle_spares() == 1);
         let Some(r) = pool.reserve() else { return line!() as c_int };
         drop(r.claim());
-        check!(state(s) == SpareState::Claimed && pool.idle_spares() == 0);
+        kunit_check!(state(s) == SpareState::Claimed && pool.idle_spares() == 0);
         // A claimed spare is in no list: unpark finds nothing.
         pool.unpark(s);
-        check!(pool.idle_spares() == 0 && pool.reserve().is_none());
+        kunit_check!(pool.idle_spares() == 0 && pool.reserve().is_none());
         0
     })();
     teardown(&pool, &spares);
@@ -83,10 +75,10 @@ pub extern "C" fn syslet_kunit_spare_reserve_skips() -> c_int {
     spares[0].set_state(SpareState::Starting);
     let res = (|| {
         let Some(r) = pool.reserve() else { return line!() as c_int };
-        check!(core::ptr::eq(r.spare(), &*spares[1]));
-        check!(state(&spares[0]) == SpareState::Starting && pool.idle_spares() == 2);
+        kunit_check!(core::ptr::eq(r.spare(), &*spares[1]));
+        kunit_check!(state(&spares[0]) == SpareState::Starting && pool.idle_spares() == 2);
         drop(r);
-        check!(pool.idle_spares() == 3);
+        kunit_check!(pool.idle_spares() == 3);
         0
     })();
     teardown(&pool, &spares);
@@ -101,17 +93,17 @@ pub extern "C" fn syslet_kunit_spare_retire() -> c_int {
     spares[2].set_state(SpareState::Starting);
     let res = (|| {
         pool.retire(identity::key());
-        check!(state(&spares[0]) == SpareState::Exit && state(&spares[1]) == SpareState::Exit);
-        check!(state(&spares[2]) == SpareState::Starting && pool.idle_spares() == 1);
-        check!(pool.reserve().is_none());
+        kunit_check!(state(&spares[0]) == SpareState::Exit && state(&spares[1]) == SpareState::Exit);
+        kunit_check!(state(&spares[2]) == SpareState::Starting && pool.idle_spares() == 1);
+        kunit_check!(pool.reserve().is_none());
         pool.unpark(&spares[2]);
-        check!(pool.idle_spares() == 0);
+        kunit_check!(pool.idle_spares() == 0);
         pool.unpark(&spares[2]);
-        check!(pool.idle_spares() == 0);
+        kunit_check!(pool.idle_spares() == 0);
         // Retired spares can be unparked again harmlessly (their thread's
         // exit does so).
         pool.unpark(&spares[0]);
-        check!(pool.idle_spares() == 0);
+        kunit_check!(pool.idle_spares() == 0);
         0
     })();
     teardown(&pool, &spares);

@@ -10,15 +10,6 @@ use crate::{job::Tables, shared::Shared};
 use core::{ffi::c_int, sync::atomic::Ordering};
 use kernel::sync::Arc;
 
-/// The first failed check's line, as the case's result.
-macro_rules! check {
-    ($cond:expr) => {
-        if !$cond {
-            return line!() as c_int;
-        }
-    };
-}
-
 /// park, take, unpark: a parked worker is taken once, by a caller with
 /// its tables; parking twice adds it once; a gone worker is never added;
 /// unpark says whether it was there.
@@ -29,19 +20,19 @@ pub extern "C" fn syslet_kunit_worker_idle() -> c_int {
     let (Ok(a), Ok(b)) = (Worker::new(pool.clone()), Worker::new(pool.clone())) else { return -1 };
     let tables = Tables::of_current();
     let res = (|| {
-        check!(pool.take_idle(&tables).is_none());
+        kunit_check!(pool.take_idle(&tables).is_none());
         pool.park(a.clone());
         pool.park(a.clone());
         let Some(w) = pool.take_idle(&tables) else { return line!() as c_int };
-        check!(Arc::ptr_eq(&w, &a));
-        check!(pool.take_idle(&tables).is_none());
-        check!(!pool.unpark(&a));
+        kunit_check!(Arc::ptr_eq(&w, &a));
+        kunit_check!(pool.take_idle(&tables).is_none());
+        kunit_check!(!pool.unpark(&a));
         pool.park(a.clone());
-        check!(pool.unpark(&a));
-        check!(!pool.unpark(&a));
+        kunit_check!(pool.unpark(&a));
+        kunit_check!(!pool.unpark(&a));
         b.gone.store(true, Ordering::Release);
         pool.park(b.clone());
-        check!(pool.take_idle(&tables).is_none() && !pool.unpark(&b));
+        kunit_check!(pool.take_idle(&tables).is_none() && !pool.unpark(&b));
         0
     })();
     // Each worker holds its pool, the pool's list holds it: empty it.
@@ -59,8 +50,8 @@ pub extern "C" fn syslet_kunit_worker_tables() -> c_int {
     let res = (|| {
         pool.park(a.clone());
         let other = Tables::other_than(&a.tables);
-        check!(pool.take_idle(&other).is_none());
-        check!(pool.take_idle(&a.tables).is_some());
+        kunit_check!(pool.take_idle(&other).is_none());
+        kunit_check!(pool.take_idle(&a.tables).is_some());
         0
     })();
     pool.unpark(&a);
