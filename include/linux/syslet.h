@@ -310,4 +310,16 @@ int syslet_kunit_worker_idle(void);
 int syslet_kunit_worker_tables(void);
 #endif
 
+/*
+ * security/yama (patches/0022): the ptracer relations of @from, which led
+ * its thread group, are @to's, which leads it now (the handoff's move of
+ * the leadership, syslet/handoff.c). Caller holds cred_guard_mutex.
+ */
+#ifdef CONFIG_SECURITY_YAMA
+void yama_task_leader_moved(struct task_struct *from, struct task_struct *to);
+#else
+static inline void yama_task_leader_moved(struct task_struct *from,
+					  struct task_struct *to) { }
+#endif
+
 #endif /* _LINUX_SYSLET_H */
