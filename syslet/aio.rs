@@ -279,16 +279,13 @@ const NR_IO_SUBMIT: usize = bindings::__NR_io_submit as usize;
 
 /// A write through the cachemiss path (module documentation), if it may
 /// take it. `None` (the thread path) unless the caller is a user thread
-/// in its own `io_submit()` system call, inside the loop, not the thread
-/// group leader, not in a threadlet, whose context can move:
-///
-/// * an `io_submit()` made by a chain's atom runs in `async_exec()`'s
-///   frame (or on an async thread, whose `worker_private` is its own):
-///   that context is the chain's to move, not this write's;
-/// * the leader keeps its TID when its context moves (see
-///   Documentation/handoff.md, "Thread ids"), so the context would run
-///   on under another one: programs that never asked for syslets must
-///   not see their main thread's `gettid()` change.
+/// in its own `io_submit()` system call, inside the loop, not in a
+/// threadlet, whose context can move. An `io_submit()` made by a chain's
+/// atom runs in `async_exec()`'s frame (or on an async thread, whose
+/// `worker_private` is its own): that context is the chain's to move, not
+/// this write's. The main thread's writes take this path too: its context
+/// moves with its TID and the group's leadership (Documentation/
+/// handoff.md, "The group leader"), so nothing a program sees changes.
 ///
 /// # Safety
 ///
@@ -298,15 +295,8 @@ unsafe fn write_inline(req: *mut bindings::kiocb, iter: *mut bindings::iov_iter)
     let t = current();
     // SAFETY: `current`'s own fields; a user task in a system call has
     // its user frame at `current_pt_regs()`.
-    let (nr, flags, leader, syscall) = unsafe {
-        (
-            (*t).syslet_aio_nr,
-            (*t).flags,
-            (*t).exit_signal >= 0,
-            (*bindings::current_pt_regs()).orig_ax,
-        )
-    };
-    if nr <= 0 || flags & NOT_USER != 0 || leader || syscall != NR_IO_SUBMIT {
+    let (nr, flags, syscall) = unsafe { ((*t).syslet_aio_nr, (*t).flags, (*bindings::current_pt_regs()).orig_ax) };
+    if nr <= 0 || flags & NOT_USER != 0 || syscall != NR_IO_SUBMIT {
         return None;
     }
     if threadlet::armed() || !eligible::can_hand_off() {

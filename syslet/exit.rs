@@ -1,11 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The `do_exit()` hook (patches/0004): what the engine keeps of each
-//! exiting thread of a process that used it. A parked spare gives back
-//! its reference and its place ([`crate::spare`]), a threadlet that never
-//! ended its record ([`crate::threadlet`]), and a user thread its exit
-//! code, for the parked leader ([`crate::leader`]). Async threads uncount
+//! The `do_exit()` hooks (patches/0004, patches/0024): what the engine
+//! keeps of each exiting thread of a process that used it, and the end of
+//! a process whose user threads have all exited.
+//!
+//! Before the thread leaves `signal->live` ([`syslet_rs_task_exit`]): a
+//! parked spare gives back its reference and its place ([`crate::spare`]),
+//! a threadlet that never ended its record ([`crate::threadlet`]), and a
+//! user thread records whether seccomp killed it. Async threads uncount
 //! themselves ([`crate::worker`]).
+//!
+//! After it left ([`syslet_rs_task_left`]): if no user thread is left, the
+//! engine's threads (parked spares, async threads) would keep the process
+//! alive where stock Linux ends it. The thread that finds it so ends the
+//! group, as `exit_group()` would, with the code stock Linux reports.
 
 use crate::{prim::current, process::Process, spare, threadlet};
 use kernel::bindings;
@@ -36,9 +44,34 @@ pub unsafe extern "C" fn syslet_rs_task_exit(tsk: *mut bindings::task_struct, co
         }
         threadlet::task_exit(tsk);
     }
-    // A user thread: if it is the last, the parked leader ends the
-    // process with its code (`leader`).
+    // A user thread: if it is the last, how it ended decides the code.
     if let Ok(process) = Process::borrow_current() {
         process.shared.user_thread_exited(code);
+    }
+}
+
+/// `do_exit()` hook for each thread of a process that used the engine,
+/// once it has left `signal->live` without ending the group (see the
+/// module documentation).
+///
+/// # Safety
+///
+/// `tsk` must be a live task; the hook acts only when it is current.
+#[no_mangle]
+pub unsafe extern "C" fn syslet_rs_task_left(tsk: *mut bindings::task_struct) {
+    if tsk != current() {
+        return;
+    }
+    let Ok(process) = Process::borrow_current() else {
+        return;
+    };
+    if process.shared.no_user_threads_left() {
+        let (own, code) = match process.shared.user_exit_code() {
+            Some(code) => (true, code),
+            None => (false, 0),
+        };
+        // SAFETY: current, in `do_exit()` past `exit_signals()`; takes
+        // siglock itself. Does nothing if the group is already exiting.
+        unsafe { bindings::syslet_end_group(!own, code) };
     }
 }

@@ -7,16 +7,20 @@
  * register frame, the FPU/extended state, the FS/GS bases and PKRU
  * (x86-64), the signal queues and mask under siglock, the per-thread
  * user pointers (robust futexes, rseq, clear_child_tid, sigaltstack),
- * and the TID of a thread that is not the group leader, moved with
- * exchange_tids() under tasklist_lock as exec's de_thread() does.
+ * the TID, moved with exchange_tids() under tasklist_lock, and, for the
+ * main thread's context, the leadership of the thread group, moved as
+ * exec's de_thread() moves it (Documentation/handoff.md, "The group
+ * leader", has the lock rule and what it asks of every reader).
  *
  * One syslet_context is owned by each spare thread. The task that blocks
  * fills it from the scheduler hook (syslet_context_save(): no sleeping,
  * no allocation); the spare applies it to itself, in its own context,
  * before it returns to user space (syslet_context_restore()).
  */
+#include <linux/cgroup.h>
 #include <linux/compat.h>
 #include <linux/pid.h>
+#include <linux/pid_namespace.h>
 #include <linux/prctl.h>
 #include <linux/rseq.h>
 #include <linux/sched.h>
@@ -29,6 +33,7 @@
 #include <linux/syslet.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
+#include <asm/fpu/xstate.h>
 #include <asm/fsgsbase.h>
 #include <asm/pkru.h>
 #include <asm/prctl.h>
@@ -70,6 +75,7 @@ struct syslet_context {
 	u64 timer_slack_ns, default_timer_slack_ns;
 	int pdeath_signal;
 	bool notsc;			/* PR_SET_TSC's PR_TSC_SIGSEGV */
+	bool leader;			/* @from led its thread group */
 	u8 fpu[];			/* fpu_kernel_cfg.default_size bytes */
 };
 
@@ -170,6 +176,11 @@ bool syslet_context_save(void *buf, const struct pt_regs *regs,
 	/* Sent when the process's parent dies, to the thread that set it. */
 	ctx->pdeath_signal = t->pdeath_signal;
 	t->pdeath_signal = 0;
+	/*
+	 * Only this handoff's restore moves t's leadership, and it cannot
+	 * run before this returns; an exec that takes it kills t first.
+	 */
+	ctx->leader = thread_group_leader(t);
 	get_task_struct(t);
 	ctx->from = t;
 	ctx->ret = ret;
@@ -243,20 +254,115 @@ static void syslet_move_children(struct task_struct *from, struct task_struct *t
 }
 
 /*
+ * The leadership of @from's thread group moves to current, which took its
+ * context and its TID; done as exec's de_thread() does it (Documentation/
+ * handoff.md, "The group leader"). Caller holds the group's
+ * cred_guard_mutex and cgroup_threadgroup_rwsem for reading,
+ * tasklist_lock for writing and siglock; @from leads and is not exiting.
+ */
+static void syslet_move_leadership(struct task_struct *from, struct task_struct *t)
+{
+	struct signal_struct *sig = t->signal;
+	struct pid_namespace *ns = task_active_pid_ns(from);
+	struct list_head *prev = t->thread_node.prev;
+	struct task_struct *p;
+
+	lockdep_assert_held_write(&tasklist_lock);
+	lockdep_assert_held(&t->sighand->siglock);
+	/*
+	 * The leader is first on thread_head (next_thread() wraps to it):
+	 * the two exchange places. A lockless walker may miss one of them
+	 * once; the CPU time sums retry on stats_lock.
+	 */
+	if (prev == &from->thread_node)
+		prev = &t->thread_node;
+	write_seqlock(&sig->stats_lock);
+	list_del_rcu(&t->thread_node);
+	list_replace_rcu(&from->thread_node, &t->thread_node);
+	list_add_rcu(&from->thread_node, prev);
+	write_sequnlock(&sig->stats_lock);
+
+	transfer_pid(from, t, PIDTYPE_TGID);
+	transfer_pid(from, t, PIDTYPE_PGID);
+	transfer_pid(from, t, PIDTYPE_SID);
+	list_replace_rcu(&from->tasks, &t->tasks);
+	list_replace_init(&from->sibling, &t->sibling);
+	for_each_thread(t, p)
+		WRITE_ONCE(p->group_leader, t);
+	t->exit_signal = from->exit_signal;
+	from->exit_signal = -1;
+	t->self_exec_id = from->self_exec_id;
+	if (ns->child_reaper == from)
+		WRITE_ONCE(ns->child_reaper, t);
+	if (fpu_state_size_dynamic()) {
+		/* The process's xstate permissions live in its leader. */
+		t->thread.fpu.perm = from->thread.fpu.perm;
+		t->thread.fpu.guest_perm = from->thread.fpu.guest_perm;
+	}
+}
+
+/*
+ * Under tasklist_lock (write) and siglock: current takes @from's TID, its
+ * start time, and (@lead) its group's leadership; the signals queued for
+ * that TID; and @from's children. Returns whether the TID moved: not if
+ * the group is exiting or exec'ing, or either task is exiting.
+ */
+static bool syslet_take_identity(struct task_struct *from, bool lead)
+{
+	struct task_struct *t = current;
+	struct signal_struct *sig = t->signal;
+	u64 start_time, start_boottime;
+
+	if (__fatal_signal_pending(t) || (sig->flags & SIGNAL_GROUP_EXIT) ||
+	    sig->group_exec_task)
+		return false;
+	/* What this spare's own last chain raised is not the context's. */
+	flush_sigqueue(&t->pending);
+	if (!pid_alive(from) || (from->flags & PF_EXITING) || (t->flags & PF_EXITING))
+		return false;
+	/* A spare never leads; only this handoff moves @from's leadership. */
+	if (WARN_ON_ONCE(thread_group_leader(t) || lead != thread_group_leader(from)))
+		return false;
+	/* A thread's start time goes with its TID (/proc/<pid>/stat). */
+	start_time = t->start_time;
+	start_boottime = t->start_boottime;
+	t->start_time = from->start_time;
+	t->start_boottime = from->start_boottime;
+	from->start_time = start_time;
+	from->start_boottime = start_boottime;
+	exchange_tids(t, from);
+	if (lead)
+		syslet_move_leadership(from, t);
+	list_splice_tail_init(&from->pending.list, &t->pending.list);
+	t->pending.signal = from->pending.signal;
+	sigemptyset(&from->pending.signal);
+	syslet_move_children(from, t);
+	return true;
+}
+
+/*
  * Called by the spare thread that took @buf over, in its own context:
- * it becomes the thread the context came from. Its own stale private
- * signals are dropped; the ones queued for the TID it takes are moved
- * to it; then its mask is the context's (which routes pending
- * process-wide signals to it). A context that came from the group
- * leader, which keeps its TID, runs under this thread's from now on:
- * signal->syslet_main_flow, where the leader's signals go.
+ * it becomes the thread the context came from. It takes its TID, its
+ * name and its start time, and, if it came from the group leader, the
+ * leadership of the thread group; its own stale private signals are
+ * dropped, the ones queued for the TID it takes are moved to it; then
+ * its mask is the context's (which routes pending process-wide signals
+ * to it).
+ *
+ * The lock rule of a leadership move (Documentation/handoff.md, "The
+ * group leader"): cred_guard_mutex, then cgroup_threadgroup_rwsem for
+ * reading, tasklist_lock for writing, siglock, and stats_lock around the
+ * reorder of the thread list. Task locks (the names) only outside
+ * tasklist_lock, which is read-locked in interrupts.
  */
 void syslet_context_restore(void *buf)
 {
 	struct syslet_context *ctx = buf;
 	struct task_struct *t = current, *from = ctx->from;
 	struct fpu *fpu = &t->thread.fpu;
-	struct pid *old_main_flow = NULL;
+	struct signal_struct *sig = t->signal;
+	char comm[TASK_COMM_LEN], own_comm[TASK_COMM_LEN];
+	bool lead = ctx->leader, locked = false, moved;
 
 	*task_pt_regs(t) = ctx->regs;
 #ifdef CONFIG_SYSLET_AIO
@@ -299,42 +405,40 @@ void syslet_context_restore(void *buf)
 	if (task_nice(t) != task_nice(from))
 		set_user_nice(t, task_nice(from));
 
-	/*
-	 * The group leader keeps its TID: wait(), waitid() and job control
-	 * find and report a process by its leader's TID. (The leader never
-	 * serves as a spare, so only @from can be it.)
-	 */
+	/* The exec or the exit that is coming moves nothing. */
+	if (lead && !mutex_lock_killable(&sig->cred_guard_mutex))
+		locked = true;
+	if (lead && !locked)
+		goto identity_done;
+	/* The name follows the TID (and the leader's is the process's). */
+	get_task_comm(comm, from);
+	get_task_comm(own_comm, t);
+	__set_task_comm(t, comm, false);
+	if (lead) {
+		/* Only current writes its flags. */
+		if (READ_ONCE(from->flags) & PF_FORKNOEXEC)
+			t->flags |= PF_FORKNOEXEC;
+		else
+			t->flags &= ~PF_FORKNOEXEC;
+		cgroup_threadgroup_change_begin(t);
+	}
 	/*
 	 * The TID and the signals queued for it move together (siglock
 	 * inside tasklist_lock, as in exec): a tgkill() cannot land between.
 	 */
 	write_lock_irq(&tasklist_lock);
 	spin_lock(&t->sighand->siglock);
-	if (!__fatal_signal_pending(t)) {
-		/* What this spare's own last chain raised is not the context's. */
-		flush_sigqueue(&t->pending);
-		if (pid_alive(from) && !(from->flags & PF_EXITING) &&
-		    !(t->flags & PF_EXITING) && !thread_group_leader(t)) {
-			/*
-			 * The leader keeps its TID; what is queued for it,
-			 * and from now on sent to it, is the context's.
-			 */
-			if (thread_group_leader(from))
-				old_main_flow = rcu_replace_pointer(t->signal->syslet_main_flow,
-								    get_pid(task_pid(t)),
-								    lockdep_is_held(&t->sighand->siglock));
-			else
-				exchange_tids(t, from);
-			list_splice_tail_init(&from->pending.list, &t->pending.list);
-			t->pending.signal = from->pending.signal;
-			sigemptyset(&from->pending.signal);
-		}
-		if (pid_alive(from) && !(from->flags & PF_EXITING) &&
-		    !(t->flags & PF_EXITING))
-			syslet_move_children(from, t);
-	}
+	moved = syslet_take_identity(from, lead);
 	spin_unlock(&t->sighand->siglock);
 	write_unlock_irq(&tasklist_lock);
+	if (lead)
+		cgroup_threadgroup_change_end(t);
+	__set_task_comm(moved ? from : t, own_comm, false);
+	if (moved && lead)
+		yama_task_leader_moved(from, t);
+	if (locked)
+		mutex_unlock(&sig->cred_guard_mutex);
+identity_done:
 	/* The thread's CPU clock goes on from where the context left it. */
 	sched_exchange_runtime(from);
 	/* An atom's ppoll() mask of this task's own is not to come back. */
@@ -343,104 +447,6 @@ void syslet_context_restore(void *buf)
 	syslet_context_taken(from);
 	ctx->from = NULL;
 	put_task_struct(from);
-	/* A leader's before an exec: readers may hold it under RCU. */
-	if (old_main_flow) {
-		synchronize_rcu();
-		put_pid(old_main_flow);
-	}
-}
-
-/*
- * do_send_specific() (tgkill(), tkill(), rt_tgsigqueueinfo()), under
- * rcu_read_lock(): a signal for a group leader whose context moved is for
- * the context, which runs under signal->syslet_main_flow (syslet/leader.rs).
- * The leader itself if that thread has exited.
- */
-static struct task_struct *syslet_main_flow_task(struct task_struct *p)
-{
-	struct task_struct *t;
-	struct pid *mf;
-
-	if (!thread_group_leader(p))
-		return p;
-	mf = rcu_dereference(p->signal->syslet_main_flow);
-	if (likely(!mf))
-		return p;
-	t = pid_task(mf, PIDTYPE_PID);
-	/* Not an exiting one (the old leader in de_thread() has it then). */
-	return t && same_thread_group(t, p) && !t->exit_state &&
-	       !(t->flags & PF_EXITING) ? t : p;
-}
-
-struct task_struct *syslet_signal_target(struct task_struct *p)
-{
-	/* A task's signal to itself is its own (a threadlet's raise()). */
-	return p == current ? p : syslet_main_flow_task(p);
-}
-
-/*
- * Drops the signals of @drop (a mask of sigmask() bits) queued for the
- * current task's own TID; never the group's, whatever else is queued.
- */
-void syslet_drop_own_signals(unsigned long drop)
-{
-	kernel_siginfo_t info;
-	enum pid_type type;
-	sigset_t mask;
-	int sig;
-
-	spin_lock_irq(&current->sighand->siglock);
-	for (sig = 1; sig <= BITS_PER_LONG; sig++) {
-		if (!(drop & sigmask(sig)))
-			continue;
-		/* dequeue_signal() looks at the group's queue when the
-		 * private one has none: only while the private one has it. */
-		while (sigismember(&current->pending.signal, sig)) {
-			siginitsetinv(&mask, sigmask(sig));
-			dequeue_signal(&mask, &info, &type);
-		}
-	}
-	spin_unlock_irq(&current->sighand->siglock);
-}
-
-/*
- * The parked leader: at most @max signals still queued for its TID go
- * on, siginfo and all, to the main flow; dropped if it has exited, as
- * for a thread that has. Only the TID's own queue, never the group's,
- * and never SIGKILL or SIGSTOP.
- */
-void syslet_forward_signals(int max)
-{
-	struct task_struct *t;
-	kernel_siginfo_t info;
-	enum pid_type type;
-	sigset_t mask;
-	int sig, n;
-
-	for (n = 0; n < max; n++) {
-		spin_lock_irq(&current->sighand->siglock);
-		sigfillset(&mask);
-		sigandnsets(&mask, &mask, &current->pending.signal);
-		sigaddsetmask(&mask, sigmask(SIGKILL) | sigmask(SIGSTOP));
-		sig = 0;
-		if (!sigisemptyset(&current->pending.signal))
-			sig = dequeue_signal(&mask, &info, &type);
-		spin_unlock_irq(&current->sighand->siglock);
-		if (!sig)
-			return;
-		rcu_read_lock();
-		t = syslet_main_flow_task(current);
-		if (t != current)
-			do_send_sig_info(sig, &info, t, PIDTYPE_PID);
-		rcu_read_unlock();
-		cond_resched();
-	}
-}
-
-/* With the signal_struct (no task refers to it: no reader is left). */
-void syslet_main_flow_free(struct signal_struct *sig)
-{
-	put_pid(rcu_dereference_protected(sig->syslet_main_flow, 1));
 }
 
 /* A saved context that will not be applied (the spare is exiting). */
@@ -489,4 +495,32 @@ void syslet_task_exit(struct task_struct *tsk, long code)
 {
 	if ((tsk->flags & PF_SYSLET_HANDOFF) || READ_ONCE(tsk->signal->syslet_process))
 		syslet_rs_task_exit(tsk, code);
+}
+
+/* do_exit() hook, after the task left signal->live (syslet/exit.rs). */
+void syslet_task_left(struct task_struct *tsk)
+{
+	if (READ_ONCE(tsk->signal->syslet_process))
+		syslet_rs_task_left(tsk);
+}
+
+/*
+ * Ends current's thread group from current's exit, as do_group_exit()
+ * would: the group's code is @code, or the leader's own exit code if
+ * @leaders (wait() then reports what it reports for a group whose
+ * threads all exited); every other thread gets SIGKILL. Nothing if the
+ * group is already exiting or exec'ing.
+ */
+void syslet_end_group(bool leaders, int code)
+{
+	struct signal_struct *sig = current->signal;
+
+	spin_lock_irq(&current->sighand->siglock);
+	if (!(sig->flags & SIGNAL_GROUP_EXIT) && !sig->group_exec_task) {
+		/* Under siglock, which a leadership move holds. */
+		sig->group_exit_code = leaders ? current->group_leader->exit_code : code;
+		sig->flags = SIGNAL_GROUP_EXIT;
+		zap_other_threads(current);
+	}
+	spin_unlock_irq(&current->sighand->siglock);
 }

@@ -34,15 +34,16 @@
 //! The TID follows the user context (`exchange_tids()`, as exec does): the
 //! caller's `gettid()` does not change across a handoff, so
 //! `pthread_kill()`, PI and robust futexes (whose words hold TIDs) and
-//! `clear_child_tid` keep working; T goes on under S's old TID. The one
-//! exception is the thread group leader: `wait()`, `waitid()` and job
-//! control find and report a process by its leader's TID, so the leader
-//! keeps it and never serves as a spare. The main thread's context gets
-//! the spare's TID at its first handoff (the 2007 v7 behaviour) and keeps
-//! that one from then on. Signals for the old TID (`tgkill()`, glibc's
-//! SIGSETXID) go to the main flow ([`crate::leader`]); a PI futex it
-//! held still names the leader. `getpid()`
-//! never changes.
+//! `clear_child_tid` keep working; T goes on under S's old TID. The
+//! group leader's context takes the leadership with it, as exec's
+//! `de_thread()` moves it: the TGID, process group and session links,
+//! the process list and parent's `children` entries, the exit signal,
+//! the name and start time, and the Yama relations, under the lock rule
+//! of Documentation/handoff.md ("The group leader"), in the spare's
+//! `syslet_context_restore()`. So the main flow keeps `gettid() ==
+//! getpid()`, and `wait()`, job control and `/proc/<pid>` see the same
+//! process; the task it came from is an ordinary thread from then on and
+//! parks as a spare. `getpid()` never changes.
 //!
 //! # When there is no handoff
 //!

@@ -144,8 +144,6 @@ pub unsafe extern "C" fn syslet_rs_stats(sig: *mut bindings::signal_struct, out:
 /// it any more.
 #[no_mangle]
 pub unsafe extern "C" fn syslet_free_process(sig: *mut bindings::signal_struct) {
-    // SAFETY: `sig` is being freed: no task reads its main flow.
-    unsafe { bindings::syslet_main_flow_free(sig) };
     // SAFETY: called once, when `sig` is freed; no thread can use it.
     let p = unsafe { (*sig).syslet_process };
     if !p.is_null() {

@@ -6,7 +6,7 @@
 //! rings' lock and posting ([`Shared::post`]), the wait for a post, the
 //! counts that bound the engine's threads ([`crate::threads`]), the
 //! identity generation ([`crate::identity`]), how the process ends
-//! ([`crate::leader`]) and the counters of `/proc/<pid>/syslet`. The
+//! ([`crate::exit`]) and the counters of `/proc/<pid>/syslet`. The
 //! pools above it, the async threads ([`crate::worker::WorkerPool`]) and
 //! the spares ([`crate::spare::SparePool`]), each hold a reference; the
 //! process's [`crate::process::Process`] holds all three.
@@ -62,9 +62,8 @@ pub(crate) struct Shared {
     /// Identity changes of the process's threads ([`crate::identity`]).
     pub(crate) identity: Identity,
     /// How the process ends once only the engine's threads are left
-    /// ([`crate::threads`]): the main flow's `do_exit()` code, and that of
-    /// the user thread that exited last if seccomp killed it (else 0).
-    pub(crate) main_exit: AtomicI32,
+    /// ([`crate::threads`]): the `do_exit()` code of the user thread that
+    /// exited last if seccomp killed it (else 0: the leader's code).
     pub(crate) last_killed: AtomicI32,
     _live: Live,
 }
@@ -104,7 +103,7 @@ pub(crate) struct SharedInner {
     pub(crate) alive: usize,
     /// Places reserved for engine threads being made: counted against
     /// `syslet_max_threads`, not yet in `alive` or `spares_alive` (see
-    /// `Shared::only_engine_threads_left`).
+    /// `Shared::no_user_threads_left`).
     pub(crate) starting: usize,
     /// Most async threads alive at once.
     pub(crate) peak: usize,
@@ -137,7 +136,6 @@ impl Shared {
                 handoffs: AtomicU64::new(0),
             },
             identity: Identity::new(),
-            main_exit: AtomicI32::new(0),
             last_killed: AtomicI32::new(0),
             _live: Live::new(ptr::addr_of_mut!(bindings::syslet_live_processes)),
         })

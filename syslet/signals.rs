@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Signals of the engine's own tasks: async threads, parked spares, the
-//! parked group leader and tasks carrying a chain whose user context
-//! moved. None of them has a user context to deliver a signal to; each
+//! Signals of the engine's own tasks: async threads, parked spares and
+//! tasks carrying a chain whose user context moved. None of them has a user context to deliver a signal to; each
 //! runs with every signal but SIGKILL and SIGSTOP blocked, and lets
 //! `get_signal()` do what such a signal asks of it: stop for job control,
 //! freeze, run task work, or (for SIGKILL) report that the task dies.

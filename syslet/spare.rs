@@ -11,9 +11,9 @@
 //! returns 0 to the context it is given. Spares are made before a chain
 //! runs (the hook never forks), at most `syslet_max_threads` per process
 //! together with every other thread of the engine, and exit after
-//! `syslet_idle_msecs` idle. The thread group leader never becomes a
-//! spare: once its context has moved it sleeps until the process ends
-//! ([`crate::leader`]).
+//! `syslet_idle_msecs` idle. The thread group leader's context moves
+//! with the leadership of the group (`syslet_context_restore()`): the
+//! task it came from parks as a spare like any other.
 //!
 //! # States
 //!
@@ -33,9 +33,7 @@
 //! `Shared::inner` (a `spinlock_t`: the counts) is never held with them.
 
 use crate::{
-    leader,
     prim::{current, exit_thread, fatal_signal_pending, sysctl, Live},
-    shared::Shared,
     signals,
     task::{self, Kind, Tag},
     wait::{self, Waiter, Woke},
@@ -241,7 +239,12 @@ impl Spare {
         // With the record installed, so that however the thread ends
         // here (a fatal signal, an exec's zap while stopped in
         // `signals::take()`), `thread_exited()` gives its place back.
-        if !wait_context_taken() {
+        // A task that still leads its group once its context was taken
+        // is one whose group is dying: the spare's restore moves the
+        // leadership with the context, and skips it only then.
+        // SAFETY: `current`'s own field, written under tasklist_lock by
+        // that restore, which the wait orders before this read.
+        if !wait_context_taken() || unsafe { (*t).exit_signal } >= 0 {
             exit_thread();
         }
         // SAFETY: `me` came from `Arc::into_raw` above and its reference
@@ -373,19 +376,9 @@ pub(crate) fn become_spare(pool: Arc<SparePool>) {
     // SAFETY: process context.
     unsafe { bindings::syslet_block_signals() };
     // This task carried a chain of a context that moved: it holds that
-    // spare's place in the count (see `Spare::serve`). The leader gives
-    // it up: it is not a thread the engine made.
-    // SAFETY: reads `current`'s own field.
-    if unsafe { (*current()).exit_signal } >= 0 {
-        pool.shared.spare_done();
-        // SAFETY: the process's `Process`, which its `signal_struct` owns
-        // until after its last task, holds a reference to `Shared`: it
-        // outlives the leader, which parks until the process ends.
-        // The pointer is the one `Arc::into_raw` would give (the data).
-        let shared = unsafe { ArcBorrow::<'static, Shared>::from_raw(&*pool.shared as *const Shared) };
-        drop(pool);
-        leader::park(shared);
-    }
+    // spare's place in the count (see `Spare::serve`). If it led its
+    // group, the spare that takes the context takes the leadership too
+    // (`Spare::serve` waits for that before it parks).
     match Spare::new(pool.clone()) {
         Ok(spare) => {
             drop(pool);

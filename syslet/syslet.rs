@@ -33,7 +33,6 @@
 //! | [`job`]      | what an async thread runs: chains and detached work      |
 //! | [`spare`]    | spare threads, their pool, parking them                  |
 //! | [`shared`]   | what every part shares: posting, counts, identity, stats |
-//! | [`leader`]   | the parked group leader: its signals, the process's end  |
 //! | [`threads`]  | the count of a process's engine threads, its bound       |
 //! | [`signals`]  | what a signal asks of the engine's own tasks             |
 //! | [`task`]     | the per-task record the hooks read                       |
@@ -72,7 +71,6 @@ mod handoff;
 mod identity;
 mod invoke;
 mod job;
-mod leader;
 mod policy;
 mod prim;
 mod process;
@@ -99,7 +97,7 @@ pub use invoke::syslet_rs_dispatch_init;
 pub use handoff::syslet_task_sleeping;
 pub use threadlet::{syslet_exec_begin, syslet_exec_end, syslet_rs_threadlet_off, syslet_rs_threadlet_on};
 pub use process::{syslet_free_process, syslet_identity_changed, syslet_rs_stats};
-pub use exit::syslet_rs_task_exit;
+pub use exit::{syslet_rs_task_exit, syslet_rs_task_left};
 pub use worker::syslet_worker_sleeping;
 pub use umem::syslet_rs_umem_add;
 #[cfg(CONFIG_SYSLET_KUNIT_TEST)]

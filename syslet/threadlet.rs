@@ -194,9 +194,10 @@ pub(crate) fn task_exit(tsk: *mut bindings::task_struct) {
 /// spare (it exits, or `execve()` replaced its program). If the head had
 /// moved, the task carried the place in the process's thread count of the
 /// spare that took it ([`spare`], `Spare::serve`): it gives it back, as
-/// `become_spare()` does for a group leader. Otherwise the count stays
-/// one too high for good, and a parked leader would take the program's
-/// last user thread for an engine thread and end the process under it.
+/// `become_spare()` does for a task that will not park. Otherwise the
+/// count stays one too high for good, and the exit of the program's last
+/// user thread would take another user thread for an engine thread and
+/// end the process under it ([`crate::exit`]).
 fn end_without_parking() {
     if let Some(t) = take() {
         if t.armed.handed() {

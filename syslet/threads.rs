@@ -65,59 +65,56 @@ impl Shared {
         inner.starting = inner.starting.saturating_sub(1);
     }
 
-    /// Whether every live thread of the process but the current one (its
-    /// parked leader) is a thread of the engine.
+    /// Whether every live thread of the process is a thread of the
+    /// engine. Asked by a thread that has left `signal->live` (the
+    /// `do_exit()` hook after the decrement, [`crate::exit`]): the last
+    /// user thread to leave, or an engine thread that leaves after it,
+    /// finds it true.
     ///
     /// Never true while a user thread lives: an engine thread is counted
     /// from its own first step, after `copy_process()` put it in `live`,
     /// and uncounted before `live` drops it (a spare in the `do_exit()`
     /// hook, an async thread at the end of `worker_main`), and `live` is
     /// read under the lock that orders those steps, so the count never
-    /// exceeds the engine threads `live` holds. (Counted from the
+    /// exceeds the engine threads `live` holds. A spare that took a
+    /// context and has not applied it yet counts as a user thread: the
+    /// task it came from carries its place. (Counted from the
     /// reservation, a thread being made looked like one, and a process
     /// whose one user thread looped in a chain ended with status 0: fuzz
     /// seed 20261202, iteration 985. Read before the lock, `live` could
     /// miss a thread that counted itself in between.)
-    pub(crate) fn only_engine_threads_left(&self) -> bool {
+    pub(crate) fn no_user_threads_left(&self) -> bool {
         let inner = self.inner.lock();
         // SAFETY: `current`'s signal_struct. `live` is an atomic_t; under
         // `inner` no engine thread counts or uncounts itself, and a user
         // thread starting or ending only makes the answer false now and
         // right at the next look.
         let live = unsafe { ptr::read_volatile(ptr::addr_of!((*(*current()).signal).live.counter)) };
-        live >= 1 && (live - 1) as usize == inner.spares_alive + inner.alive
+        live >= 1 && live as usize == inner.spares_alive + inner.alive
     }
 
     /// The current task, a thread that is not the engine's, exits with
     /// `do_exit()` code `code`.
     pub(crate) fn user_thread_exited(&self, code: core::ffi::c_long) {
-        let t = current();
-        // SAFETY: the exiting task's own fields; the main flow's pid is
-        // only compared, never dereferenced.
-        let (pid, main_flow, mode) = unsafe {
-            ((*t).thread_pid, (*(*t).signal).syslet_main_flow, (*t).seccomp.mode)
-        };
-        if !main_flow.is_null() && pid == main_flow {
-            self.main_exit.store(code as i32, Ordering::Relaxed);
-        }
+        // SAFETY: the exiting task's own field.
+        let mode = unsafe { (*current()).seccomp.mode };
         let killed = if mode == SECCOMP_MODE_DEAD { code as i32 } else { 0 };
         self.last_killed.store(killed, Ordering::Relaxed);
     }
 
-    /// The exit code of a process whose user threads have all ended. On
-    /// stock Linux the leader's: here the main flow's, which ran its
-    /// context. But a seccomp `KILL_THREAD` verdict for the last thread
-    /// kills the process with SIGSYS on stock Linux (`signal->live` is
-    /// one); here the parked leader and the spares keep `live` above one,
-    /// so seccomp ends only the thread, and the leader ends the process
-    /// as stock would have (without the core dump). Strict mode kills
-    /// with SIGKILL. (Relaxed: on x86 the exit's stores are seen before
-    /// its `live` decrement, a locked instruction, which the leader reads
-    /// first.)
-    pub(crate) fn user_exit_code(&self) -> core::ffi::c_int {
+    /// The code of a process whose user threads have all ended, which
+    /// the engine's threads would keep alive: `None` for the leader's
+    /// exit code, as on stock Linux. But a seccomp `KILL_THREAD` verdict
+    /// for the last thread kills the process with SIGSYS on stock Linux
+    /// (`signal->live` is one); here the spares keep `live` above one, so
+    /// seccomp ends only the thread, and the process ends as stock would
+    /// have (without the core dump). Strict mode kills with SIGKILL.
+    /// (Relaxed: on x86 the exit's store is seen before its `live`
+    /// decrement, a locked instruction, which the reader reads first.)
+    pub(crate) fn user_exit_code(&self) -> Option<core::ffi::c_int> {
         match self.last_killed.load(Ordering::Relaxed) {
-            0 => self.main_exit.load(Ordering::Relaxed),
-            killed => killed,
+            0 => None,
+            killed => Some(killed),
         }
     }
 

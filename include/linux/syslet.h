@@ -44,21 +44,15 @@ void syslet_rs_task_exit(struct task_struct *tsk, long code);
 long syslet_rs_threadlet_on(unsigned long flags);
 long syslet_rs_threadlet_off(void);
 void syslet_task_exit(struct task_struct *tsk, long code);
+void syslet_task_left(struct task_struct *tsk);
+void syslet_rs_task_left(struct task_struct *tsk);
+void syslet_end_group(bool leaders, int code);
 struct pt_regs;
 struct pid;
 size_t syslet_context_size(void);
 bool syslet_context_save(void *ctx, const struct pt_regs *regs,
 			 struct task_struct *to, bool threadlet, long ret);
 void syslet_context_restore(void *ctx);
-/*
- * The parked group leader (syslet/leader.rs): syslet_signal_target() is
- * do_send_specific()'s, under rcu_read_lock(); the other two are the
- * leader's own.
- */
-struct task_struct *syslet_signal_target(struct task_struct *p);
-void syslet_drop_own_signals(unsigned long drop);
-void syslet_forward_signals(int max);
-void syslet_main_flow_free(struct signal_struct *sig);
 void syslet_context_drop(void *ctx);
 void syslet_block_signals(void);
 /*
@@ -186,10 +180,7 @@ static inline void syslet_worker_sleeping(struct task_struct *tsk) { }
 static inline void syslet_free_process(struct signal_struct *sig) { }
 static inline void syslet_task_sleeping(struct task_struct *tsk) { }
 static inline void syslet_task_exit(struct task_struct *tsk, long code) { }
-static inline struct task_struct *syslet_signal_target(struct task_struct *p)
-{
-	return p;
-}
+static inline void syslet_task_left(struct task_struct *tsk) { }
 static inline void syslet_identity_changed(struct task_struct *task) { }
 static inline bool syslet_exec_begin(struct task_struct *task)
 {
