@@ -505,11 +505,11 @@ void syslet_task_left(struct task_struct *tsk)
 }
 
 /*
- * Ends current's thread group from current's exit, as do_group_exit()
- * would: the group's code is @code, or the leader's own exit code if
- * @leaders (wait() then reports what it reports for a group whose
- * threads all exited); every other thread gets SIGKILL. Nothing if the
- * group is already exiting or exec'ing.
+ * Ends current's thread group, whose user threads have all exited, from
+ * current's exit, as do_group_exit() would: the group's code is @code,
+ * or the leader's own exit code if @leaders (what wait() reports for a
+ * group whose threads all exited); every other thread gets SIGKILL.
+ * Nothing if the group is already exiting or exec'ing.
  */
 void syslet_end_group(bool leaders, int code)
 {
@@ -523,4 +523,15 @@ void syslet_end_group(bool leaders, int code)
 		zap_other_threads(current);
 	}
 	spin_unlock_irq(&current->sighand->siglock);
+}
+
+/* The same from a task that is not exiting: it calls do_group_exit(). */
+void __noreturn syslet_group_exit(bool leaders, int code)
+{
+	if (leaders) {
+		spin_lock_irq(&current->sighand->siglock);
+		code = current->group_leader->exit_code;
+		spin_unlock_irq(&current->sighand->siglock);
+	}
+	do_group_exit(code);
 }

@@ -32,7 +32,7 @@ use crate::{
 };
 use core::{
     ptr,
-    sync::atomic::{AtomicI32, AtomicU64, Ordering},
+    sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering},
 };
 use kernel::{
     bindings, new_condvar, new_mutex, new_spinlock,
@@ -65,6 +65,10 @@ pub(crate) struct Shared {
     /// ([`crate::threads`]): the `do_exit()` code of the user thread that
     /// exited last if seccomp killed it (else 0: the leader's code).
     pub(crate) last_killed: AtomicI32,
+    /// Threadlets on in the process's threads ([`crate::threadlet`]): one
+    /// whose head moved runs user code in a task that counts as an engine
+    /// thread, so the process does not end under it.
+    pub(crate) threadlets: AtomicUsize,
     _live: Live,
 }
 
@@ -137,6 +141,7 @@ impl Shared {
             },
             identity: Identity::new(),
             last_killed: AtomicI32::new(0),
+            threadlets: AtomicUsize::new(0),
             _live: Live::new(ptr::addr_of_mut!(bindings::syslet_live_processes)),
         })
     }

@@ -32,7 +32,7 @@ use crate::{
     spare,
     task::{self, Kind},
 };
-use core::{ffi::c_int, ptr};
+use core::{ffi::c_int, ptr, sync::atomic::Ordering};
 use kernel::{bindings, prelude::*};
 
 /// Whether the current task is armed or in a threadlet.
@@ -88,6 +88,8 @@ fn threadlet_on(flags: usize) -> Result<isize> {
         Threadlet { armed: Armed::new(Kind::Threadlet, process, ptr::null(), 0, enabled), head },
         GFP_KERNEL,
     )?;
+    // Given back when the record is dropped (`Drop for Threadlet`).
+    process.shared.threadlets.fetch_add(1, Ordering::AcqRel);
     let head_ptr: *const bindings::pt_regs = &t.head;
     t.armed = Armed::new(Kind::Threadlet, process, head_ptr, 0, enabled);
     let raw = KBox::into_raw(t);
@@ -113,6 +115,12 @@ pub(crate) fn take() -> Option<KBox<Threadlet>> {
     threadlet.then(|| unsafe { KBox::from_raw(a.cast_mut().cast::<Threadlet>()) })
 }
 
+impl Drop for Threadlet {
+    fn drop(&mut self) {
+        self.armed.process.shared.threadlets.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// `threadlet_off()`. Errors: `EINVAL` when no threadlet is on.
 fn threadlet_off() -> Result<isize> {
     if !armed() {
@@ -122,8 +130,19 @@ fn threadlet_off() -> Result<isize> {
     if !t.armed.handed() {
         return Ok(bindings::THREADLET_INLINE as isize);
     }
-    let spares = t.armed.process.spares.clone();
+    let process = t.armed.process;
+    let spares = process.spares.clone();
     drop(t);
+    // The function ran on after every user thread had exited (their
+    // exits left the process to it): it ends the process now, as the
+    // last of them would have.
+    if process.shared.no_user_threads_left() {
+        let (own, code) = process.shared.user_exit_code().map_or((false, 0), |c| (true, c));
+        drop(spares);
+        // SAFETY: process context, no lock or reference held; ends
+        // every thread of the group and does not return.
+        unsafe { bindings::syslet_group_exit(!own, code) }
+    }
     spare::become_spare(spares);
     // A user context was handed to this task: it returns 0 to it.
     Ok(0)

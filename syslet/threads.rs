@@ -6,8 +6,8 @@
 //! makes for a process: async threads ([`crate::worker`]), spares
 //! ([`crate::spare`]) and the tasks carrying chains whose context moved
 //! to a spare (each takes over the place of the spare it gave its
-//! context to). The same count tells a parked group leader when only the
-//! engine's threads are left ([`Shared::only_engine_threads_left`]).
+//! context to). The same count tells the exit of a thread when only the
+//! engine's threads are left ([`Shared::no_user_threads_left`]).
 //!
 //! # Invariants
 //!
@@ -66,10 +66,12 @@ impl Shared {
     }
 
     /// Whether every live thread of the process is a thread of the
-    /// engine. Asked by a thread that has left `signal->live` (the
-    /// `do_exit()` hook after the decrement, [`crate::exit`]): the last
-    /// user thread to leave, or an engine thread that leaves after it,
-    /// finds it true.
+    /// engine, none of them running a threadlet function. Asked by a
+    /// thread that has left `signal->live` (the `do_exit()` hook after the
+    /// decrement, [`crate::exit`]): the last user thread to leave, or an
+    /// engine thread that leaves after it, finds it true; and by the task
+    /// of a threadlet whose head moved, when its function has ended
+    /// ([`crate::threadlet`]).
     ///
     /// Never true while a user thread lives: an engine thread is counted
     /// from its own first step, after `copy_process()` put it in `live`,
@@ -90,7 +92,7 @@ impl Shared {
         // thread starting or ending only makes the answer false now and
         // right at the next look.
         let live = unsafe { ptr::read_volatile(ptr::addr_of!((*(*current()).signal).live.counter)) };
-        live >= 1 && live as usize == inner.spares_alive + inner.alive
+        live >= 1 && live as usize == inner.spares_alive + inner.alive && self.threadlets.load(Ordering::Acquire) == 0
     }
 
     /// The current task, a thread that is not the engine's, exits with
