@@ -802,9 +802,9 @@ static int list_tids(pid_t *tids, int max)
 }
 
 /*
- * After a handoff from a thread that is not the group leader, the TID
- * went with the context (exchange_tids()), so the fail-nth opened before
- * the call now names the spare that took it. The task that carried the
+ * After a handoff (from the group leader too: its context takes the
+ * leadership), the TID went with the context (exchange_tids()), so the
+ * fail-nth opened before the call now names the spare that took it. The task that carried the
  * chain has the spare's old TID: the one thread not there before the call
  * (the call made one spare). Reads and clears its count, as fi_left().
  */
@@ -853,10 +853,9 @@ static int left_of_the_carrier(const pid_t *before, int nbefore)
  * 50 ms later. With the handoff, a spare takes the caller's context and
  * async_exec() returns NULL there while the caller finishes the chain, so
  * the faults go on in the caller after the return: its fail-nth is read
- * once the completion is in and the caller has parked (the group leader
- * keeps its TID, and the flow gets the spare's; another thread's TID
- * follows its context, and the caller is found under the spare's old
- * one). On async threads (syslet_handoff=0) the caller's faults end
+ * once the completion is in and the caller has parked (a thread's TID
+ * follows its context, the group leader's too, and the caller is found
+ * under the spare's old one). On async threads (syslet_handoff=0) the caller's faults end
  * with the call: the chain runs on a thread of its own.
  */
 static void body_blocking_chain(int n)
@@ -933,13 +932,13 @@ static void body_blocking_chain(int n)
 	} else {
 		bad("async_exec returned %ld: neither its atom, NULL nor -1", r);
 	}
-	if ((syscall(SYS_gettid) != tid0) != (carried && tid0 == getpid()))
+	if (syscall(SYS_gettid) != tid0)
 		bad("the flow's TID went from %ld to %ld (async_exec returned %ld, handoff %ld)",
 		    tid0, (long)syscall(SYS_gettid), r, handoff);
 	if (carried) {
 		/* The caller has posted; let it park before reading its count. */
 		usleep(20000);
-		left = tid0 == getpid() ? fi_left() : left_of_the_carrier(before, nbefore);
+		left = left_of_the_carrier(before, nbefore);
 	}
 	fi_done(left);
 	sh->stage = "joining the writer";

@@ -379,6 +379,34 @@ static int selected(int k)
  */
 static pid_t iteration_pid;
 
+/*
+ * After every op, in the main flow: it runs under the process's TID (its
+ * context takes the group's leadership at a handoff), and the kernel's
+ * view of the leadership is whole (debugfs syslet/leader_check: root,
+ * with debugfs mounted; left out otherwise).
+ */
+static void leader_invariants(struct ctx *c)
+{
+	char pid[16], got[96] = "";
+	long tid = rsys0(__NR_gettid);
+	ssize_t n;
+	int fd;
+
+	check(c);
+	if (tid != c->pid)
+		fail(c, "the main flow runs under TID %ld, not the process's %d", tid, c->pid);
+	fd = open("/sys/kernel/debug/syslet/leader_check", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	check(c);
+	n = snprintf(pid, sizeof(pid), "%d", c->pid);
+	if (write(fd, pid, n) != n)
+		fail(c, "leader_check: write of pid %d: %s", c->pid, strerror(errno));
+	else if ((n = read(fd, got, sizeof(got) - 1)) <= 0 || strcmp(got, "ok\n"))
+		fail(c, "leader_check of pid %d: %s", c->pid, n > 0 ? got : strerror(errno));
+	close(fd);
+}
+
 static void exit_trap(void)
 {
 	struct slot *s = cur_slot;
@@ -468,6 +496,7 @@ void run_iteration(struct slot *s, uint64_t seed, uint64_t iter)
 		s->cur_op = -1;
 		s->may_hang = 0;
 		reap_all(c, 0, 0);
+		leader_invariants(c);
 	}
 	/* Teardown: chains and aio requests in flight must all complete. */
 	c->op = nops;

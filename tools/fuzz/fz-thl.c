@@ -237,11 +237,10 @@ void op_threadlet(struct ctx *c, struct rng *r)
 
 			c->bg_chains = 1;
 
-			if (leader && i == 0 && tid == tid0)
-				fail(c, "threadlet went asynchronous from the group leader's context, but gettid() is still %ld", tid);
-			if (!leader && tid != tid0)
-				fail(c, "threadlet went asynchronous from thread %ld: its TID must follow the context, gettid() is %ld",
-				     tid0, tid);
+			/* The leader's too: its context takes the leadership. */
+			if (tid != tid0)
+				fail(c, "threadlet went asynchronous from thread %ld%s: its TID must follow the context, gettid() is %ld",
+				     tid0, leader ? " (the group leader)" : "", tid);
 			if (!word_wait(&j->done, O.hang_secs * 500) && j->step[0] == T_OFF && j->at == 0) {
 				/* It moved before its own threadlet_off() (a stop, a
 				 * signal handler that faulted): that call then parks
