@@ -13,6 +13,7 @@ BASELINES = {"syscall": "getppid", "getppid1": "direct", "pread1": "direct", "pr
              "atoms": "direct", "fixed": "enosys_direct", "nop": "getppid", "statx": "direct",
              "blocking": "async_exec_completion", "fio_randread": "stock_libaio",
              "fio_seqread": "stock_libaio", "fio_randwrite": "stock_libaio",
+             "fio_randwrite_where": "syslet_libaio_thread",
              "fio_randread_virtio": "stock_libaio", "fio_randread_qd1": "stock_libaio",
              "fio_warm_bdev_qd1": "stock_libaio", "fio_warm_bdev_qd64": "stock_libaio",
              "fio_warm_tmpfs_qd1": "stock_libaio", "fio_warm_tmpfs_qd64": "stock_libaio",
