@@ -119,10 +119,13 @@ static ssize_t syslet_leader_check_write(struct file *file, const char __user *b
 	err = kstrtoint_from_user(buf, count, 10, &nr);
 	if (err)
 		return err;
+	/* find_task_by_vpid() asks for RCU even under tasklist_lock. */
+	rcu_read_lock();
 	read_lock(&tasklist_lock);
 	p = nr > 0 ? find_task_by_vpid(nr) : NULL;
 	if (!p || p->exit_state) {
 		read_unlock(&tasklist_lock);
+		rcu_read_unlock();
 		return -ESRCH;
 	}
 	/* Under tasklist_lock, p's sighand and leader stay. */
@@ -130,6 +133,7 @@ static ssize_t syslet_leader_check_write(struct file *file, const char __user *b
 	broken = syslet_leader_broken(p->group_leader);
 	spin_unlock_irq(&p->sighand->siglock);
 	read_unlock(&tasklist_lock);
+	rcu_read_unlock();
 	c->len = scnprintf(c->result, sizeof(c->result), "%s\n", broken ?: "ok");
 	return count;
 }
