@@ -16,14 +16,14 @@
 #include "cachemiss_test.h"
 
 /*
- * The group leader keeps its TID (wait() finds a process by it): the main
- * flow continues under a spare's TID, with the same PID.
+ * The group's leadership moves with the main thread's context: the main
+ * flow continues under the PID as its TID, and wait() finds the process.
  */
 static int main_flow_after_five_handoffs(void)
 {
 	int rc = child_with_handoffs(5, 0);
 
-	return rc ? rc : (gettid() != getpid() ? 42 : 43);
+	return rc ? rc : (gettid() == getpid() ? 42 : 43);
 }
 
 TEST(exit_status_and_pid_survive_handoffs_of_the_main_thread)

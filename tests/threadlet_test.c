@@ -150,15 +150,11 @@ TEST(blocking_function_goes_async_and_completes)
 	ASSERT_EQ(THREADLET_WENT_ASYNC, r);
 	ASSERT_EQ(0, done_at_return);
 	/*
-	 * The caller's identity went with its context, except the TID of the
-	 * group leader, which stays with the leader (Documentation/
-	 * syslets.md, "Thread ids"); tests/rust covers other threads.
+	 * The caller's identity went with its context, its TID too; the main
+	 * thread's takes the group's leadership with it (Documentation/
+	 * handoff.md, "The group leader"), so here gettid() is still the PID.
 	 */
-	if (tid == pid) {
-		ASSERT_NE(tid, syscall(__NR_gettid));
-	} else {
-		ASSERT_EQ(tid, syscall(__NR_gettid));
-	}
+	ASSERT_EQ(tid, syscall(__NR_gettid));
 	ASSERT_EQ(pid, getpid());
 
 	ASSERT_EQ(1, wait_for(&b->done, 1, 5000));
@@ -168,14 +164,14 @@ TEST(blocking_function_goes_async_and_completes)
 	ASSERT_LT(t_ret, w->wrote_at);
 	ASSERT_EQ(9, b->ret);
 	ASSERT_EQ(0, memcmp(b->buf, "threadlet", 9));
-	/* Inline until it blocked; then in another thread, all signals blocked. */
+	/*
+	 * Inline until it blocked; then in another thread (the giver, under
+	 * the spare's old TID: the context took the caller's), all signals
+	 * blocked.
+	 */
 	ASSERT_EQ(tid, b->tid_before);
 	ASSERT_GT(b->tid_after, 0);
-	if (tid == pid) {
-		ASSERT_EQ(tid, b->tid_after);
-	} else {
-		ASSERT_NE(tid, b->tid_after);
-	}
+	ASSERT_NE(tid, b->tid_after);
 	EXPECT_TRUE(b->sigmask & (1UL << (SIGINT - 1)));
 	EXPECT_TRUE(b->sigmask & (1UL << (SIGTERM - 1)));
 	EXPECT_TRUE(b->sigmask & (1UL << (SIGUSR1 - 1)));
@@ -280,12 +276,8 @@ TEST(many_threadlets_complete_exactly_once)
 	}
 	ASSERT_EQ(blocking_n, async_n);
 	ASSERT_EQ(N - blocking_n, inline_n);
-	/* The leader's TID stays with the leader (see above). */
-	if (tid == getpid()) {
-		ASSERT_NE(tid, syscall(__NR_gettid));
-	} else {
-		ASSERT_EQ(tid, syscall(__NR_gettid));
-	}
+	/* The TID follows the context, the main thread's too (see above). */
+	ASSERT_EQ(tid, syscall(__NR_gettid));
 
 	ASSERT_EQ(N, wait_for(&completed, N, 5000));
 	ASSERT_EQ(0, pthread_join(t, NULL));
