@@ -4,8 +4,8 @@
  * kselftest_harness.h and syslet_test.h): a read atom on a pipe, a
  * writer that fills the pipe once the submitter waits for it, a child
  * process that hands its main thread's context over, one that sets up
- * and waits to be killed, and the live_* counters' return to where a
- * test found them.
+ * and waits to be killed (live_back_to(), the live_* counters' return to
+ * where a test found them, is in syslet_test.h).
  */
 #ifndef CACHEMISS_TEST_H
 #define CACHEMISS_TEST_H
@@ -14,25 +14,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
-
-/*
- * Polls, for 5 s, until the live_* counters are back to `procs` and at
- * most `spares` (this process's own idle spares may exit meanwhile). A
- * poll: what ended has no event this process could wait on. Says what it
- * found on stderr (the harness's test process ends with _exit(), which
- * would drop buffered stdout).
- */
-static inline int live_back_to(long procs, long spares)
-{
-	for (int i = 0; i < 500; i++) {
-		if (live("processes") == procs && live("spares") <= spares)
-			return 1;
-		usleep(10000);
-	}
-	fprintf(stderr, "# live: processes %ld (want %ld), spares %ld (want <= %ld)\n",
-		live("processes"), procs, live("spares"), spares);
-	return 0;
-}
 
 struct reader {
 	struct syslet_uatom atom;

@@ -157,6 +157,25 @@ static inline long live(const char *what)
 	return read_number(path);
 }
 
+/*
+ * Polls, for 5 s, until the live_* counters are back to `procs` and at
+ * most `spares` (this process's own idle spares may exit meanwhile). A
+ * poll: what ended has no event this process could wait on. Says what it
+ * found on stderr (the harness's test process ends with _exit(), which
+ * would drop buffered stdout).
+ */
+static inline int live_back_to(long procs, long spares)
+{
+	for (int i = 0; i < 500; i++) {
+		if (live("processes") == procs && live("spares") <= spares)
+			return 1;
+		usleep(10000);
+	}
+	fprintf(stderr, "# live: processes %ld (want %ld), spares %ld (want <= %ld)\n",
+		live("processes"), procs, live("spares"), spares);
+	return 0;
+}
+
 /* Waits for the next completion of the ring and consumes it (the fio way). */
 static inline struct syslet_uatom *reap(struct async_head_user *ahu,
 					struct syslet_uatom **ring,
