@@ -7,13 +7,14 @@
 //! Before the thread leaves `signal->live` ([`syslet_rs_task_exit`]): a
 //! parked spare gives back its reference and its place ([`crate::spare`]),
 //! a threadlet that never ended its record ([`crate::threadlet`]), and a
-//! user thread records whether seccomp killed it. Async threads uncount
+//! user thread records its exit code. Async threads uncount
 //! themselves ([`crate::worker`]).
 //!
 //! After it left ([`syslet_rs_task_left`]): if no user thread is left, the
 //! engine's threads (parked spares, async threads) would keep the process
 //! alive where stock Linux ends it. The thread that finds it so ends the
-//! group, as `exit_group()` would, with the code stock Linux reports.
+//! group, as `exit_group()` would, with the code stock Linux reports: the
+//! last user thread's.
 
 use crate::{prim::current, process::Process, spare, threadlet};
 use kernel::bindings;
@@ -66,12 +67,8 @@ pub unsafe extern "C" fn syslet_rs_task_left(tsk: *mut bindings::task_struct) {
         return;
     };
     if process.shared.no_user_threads_left() {
-        let (own, code) = match process.shared.user_exit_code() {
-            Some(code) => (true, code),
-            None => (false, 0),
-        };
         // SAFETY: current, in `do_exit()` past `exit_signals()`; takes
         // siglock itself. Does nothing if the group is already exiting.
-        unsafe { bindings::syslet_end_group(!own, code) };
+        unsafe { bindings::syslet_end_group(process.shared.user_exit_code()) };
     }
 }

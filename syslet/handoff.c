@@ -439,8 +439,14 @@ void syslet_context_restore(void *buf)
 	if (locked)
 		mutex_unlock(&sig->cred_guard_mutex);
 identity_done:
-	/* The thread's CPU clock goes on from where the context left it. */
+	/*
+	 * The thread's CPU clock goes on from where the context left it. The
+	 * process's sum must not move meanwhile: its readers (the process
+	 * CPU clock, times(), /proc/<pid>/stat) retry on stats_lock.
+	 */
+	write_seqlock_irq(&sig->stats_lock);
 	sched_exchange_runtime(from);
+	write_sequnlock_irq(&sig->stats_lock);
 	/* An atom's ppoll() mask of this task's own is not to come back. */
 	clear_restore_sigmask();
 	set_current_blocked(&ctx->blocked);
@@ -506,19 +512,18 @@ void syslet_task_left(struct task_struct *tsk)
 
 /*
  * Ends current's thread group, whose user threads have all exited, from
- * current's exit, as do_group_exit() would: the group's code is @code,
- * or the leader's own exit code if @leaders (what wait() reports for a
- * group whose threads all exited); every other thread gets SIGKILL.
- * Nothing if the group is already exiting or exec'ing.
+ * current's exit, as do_group_exit() would: the group's code is @code
+ * (the last user thread's, what stock Linux reports for a group whose
+ * threads all exited: synchronize_group_exit()); every other thread gets
+ * SIGKILL. Nothing if the group is already exiting or exec'ing.
  */
-void syslet_end_group(bool leaders, int code)
+void syslet_end_group(int code)
 {
 	struct signal_struct *sig = current->signal;
 
 	spin_lock_irq(&current->sighand->siglock);
 	if (!(sig->flags & SIGNAL_GROUP_EXIT) && !sig->group_exec_task) {
-		/* Under siglock, which a leadership move holds. */
-		sig->group_exit_code = leaders ? current->group_leader->exit_code : code;
+		sig->group_exit_code = code;
 		sig->flags = SIGNAL_GROUP_EXIT;
 		zap_other_threads(current);
 	}
@@ -526,12 +531,7 @@ void syslet_end_group(bool leaders, int code)
 }
 
 /* The same from a task that is not exiting: it calls do_group_exit(). */
-void __noreturn syslet_group_exit(bool leaders, int code)
+void __noreturn syslet_group_exit(int code)
 {
-	if (leaders) {
-		spin_lock_irq(&current->sighand->siglock);
-		code = current->group_leader->exit_code;
-		spin_unlock_irq(&current->sighand->siglock);
-	}
 	do_group_exit(code);
 }

@@ -63,8 +63,8 @@ pub(crate) struct Shared {
     pub(crate) identity: Identity,
     /// How the process ends once only the engine's threads are left
     /// ([`crate::threads`]): the `do_exit()` code of the user thread that
-    /// exited last if seccomp killed it (else 0: the leader's code).
-    pub(crate) last_killed: AtomicI32,
+    /// exited last.
+    pub(crate) last_exit: AtomicI32,
     /// Threadlets on in the process's threads ([`crate::threadlet`]): one
     /// whose head moved runs user code in a task that counts as an engine
     /// thread, so the process does not end under it.
@@ -140,7 +140,7 @@ impl Shared {
                 handoffs: AtomicU64::new(0),
             },
             identity: Identity::new(),
-            last_killed: AtomicI32::new(0),
+            last_exit: AtomicI32::new(0),
             threadlets: AtomicUsize::new(0),
             _live: Live::new(ptr::addr_of_mut!(bindings::syslet_live_processes)),
         })

@@ -137,11 +137,11 @@ fn threadlet_off() -> Result<isize> {
     // exits left the process to it): it ends the process now, as the
     // last of them would have.
     if process.shared.no_user_threads_left() {
-        let (own, code) = process.shared.user_exit_code().map_or((false, 0), |c| (true, c));
+        let code = process.shared.user_exit_code();
         drop(spares);
         // SAFETY: process context, no lock or reference held; ends
         // every thread of the group and does not return.
-        unsafe { bindings::syslet_group_exit(!own, code) }
+        unsafe { bindings::syslet_group_exit(code) }
     }
     spare::become_spare(spares);
     // A user context was handed to this task: it returns 0 to it.

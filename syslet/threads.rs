@@ -22,7 +22,7 @@
 //! that end a thread are refused in chains.
 
 use crate::{
-    prim::{current, sysctl, SECCOMP_MODE_DEAD},
+    prim::{current, sysctl},
     shared::Shared,
 };
 use core::{ptr, sync::atomic::Ordering};
@@ -98,26 +98,20 @@ impl Shared {
     /// The current task, a thread that is not the engine's, exits with
     /// `do_exit()` code `code`.
     pub(crate) fn user_thread_exited(&self, code: core::ffi::c_long) {
-        // SAFETY: the exiting task's own field.
-        let mode = unsafe { (*current()).seccomp.mode };
-        let killed = if mode == SECCOMP_MODE_DEAD { code as i32 } else { 0 };
-        self.last_killed.store(killed, Ordering::Relaxed);
+        self.last_exit.store(code as i32, Ordering::Relaxed);
     }
 
     /// The code of a process whose user threads have all ended, which
-    /// the engine's threads would keep alive: `None` for the leader's
-    /// exit code, as on stock Linux. But a seccomp `KILL_THREAD` verdict
-    /// for the last thread kills the process with SIGSYS on stock Linux
-    /// (`signal->live` is one); here the spares keep `live` above one, so
-    /// seccomp ends only the thread, and the process ends as stock would
-    /// have (without the core dump). Strict mode kills with SIGKILL.
-    /// (Relaxed: on x86 the exit's store is seen before its `live`
-    /// decrement, a locked instruction, which the reader reads first.)
-    pub(crate) fn user_exit_code(&self) -> Option<core::ffi::c_int> {
-        match self.last_killed.load(Ordering::Relaxed) {
-            0 => None,
-            killed => Some(killed),
-        }
+    /// the engine's threads would keep alive: the `do_exit()` code of the
+    /// user thread that exited last, as on stock Linux, where the last
+    /// thread to exit sets the group's code (`synchronize_group_exit()`).
+    /// A seccomp `KILL_THREAD` verdict for the last thread so ends the
+    /// process by SIGSYS, as on stock Linux, where `signal->live` is one
+    /// then (without the core dump). (Relaxed: on x86 the exit's store is
+    /// seen before its `live` decrement, a locked instruction, which the
+    /// reader reads first.)
+    pub(crate) fn user_exit_code(&self) -> core::ffi::c_int {
+        self.last_exit.load(Ordering::Relaxed)
     }
 
     /// A spare thread (or a task carrying a chain) stopped being one.
