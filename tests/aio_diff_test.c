@@ -383,9 +383,9 @@ static void *batches(void *arg)
 
 /*
  * One seed on one path, in a child: its log, and how many iocbs went in.
- * The batches run on a second thread: the group leader's writes take the
- * thread path (syslet/aio.rs, write_inline) and do not yet complete inside
- * io_submit() (issue 15).
+ * The batches run on a second thread, as they always have (the group
+ * leader's writes took the thread path until issue 17; they now take the
+ * same path as a second thread's).
  */
 static void child_run(uint64_t seed, char *log, long *iocbs)
 {

@@ -2,7 +2,7 @@
 /*
  * How a process whose main thread's context moved ends (issue 17;
  * Documentation/leadership-move.md, 3.6.2 and 3.6.3): once its last user
- * thread exits, with spares parked, at once and with the leader's exit
+ * thread exits, with spares parked, at once and with the last thread's exit
  * code, as on stock Linux; by SIGSYS when that thread dies alone by a
  * seccomp KILL_THREAD verdict; not when the old leader's task, carrying
  * the chain it blocked in, raises SIGPIPE; and by exec from the main flow
@@ -42,8 +42,9 @@ static void *other_user_thread(void *main_first)
 /*
  * The process under test: its main thread hands off (spares park), a
  * second user thread starts, then both exit with SYS_exit (each thread
- * alone), the main flow with 7 first, or with 9 last. Stock Linux reports
- * the leader's own code either way (wait_task_zombie()).
+ * alone), the main flow with 7 first, or with 9 last (the other thread
+ * exits with 3). Stock Linux reports the last thread's code (its exit
+ * sets the group's: kernel/exit.c, synchronize_group_exit()): 3, or 9.
  */
 static void ends_child(int main_first)
 {
@@ -101,7 +102,7 @@ static int ends_case(int main_first, int want)
 
 static int main_exits_first(void *unused)
 {
-	return ends_case(1, 7);
+	return ends_case(1, 3);
 }
 
 static int main_exits_last(void *unused)

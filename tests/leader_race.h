@@ -539,11 +539,12 @@ static inline int session_child(struct session_child *s, int *moves)
  * How a moving process ends, at round `at`: its main flow calls _exit(3)
  * right after a move, while T still runs the chain; or pthread_exit()s
  * then, and the last user thread leaves by exit(2) with 9: the process's
- * status is the leader's code, 0; or another thread calls _exit(5)
- * between moves.
+ * status is the last thread's code, 9, as on stock Linux (the last thread
+ * to exit sets the group's code: kernel/exit.c, synchronize_group_exit());
+ * or another thread calls _exit(5) between moves.
  */
 enum exit_kind { MAIN_EXITS, MAIN_THREAD_EXITS, OTHER_EXIT_GROUP, EXIT_KINDS };
-static const int exit_want[EXIT_KINDS] = { 3, 0, 5 };
+static const int exit_want[EXIT_KINDS] = { 3, 9, 5 };
 
 struct exit_child {
 	enum exit_kind kind;

@@ -8,13 +8,12 @@
  * threadlet took over the place of the spare it gave its context to in
  * the process's count of engine threads (syslet/handoff.rs,
  * `Spare::serve`: "until it exits or parks as a spare in its turn"). The
- * main thread's first handoff parks the group leader, which ends the
- * process with do_group_exit(0) once every live thread but itself is one
- * the engine counts (`park_leader`, `only_engine_threads_left`). If the
- * exit of a task in a moved threadlet does not give its place back, the
- * count stays one too high for good, and the leader takes the program's
- * last user thread for an engine thread: the process ends with status 0
- * while that thread still runs.
+ * process ends once every live thread is one the engine counts (the exit
+ * hook after the live decrement, `no_user_threads_left`; before issue 17,
+ * the parked group leader). If the exit of a task in a moved threadlet
+ * does not give its place back, the count stays one too high for good,
+ * and the exit of another thread takes the program's last user thread
+ * for an engine thread: the process ends while that thread still runs.
  *
  * Found by make fuzz (tools/fuzz, raw threadlet sequences that end their
  * thread with the threadlet on): "exited 0 in the middle of op N".
@@ -134,7 +133,7 @@ static int main_flow(int off)
 		say("the second thread's head did not move (TID %ld before and after)", l.tid_before);
 		return THREAD_NOT_MOVED;
 	}
-	/* 3. The main flow goes on for 20 of the parked leader's polls. */
+	/* 3. The main flow goes on for 1 s: the process must not end under it. */
 	end = now_ms() + 1000;
 	while (now_ms() < end)
 		usleep(10000);
@@ -178,8 +177,8 @@ TEST(process_outlives_a_thread_that_parks_after_a_moved_threadlet)
 }
 
 /*
- * The parked leader's count of engine threads against a process that makes
- * them all the time. The count must never run ahead of signal->live: a
+ * The count of engine threads, which tells the exit of a thread when only
+ * the engine's are left, against a process that makes them all the time. The count must never run ahead of signal->live: a
  * spare being made was once counted from its reservation, before
  * copy_process() put it in live, so for that moment the leader saw one
  * engine thread more than there were and, with the main flow as the only
