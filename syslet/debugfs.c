@@ -53,11 +53,18 @@ static bool syslet_pid_linked(struct task_struct *t, enum pid_type type)
 static const char *syslet_leader_broken(struct task_struct *leader)
 {
 	struct signal_struct *sig = leader->signal;
-	struct task_struct *t;
+	struct task_struct *t, *first;
 	int leaders = 0;
 
-	if (list_first_entry(&sig->thread_head, struct task_struct,
-			     thread_node) != leader)
+	/*
+	 * An exec's de_thread() leaves the old leader first, EXIT_DEAD,
+	 * until release_task() unlinks it: skip such an entry.
+	 */
+	first = list_first_entry(&sig->thread_head, struct task_struct, thread_node);
+	if (first != leader && first->exit_state == EXIT_DEAD &&
+	    !list_is_last(&first->thread_node, &sig->thread_head))
+		first = list_next_entry(first, thread_node);
+	if (first != leader)
 		return "the leader is not first on thread_head";
 	if (task_pid(leader) != task_tgid(leader))
 		return "the leader's TID is not the TGID";

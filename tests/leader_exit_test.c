@@ -110,6 +110,37 @@ static int main_exits_last(void *unused)
 	return ends_case(0, 9);
 }
 
+/*
+ * The control, on the stock path: a process that never used the engine,
+ * whose main thread pthread_exit()s before its other thread's exit(9),
+ * ends with 9: the last thread to exit sets the group's code.
+ */
+static void *stock_last_thread(void *unused)
+{
+	if (!wait_zombie(getpid(), 5000))
+		syscall(__NR_exit, 104);
+	syscall(__NR_exit, 9);
+	return NULL;
+}
+
+TEST(stock_process_ends_with_its_last_threads_code)
+{
+	int status;
+	pid_t c = fork();
+
+	ASSERT_LE(0, c);
+	if (c == 0) {
+		pthread_t th;
+
+		if (pthread_create(&th, NULL, stock_last_thread, NULL))
+			_exit(100);
+		pthread_exit(NULL);
+	}
+	ASSERT_EQ(c, waitpid(c, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("status %#x", status);
+	ASSERT_EQ(9, WEXITSTATUS(status));
+}
+
 HTEST(process_ends_when_last_user_thread_exits_with_spares_parked)
 {
 	as_both_in_leader(_metadata, main_exits_first, 0);
