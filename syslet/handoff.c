@@ -311,7 +311,6 @@ static bool syslet_take_identity(struct task_struct *from, bool lead)
 {
 	struct task_struct *t = current;
 	struct signal_struct *sig = t->signal;
-	u64 start_time, start_boottime;
 
 	if (__fatal_signal_pending(t) || (sig->flags & SIGNAL_GROUP_EXIT) ||
 	    sig->group_exec_task)
@@ -324,12 +323,8 @@ static bool syslet_take_identity(struct task_struct *from, bool lead)
 	if (WARN_ON_ONCE(thread_group_leader(t) || lead != thread_group_leader(from)))
 		return false;
 	/* A thread's start time goes with its TID (/proc/<pid>/stat). */
-	start_time = t->start_time;
-	start_boottime = t->start_boottime;
-	t->start_time = from->start_time;
-	t->start_boottime = from->start_boottime;
-	from->start_time = start_time;
-	from->start_boottime = start_boottime;
+	swap(t->start_time, from->start_time);
+	swap(t->start_boottime, from->start_boottime);
 	exchange_tids(t, from);
 	if (lead)
 		syslet_move_leadership(from, t);
@@ -528,10 +523,4 @@ void syslet_end_group(int code)
 		zap_other_threads(current);
 	}
 	spin_unlock_irq(&current->sighand->siglock);
-}
-
-/* The same from a task that is not exiting: it calls do_group_exit(). */
-void __noreturn syslet_group_exit(int code)
-{
-	do_group_exit(code);
 }

@@ -139,9 +139,13 @@ fn threadlet_off() -> Result<isize> {
     if process.shared.no_user_threads_left() {
         let code = process.shared.user_exit_code();
         drop(spares);
-        // SAFETY: process context, no lock or reference held; ends
-        // every thread of the group and does not return.
-        unsafe { bindings::syslet_group_exit(code) }
+        // SAFETY: current, in process context (the `threadlet_off()`
+        // system call), not exiting and holding no lock; `spares` was the
+        // only counted reference of this frame (`process` is a borrow), so
+        // nothing is left to drop when it does not return. It ends every
+        // thread of the group with `code` (with the group's own code if
+        // the group is already exiting).
+        unsafe { bindings::do_group_exit(code) }
     }
     spare::become_spare(spares);
     // A user context was handed to this task: it returns 0 to it.

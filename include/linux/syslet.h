@@ -47,7 +47,6 @@ void syslet_task_exit(struct task_struct *tsk, long code);
 void syslet_task_left(struct task_struct *tsk);
 void syslet_rs_task_left(struct task_struct *tsk);
 void syslet_end_group(int code);
-void __noreturn syslet_group_exit(int code);
 struct pt_regs;
 struct pid;
 size_t syslet_context_size(void);
