@@ -2,8 +2,9 @@
 /*
  * The race tests of the leadership move (issue #17; the places they race
  * are Documentation/leadership-move.md, section 2, one test per place of
- * the table in 3.6.1): leader_race_test.c, leader_race_proc_test.c,
- * leader_race_signal_test.c. After kselftest_harness.h and handoff_test.h.
+ * the table in 3.6.1): leader_race_test.c, leader_race_peers_test.c (and
+ * leader_race_peers.h), and those of tests/pending. After
+ * kselftest_harness.h and handoff_test.h.
  *
  * A race runs in the main thread of a child process (RACE()): a mover
  * hands the main flow's context off round after round, each time with

@@ -6,9 +6,10 @@
  * racers and the oracle): the resource limits' lock in fork, prlimit and
  * the compat old_getrlimit, exec from another thread, a new thread's
  * leader, the hung-task scan, setsid, setpgid and the exits of a moving
- * process, and the process CPU clock. leader_race_proc_test.c has the
- * races of /proc, ptrace, Yama, wait and cgroups; leader_race_signal_test.c
- * those of signals, taskstats, the xstate permissions, and the stress test.
+ * process, and the process CPU clock. leader_race_peers_test.c has the
+ * races of cgroups, Yama, wait, signals, taskstats and the xstate
+ * permissions; tests/pending those of /proc, ptrace by pid and group
+ * signals, and the stress test.
  *
  * Every race moves the leadership hundreds of times in one process, under
  * a deadline; the debug kernel's log must stay clean (make test fails on
