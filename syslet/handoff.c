@@ -39,13 +39,13 @@
 #include <asm/prctl.h>
 #include <asm/proto.h>
 
-static_assert(!(SYSLET_JOBCTL_GIVEN &
+static_assert(!((SYSLET_JOBCTL_GIVEN | SYSLET_JOBCTL_TAKING) &
 		(JOBCTL_STOP_SIGMASK | JOBCTL_STOP_DEQUEUED | JOBCTL_STOP_PENDING |
 		 JOBCTL_STOP_CONSUME | JOBCTL_TRAP_STOP | JOBCTL_TRAP_NOTIFY |
 		 JOBCTL_TRAPPING | JOBCTL_LISTENING | JOBCTL_TRAP_FREEZE |
 		 JOBCTL_PTRACE_FROZEN | JOBCTL_STOPPED | JOBCTL_TRACED)));
 #ifdef CONFIG_SYSLET_AIO
-static_assert(!(SYSLET_JOBCTL_GIVEN & SYSLET_JOBCTL_KILL));
+static_assert(!((SYSLET_JOBCTL_GIVEN | SYSLET_JOBCTL_TAKING) & SYSLET_JOBCTL_KILL));
 #endif
 
 /* What a fault in user code raises (kernel/signal.c's SYNCHRONOUS_MASK). */
@@ -102,7 +102,11 @@ bool syslet_context_save(void *buf, const struct pt_regs *regs,
 	struct task_struct *t = current;
 
 	spin_lock_irq(&t->sighand->siglock);
-	if (signal_pending(t)) {
+	/*
+	 * A tracer may have attached since eligible.rs looked (either task):
+	 * read again under the lock that syslet_ptrace_claim() takes.
+	 */
+	if (signal_pending(t) || t->ptrace || to->ptrace) {
 		spin_unlock_irq(&t->sighand->siglock);
 		return false;
 	}
@@ -135,6 +139,7 @@ bool syslet_context_save(void *buf, const struct pt_regs *regs,
 		      (threadlet ? SYSLET_SYNCHRONOUS_MASK : 0));
 	/* Nothing below fails: the context is given. */
 	t->jobctl |= SYSLET_JOBCTL_GIVEN;
+	to->jobctl |= SYSLET_JOBCTL_TAKING;
 	spin_unlock_irq(&t->sighand->siglock);
 
 	fpu_sync_fpstate(&t->thread.fpu);
@@ -204,20 +209,27 @@ static void syslet_set_return(struct callback_head *work)
 #endif
 
 /*
- * The context @from gave is applied (the TID went with it) or dropped:
- * @from may take another context now (syslet_wait_context_taken()).
+ * The context @from gave is applied (the TID went with it) or dropped by
+ * current, its spare: @from may take another context now
+ * (syslet_wait_context_taken()), and a tracer may attach to either task
+ * (syslet_ptrace_wait()).
  */
 static void syslet_context_taken(struct task_struct *from)
 {
+	struct task_struct *t = current;
 	unsigned long flags;
 
+	spin_lock_irq(&t->sighand->siglock);
+	t->jobctl &= ~SYSLET_JOBCTL_TAKING;
+	spin_unlock_irq(&t->sighand->siglock);
 	if (lock_task_sighand(from, &flags)) {
 		from->jobctl &= ~SYSLET_JOBCTL_GIVEN;
 		unlock_task_sighand(from, &flags);
 	}
-	/* The clear before the waiter's check (wake_up_var()'s rule). */
+	/* The clears before the waiters' checks (wake_up_var()'s rule). */
 	smp_mb();
 	wake_up_var(&from->jobctl);
+	wake_up_var(&t->jobctl);
 }
 
 /*
@@ -230,6 +242,42 @@ int syslet_wait_context_taken(void)
 
 	return wait_var_event_interruptible(&t->jobctl,
 					    !(READ_ONCE(t->jobctl) & SYSLET_JOBCTL_GIVEN));
+}
+
+/*
+ * ptrace_attach() (patches/0025), under tasklist_lock (write), for a
+ * tracer that found @task as @pid: @task becomes traced (@flags) unless
+ * a handoff moves @pid away from it, or a context to or from it (a move
+ * would leave the tracer with the wrong task under @pid). Under siglock,
+ * against syslet_context_save(): an attach lands wholly before a move
+ * (the save then refuses) or after it.
+ */
+bool syslet_ptrace_claim(struct task_struct *task, pid_t pid, unsigned int flags)
+{
+	bool claimed;
+
+	lockdep_assert_held_write(&tasklist_lock);
+	spin_lock(&task->sighand->siglock);
+	claimed = task_pid_vnr(task) == pid &&
+		  !(task->jobctl & (SYSLET_JOBCTL_GIVEN | SYSLET_JOBCTL_TAKING));
+	if (claimed)
+		task->ptrace = flags;
+	spin_unlock(&task->sighand->siglock);
+	return claimed;
+}
+
+/*
+ * After syslet_ptrace_claim() refused @task: waits until no context moves
+ * to or from it (0; then the tracer looks its TID up again), or the
+ * tracer has a fatal signal (-ERESTARTNOINTR: it never returns).
+ */
+int syslet_ptrace_wait(struct task_struct *task)
+{
+	if (wait_var_event_killable(&task->jobctl, !(READ_ONCE(task->jobctl) &
+			(SYSLET_JOBCTL_GIVEN | SYSLET_JOBCTL_TAKING))) ||
+	    fatal_signal_pending(current))
+		return -ERESTARTNOINTR;
+	return 0;
 }
 
 /*

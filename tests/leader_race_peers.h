@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What the races in which other tasks act on a moving process share
- * (leader_race_peers_test.c, tests/pending/leader_race_proc_test.c and
- * leader_race_signal_test.c; after kselftest_harness.h, handoff_test.h,
+ * (leader_race_peers_test.c, leader_ptrace_test.c, and
+ * tests/pending/leader_race_*_test.c; after kselftest_harness.h, handoff_test.h,
  * leader_race.h and handoff_fixture.h): a moving child that its parent
  * stops, waits for or traces by pid, a tracer by pid under Yama's
  * ptrace_scope 1, and signals queued with a number each and counted as

@@ -62,7 +62,16 @@ void syslet_block_signals(void);
  * the task takes no other context (syslet/spare.rs).
  */
 #define SYSLET_JOBCTL_GIVEN	(1UL << 30)
+/* The spare that context is given to carries this one meanwhile. */
+#define SYSLET_JOBCTL_TAKING	(1UL << 29)
 int syslet_wait_context_taken(void);
+/*
+ * kernel/ptrace.c (patches/0025): ptrace_attach() makes @task traced
+ * (@flags) only if @pid still names it and no context moves to or from it;
+ * else the tracer waits for the move and looks @pid up again.
+ */
+bool syslet_ptrace_claim(struct task_struct *task, pid_t pid, unsigned int flags);
+int syslet_ptrace_wait(struct task_struct *task);
 
 /*
  * syslet/identity.rs. syslet_identity_changed(): @task's credentials,
@@ -182,6 +191,16 @@ static inline void syslet_task_sleeping(struct task_struct *tsk) { }
 static inline void syslet_task_exit(struct task_struct *tsk, long code) { }
 static inline void syslet_task_left(struct task_struct *tsk) { }
 static inline void syslet_identity_changed(struct task_struct *task) { }
+static inline bool syslet_ptrace_claim(struct task_struct *task, pid_t pid,
+				       unsigned int flags)
+{
+	task->ptrace = flags;
+	return true;
+}
+static inline int syslet_ptrace_wait(struct task_struct *task)
+{
+	return 0;
+}
 static inline bool syslet_exec_begin(struct task_struct *task)
 {
 	return false;

@@ -1,17 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Races of the leadership move against what other tasks see of a moving
- * process, that fail on the current kernel (tests/pending/README.md;
- * Documentation/leadership-move.md, section 2; one test per place of the
- * table in 3.6.1; tests/leader_race.h has the mover, the racers and the
- * oracle, leader_race_peers.h the moving child and the tracer):
- * /proc/<pid>/comm, status, stat and task/, ptrace attach by pid, and
- * Yama's ptracer exception. The other races of this kind pass:
- * tests/leader_race_peers_test.c.
+ * A race of the leadership move against what other tasks see of a moving
+ * process, that fails on the current kernel (tests/pending/README.md;
+ * Documentation/leadership-move.md, section 2; tests/leader_race.h has the
+ * mover, the racers and the oracle): /proc/<pid>/comm, status, stat and
+ * task/. The other races of this kind pass: tests/leader_race_peers_test.c,
+ * tests/leader_ptrace_test.c.
  *
- * Every race moves the leadership hundreds of times in one process, under
- * a deadline; the debug kernel's log must stay clean (make test fails on
- * any splat). The program must run as root.
+ * The race moves the leadership hundreds of times in one process, under a
+ * deadline; the debug kernel's log must stay clean (make test fails on any
+ * splat). The program must run as root.
  */
 #define _GNU_SOURCE
 
@@ -98,83 +96,6 @@ static int proc_race(void *unused)
 HTEST(proc_files_while_leadership_moves)
 {
 	RACE(proc_race, NULL);
-}
-
-/* ---- ptrace attach by pid, Yama's ptracer exception ------------------- */
-
-static int ptrace_race(void *unused)
-{
-	struct moving *sh = moving_page();
-	int rc = race_setup();
-
-	if (rc || !sh || (sh->tracee = start_moving(sh, AS_ROOT)) < 0)
-		return rc ?: 2;
-	for (double end = now_ms() + RACE_MS; !rc && now_ms() < end; ) {
-		int rounds = __atomic_load_n(&sh->rounds, __ATOMIC_ACQUIRE), step = seize_and_detach(sh->tracee);
-
-		if (step) {
-			rc = race_fail(41, "attach by pid %d: step %d, errno %d", sh->tracee, step, errno);
-			/* Another task of it may be traced, by us: our exit detaches it. */
-			kill(sh->tracee, SIGKILL);
-			return rc;
-		}
-		sh->attaches++;
-		/* A traced task does not hand off: let it move again first. */
-		word_wait(&sh->rounds, rounds + 2, 2000);
-	}
-	rc = stop_moving(sh->tracee, sh) ?: rc;
-	say("%d attaches by pid", sh->attaches);
-	return rc ?: sh->attaches >= 20 ? 0 : race_fail(42, "only %d attaches", sh->attaches);
-}
-
-HTEST(ptrace_attach_by_pid_while_leadership_moves)
-{
-	RACE(ptrace_race, NULL);
-}
-
-/*
- * A tracer process (not an ancestor, without CAP_SYS_PTRACE) attaches to
- * a moving tracee that allowed it with PR_SET_PTRACER; after the tracee
- * revokes it, every attach gets EPERM.
- */
-static int ptracer_race(void *unused)
-{
-	struct moving *sh = moving_page();
-	int rc = race_setup(), status, revoked_at;
-	pid_t tracer;
-
-	if (rc || !sh)
-		return rc ?: 2;
-	tracer = fork();
-	if (!tracer) {
-		if (become_nobody() || !word_wait(&sh->tracee, 1, 10000))
-			_exit(CHILD_DROP_FAILED);
-		_exit(trace_by_pid(sh, 1));
-	}
-	sh->ptracer = tracer;
-	sh->tracee = start_moving(sh, AS_NOBODY);
-	word_set(&sh->tracee, sh->tracee);
-	if (sh->tracee < 0)
-		return 3;
-	word_wait(&sh->rounds, 1 << 30, RACE_MS);	/* the first phase: a deadline */
-	__atomic_store_n(&sh->revoke, 1, __ATOMIC_RELEASE);
-	if (!word_wait(&sh->revoked, 1, 5000))
-		rc = race_fail(43, "the tracee did not revoke");
-	revoked_at = sh->revoked;
-	word_wait(&sh->rounds, revoked_at + 50, 8000);
-	rc = stop_moving(sh->tracee, sh) ?: rc;
-	if (!wait_deadline(tracer, &status, 10000) || !WIFEXITED(status) || WEXITSTATUS(status))
-		rc = rc ?: race_fail(44, "the tracer: status %#x", status);
-	say("%d attaches allowed, %d refused after revocation at round %d, %d rounds",
-	    sh->attaches, sh->refusals, revoked_at, sh->rounds);
-	if (!rc && sh->rounds < revoked_at + 50)
-		rc = race_fail(45, "fewer than 50 moves after the revocation");
-	return rc ?: sh->attaches >= 10 && sh->refusals >= 1 ? 0 : race_fail(46, "too few attaches");
-}
-
-HTEST(ptracer_exception_survives_leadership_moves)
-{
-	with_ptrace_scope_1(_metadata, ptracer_race);
 }
 
 TEST_HARNESS_MAIN

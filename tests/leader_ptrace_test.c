@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ptrace attach by TID while that thread's user context moves to a spare
+ * (issue 17; Documentation/handoff.md, "The group leader").
+ *
+ * A handoff moves the context and its TID from the task that blocked to
+ * a spare; the main thread's also moves the group's leadership. A tracer
+ * that looked the TID up while the context was on its way used to attach
+ * the task it was leaving: the TID then named the spare, so
+ * PTRACE_INTERRUPT and PTRACE_DETACH by TID failed with ESRCH and
+ * waitpid() of it with ECHILD. ptrace_attach() now claims a tracee only if
+ * its TID still names it and no context moves to or from it, and else
+ * waits for the move and looks the TID up again (patches/0025,
+ * syslet_ptrace_claim()).
+ *
+ * A tracer process seizes, interrupts, reads the registers of and detaches
+ * by TID, each step required to work: a moving main thread (by its PID),
+ * the same under Yama's PR_SET_PTRACER exception and its revocation, and a
+ * second thread that hands off again and again (its TID must stay its
+ * own). The program must run as root; the debug kernel's log must stay
+ * clean.
+ */
+#define _GNU_SOURCE
+#include <sys/mman.h>
+
+#include "kselftest_harness.h"
+#include "handoff_test.h"
+#include "leader_race.h"
+
+#define HTEST_SECONDS 40
+#include "handoff_fixture.h"
+#include "leader_race_peers.h"
+
+/* ---- the main thread: attach by PID, Yama's ptracer exception -------- */
+
+static int ptrace_race(void *unused)
+{
+	struct moving *sh = moving_page();
+	int rc = race_setup();
+
+	if (rc || !sh || (sh->tracee = start_moving(sh, AS_ROOT)) < 0)
+		return rc ?: 2;
+	for (double end = now_ms() + RACE_MS; !rc && now_ms() < end; ) {
+		int rounds = __atomic_load_n(&sh->rounds, __ATOMIC_ACQUIRE), step = seize_and_detach(sh->tracee);
+
+		if (step) {
+			rc = race_fail(41, "attach by pid %d: step %d, errno %d", sh->tracee, step, errno);
+			/* Another task of it may be traced, by us: our exit detaches it. */
+			kill(sh->tracee, SIGKILL);
+			return rc;
+		}
+		sh->attaches++;
+		/* A traced task does not hand off: let it move again first. */
+		word_wait(&sh->rounds, rounds + 2, 2000);
+	}
+	rc = stop_moving(sh->tracee, sh) ?: rc;
+	say("%d attaches by pid", sh->attaches);
+	return rc ?: sh->attaches >= 20 ? 0 : race_fail(42, "only %d attaches", sh->attaches);
+}
+
+HTEST(ptrace_attach_by_pid_while_leadership_moves)
+{
+	RACE(ptrace_race, NULL);
+}
+
+/*
+ * A tracer process (not an ancestor, without CAP_SYS_PTRACE) attaches to
+ * a moving tracee that allowed it with PR_SET_PTRACER; after the tracee
+ * revokes it, every attach gets EPERM.
+ */
+static int ptracer_race(void *unused)
+{
+	struct moving *sh = moving_page();
+	int rc = race_setup(), status, revoked_at;
+	pid_t tracer;
+
+	if (rc || !sh)
+		return rc ?: 2;
+	tracer = fork();
+	if (!tracer) {
+		if (become_nobody() || !word_wait(&sh->tracee, 1, 10000))
+			_exit(CHILD_DROP_FAILED);
+		_exit(trace_by_pid(sh, 1));
+	}
+	sh->ptracer = tracer;
+	sh->tracee = start_moving(sh, AS_NOBODY);
+	word_set(&sh->tracee, sh->tracee);
+	if (sh->tracee < 0)
+		return 3;
+	word_wait(&sh->rounds, 1 << 30, RACE_MS);	/* the first phase: a deadline */
+	__atomic_store_n(&sh->revoke, 1, __ATOMIC_RELEASE);
+	if (!word_wait(&sh->revoked, 1, 5000))
+		rc = race_fail(43, "the tracee did not revoke");
+	revoked_at = sh->revoked;
+	word_wait(&sh->rounds, revoked_at + 50, 8000);
+	rc = stop_moving(sh->tracee, sh) ?: rc;
+	if (!wait_deadline(tracer, &status, 10000) || !WIFEXITED(status) || WEXITSTATUS(status))
+		rc = rc ?: race_fail(44, "the tracer: status %#x", status);
+	say("%d attaches allowed, %d refused after revocation at round %d, %d rounds",
+	    sh->attaches, sh->refusals, revoked_at, sh->rounds);
+	if (!rc && sh->rounds < revoked_at + 50)
+		rc = race_fail(45, "fewer than 50 moves after the revocation");
+	return rc ?: sh->attaches >= 10 && sh->refusals >= 1 ? 0 : race_fail(46, "too few attaches");
+}
+
+HTEST(ptracer_exception_survives_leadership_moves)
+{
+	with_ptrace_scope_1(_metadata, ptracer_race);
+}
+
+/* ---- a second thread: attach by TID ------------------------------------ */
+
+/* Shared with the tracee (MAP_SHARED). */
+struct moving_thread {
+	int tid, rounds, stop, bad_tid;
+	long moves;
+};
+
+/* The tracee's second thread: hands off (SYSLET_ASYNC getppid) until stopped. */
+static void *hand_off_until_stopped(void *arg)
+{
+	struct moving_thread *sh = arg;
+	struct syslet_uatom atom, *ring[8] = { 0 };
+	struct async_head_user ahu = RING_HEAD(ring);
+	long ret, handoffs0 = syslet_stat("handoffs");
+	int tid = syscall(SYS_gettid);
+
+	word_set(&sh->tid, tid);
+	while (!__atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE)) {
+		long r;
+
+		atom_set(&atom, SYSLET_ASYNC, __NR_getppid, &ret, NULL, NULL);
+		ret = NO_ATOM;
+		do {
+			errno = 0;
+			r = sys_async_exec(&atom, &ahu);
+		} while (r == -1 && errno == EINTR);
+		if (r == 0)
+			while (!reap(&ahu, ring, 8) && errno == EINTR)
+				;
+		if (syscall(SYS_gettid) != tid) {
+			word_set(&sh->bad_tid, (int)syscall(SYS_gettid));
+			break;
+		}
+		__atomic_add_fetch(&sh->rounds, 1, __ATOMIC_RELEASE);
+	}
+	sh->moves = syslet_stat("handoffs") - handoffs0;
+	return NULL;
+}
+
+/* The tracee process: its main thread waits while the second one moves. */
+static int tracee_main(struct moving_thread *sh)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, hand_off_until_stopped, sh))
+		return 2;
+	pthread_join(t, NULL);
+	return 0;
+}
+
+static int thread_race(void *unused)
+{
+	struct moving_thread *sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+					MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int rc = race_setup(), attaches = 0, status;
+	pid_t c;
+
+	if (rc || sh == MAP_FAILED)
+		return rc ?: 2;
+	c = fork();
+	if (!c)
+		_exit(tracee_main(sh));
+	if (c < 0 || !word_wait(&sh->tid, 1, 10000) || !word_wait(&sh->rounds, 1, 10000)) {
+		kill_reap(c);
+		return race_fail(3, "the tracee's thread made no round in 10 s");
+	}
+	for (double end = now_ms() + RACE_MS; !rc && now_ms() < end; ) {
+		int rounds = __atomic_load_n(&sh->rounds, __ATOMIC_ACQUIRE);
+		int step = seize_and_detach(sh->tid);
+
+		if (step) {
+			rc = race_fail(4, "attach by TID %d: step %d, errno %d", sh->tid, step, errno);
+			break;
+		}
+		attaches++;
+		/* A traced task does not hand off: let it move again first. */
+		word_wait(&sh->rounds, rounds + 2, 2000);
+	}
+	__atomic_store_n(&sh->stop, 1, __ATOMIC_RELEASE);
+	if (!wait_deadline(c, &status, 15000)) {
+		kill_reap(c);
+		return rc ?: race_fail(5, "the tracee did not stop");
+	}
+	say("%d attaches by TID; the thread made %d rounds, %ld moves", attaches, sh->rounds, sh->moves);
+	if (sh->bad_tid)
+		return rc ?: race_fail(6, "the thread's TID changed from %d to %d", sh->tid, sh->bad_tid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		return rc ?: race_fail(7, "the tracee: status %#x", status);
+	if (!rc && sh->moves < RACE_MIN_MOVES)
+		rc = race_fail(8, "only %ld moves", sh->moves);
+	return rc ?: attaches >= 20 ? 0 : race_fail(9, "only %d attaches", attaches);
+}
+
+HTEST(ptrace_attach_by_tid_while_a_thread_hands_off)
+{
+	RACE(thread_race, NULL);
+}
+
+TEST_HARNESS_MAIN
