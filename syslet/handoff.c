@@ -365,7 +365,11 @@ static bool syslet_take_identity(struct task_struct *from, bool lead)
 		return false;
 	/* What this spare's own last chain raised is not the context's. */
 	flush_sigqueue(&t->pending);
-	if (!pid_alive(from) || (from->flags & PF_EXITING) || (t->flags & PF_EXITING))
+	/*
+	 * An exiting @from waits for this restore in its do_exit() hook
+	 * (syslet_task_exit()), before its teardown: it can still give.
+	 */
+	if (!pid_alive(from) || (t->flags & PF_EXITING))
 		return false;
 	/* A spare never leads; only this handoff moves @from's leadership. */
 	if (WARN_ON_ONCE(thread_group_leader(t) || lead != thread_group_leader(from)))
@@ -539,9 +543,18 @@ int syslet_spawn_spare(int (*fn)(void *), void *arg)
 	return pid < 0 ? pid : 0;
 }
 
-/* do_exit() hook, after PF_EXITING is set (syslet/exit.rs). */
+/*
+ * do_exit() hook, after PF_EXITING is set (syslet/exit.rs). A task whose
+ * context is given but not yet applied (a threadlet function that ends
+ * its task at once) still holds the context's TID, and for the main
+ * thread the group's leadership: it waits here, before anything of it is
+ * torn down, until its spare took them (syslet_context_restore()) or
+ * dropped the context. The spare never waits for this task.
+ */
 void syslet_task_exit(struct task_struct *tsk, long code)
 {
+	if (READ_ONCE(tsk->jobctl) & SYSLET_JOBCTL_GIVEN)
+		wait_var_event(&tsk->jobctl, !(READ_ONCE(tsk->jobctl) & SYSLET_JOBCTL_GIVEN));
 	if ((tsk->flags & PF_SYSLET_HANDOFF) || READ_ONCE(tsk->signal->syslet_process))
 		syslet_rs_task_exit(tsk, code);
 }

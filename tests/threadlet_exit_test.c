@@ -249,4 +249,80 @@ TEST(process_outlives_the_spares_it_makes)
 		       "leader took a spare being made for one that runs)", WEXITSTATUS(status));
 }
 
+/*
+ * The main thread's threadlet function ends its task (SYS_exit) right
+ * after it blocked, while the spare may not have applied the context
+ * yet. The leadership must still move with the context: before the
+ * exit hook waited for the spare (syslet/handoff.c, syslet_task_exit()),
+ * the restore found the task exiting and kept the leadership there, and
+ * the process went on with a zombie leader and a main flow whose TID
+ * was not its PID (a hostile review: 12 rounds of 300).
+ */
+static void exit_fn(void *arg)
+{
+	struct timespec brief = { 0, (long)arg * 1000 };
+	unsigned long mask = 0;
+
+	raw_syscall4(__NR_nanosleep, (long)&brief, 0, 0, 0);
+	/*
+	 * A task whose context was given away blocks every signal (from
+	 * the save on, before the spare applies it); the main flow never
+	 * blocks SIGUSR2. So: moved, end this task at once; not moved (no
+	 * spare was free), this is the main thread: return.
+	 */
+	raw_syscall4(__NR_rt_sigprocmask, SIG_BLOCK, 0, (long)&mask, sizeof(mask));
+	if (mask & (1UL << (SIGUSR2 - 1)))
+		raw_syscall4(__NR_exit, 0, 0, 0, 0);
+}
+
+enum { EXIT_ROUNDS = 300, NOT_LEADING = 10 };
+
+static int exiting_flow(void)
+{
+	int async = 0;
+
+	alarm(60);
+	for (long i = 0; i < EXIT_ROUNDS; i++) {
+		/* a stack per round: the exiting task may still be on the last one */
+		char *stack = malloc(STACK_SIZE);
+		long r, tid, pid;
+
+		if (!stack)
+			return NO_THREAD;
+		memset(stack, 0x5a, STACK_SIZE);
+		r = threadlet_exec(exit_fn, (void *)(1 + i % 60), stack, STACK_SIZE);
+		tid = raw_syscall4(__NR_gettid, 0, 0, 0, 0);
+		pid = raw_syscall4(__NR_getpid, 0, 0, 0, 0);
+		if (r == THREADLET_WENT_ASYNC)
+			async++;
+		if (tid != pid) {
+			say("round %ld: the main flow runs as TID %ld in process %ld", i, tid, pid);
+			return NOT_LEADING;
+		}
+	}
+	say("%d of %d rounds went asynchronous", async, EXIT_ROUNDS);
+	return async >= EXIT_ROUNDS / 2 ? LIVED : NO_MAIN_HANDOFF;
+}
+
+TEST(main_flow_leads_when_its_threadlet_exits_before_the_restore)
+{
+	int status;
+	pid_t pid;
+
+	reset_sysctls();	/* (as root) the handoff on */
+	fflush(NULL);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0)
+		_exit(exiting_flow());
+	ASSERT_TRUE(wait_deadline(pid, &status, 65000)) {
+		kill_reap(pid);
+	}
+	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("the process ended with status %#x", status);
+	ASSERT_EQ(LIVED, WEXITSTATUS(status))
+		TH_LOG("%d: %s", WEXITSTATUS(status), WEXITSTATUS(status) == NOT_LEADING ?
+		       "the leadership stayed with the exiting task" :
+		       "fewer than half the rounds went asynchronous");
+}
+
 TEST_HARNESS_MAIN
