@@ -277,6 +277,8 @@ int syslet_ptrace_wait(struct task_struct *task)
 			(SYSLET_JOBCTL_GIVEN | SYSLET_JOBCTL_TAKING))) ||
 	    fatal_signal_pending(current))
 		return -ERESTARTNOINTR;
+	/* A TID that keeps moving: the tracer's retries yield the CPU. */
+	cond_resched();
 	return 0;
 }
 
@@ -553,8 +555,10 @@ int syslet_spawn_spare(int (*fn)(void *), void *arg)
  */
 void syslet_task_exit(struct task_struct *tsk, long code)
 {
+	/* Not a load, not a hung task, and no obstacle to the freezer. */
 	if (READ_ONCE(tsk->jobctl) & SYSLET_JOBCTL_GIVEN)
-		wait_var_event(&tsk->jobctl, !(READ_ONCE(tsk->jobctl) & SYSLET_JOBCTL_GIVEN));
+		(void)___wait_var_event(&tsk->jobctl, !(READ_ONCE(tsk->jobctl) & SYSLET_JOBCTL_GIVEN),
+				  TASK_IDLE | TASK_FREEZABLE, 0, 0, schedule());
 	if ((tsk->flags & PF_SYSLET_HANDOFF) || READ_ONCE(tsk->signal->syslet_process))
 		syslet_rs_task_exit(tsk, code);
 }

@@ -282,8 +282,13 @@ impl Spare {
                 unsafe { bindings::cond_resched() };
                 continue;
             }
+            // Claimed meanwhile: restore first. A stop or the freezer then
+            // acts on the context on its way to user space, not here,
+            // where it would hold the context (and a giver that exits,
+            // which waits for it) until SIGCONT or the thaw.
+            let claimed = st.state == SpareState::Claimed;
             drop(st);
-            if res == Woke::Signal {
+            if res == Woke::Signal && !claimed {
                 signals::take();
             }
         }
