@@ -68,6 +68,11 @@ HTEST(ptrace_attach_by_pid_while_leadership_moves)
  * a moving tracee that allowed it with PR_SET_PTRACER; after the tracee
  * revokes it, every attach gets EPERM.
  */
+static int trace_allowed(struct moving *sh)
+{
+	return trace_by_pid(sh, 1);
+}
+
 static int ptracer_race(void *unused)
 {
 	struct moving *sh = moving_page();
@@ -76,23 +81,17 @@ static int ptracer_race(void *unused)
 
 	if (rc || !sh)
 		return rc ?: 2;
-	tracer = fork();
-	if (!tracer) {
-		if (become_nobody() || !word_wait(&sh->tracee, 1, 10000))
-			_exit(CHILD_DROP_FAILED);
-		_exit(trace_by_pid(sh, 1));
-	}
-	sh->ptracer = tracer;
-	sh->tracee = start_moving(sh, AS_NOBODY);
-	word_set(&sh->tracee, sh->tracee);
-	if (sh->tracee < 0)
+	tracer = start_allowed(sh, trace_allowed);
+	if (tracer < 0)
 		return 3;
 	word_wait(&sh->rounds, 1 << 30, RACE_MS);	/* the first phase: a deadline */
 	__atomic_store_n(&sh->revoke, 1, __ATOMIC_RELEASE);
 	if (!word_wait(&sh->revoked, 1, 5000))
 		rc = race_fail(43, "the tracee did not revoke");
 	revoked_at = sh->revoked;
-	word_wait(&sh->rounds, revoked_at + 50, 8000);
+	/* 50 moves after it, and enough in all (a traced tracee moves less) */
+	word_wait(&sh->rounds, revoked_at + 50 > RACE_MIN_MOVES + 10 ? revoked_at + 50 :
+		  RACE_MIN_MOVES + 10, 8000);
 	rc = stop_moving(sh->tracee, sh) ?: rc;
 	if (!wait_deadline(tracer, &status, 10000) || !WIFEXITED(status) || WEXITSTATUS(status))
 		rc = rc ?: race_fail(44, "the tracer: status %#x", status);

@@ -17,6 +17,7 @@
 struct moving {
 	int rounds, stop, code;		/* the child exits `code` once stopped */
 	int ptracer, revoke, revoked;	/* PR_SET_PTRACER(ptracer); revoke it when asked */
+	int revoking;			/* set just before the revocation */
 	long moves;
 	int attaches, refusals;		/* by a tracer process */
 	pid_t tracee;
@@ -41,6 +42,8 @@ static inline int move_until_stopped(struct moving *sh)
 	while (!rc && mover_more(&m) && !__atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE)) {
 		rc = mover_round(&m);
 		if (__atomic_load_n(&sh->revoke, __ATOMIC_ACQUIRE) && !sh->revoked) {
+			/* a refusal from here on is the revocation's */
+			__atomic_store_n(&sh->revoking, 1, __ATOMIC_RELEASE);
 			if (prctl(PR_SET_PTRACER, 0, 0, 0, 0))
 				rc = race_fail(3, "PR_SET_PTRACER(0): %s", strerror(errno));
 			__atomic_store_n(&sh->revoked, m.rounds, __ATOMIC_RELEASE);
@@ -99,7 +102,7 @@ static inline int trace_by_pid(struct moving *sh, int checked_by_yama)
 		if (r == 0 && !revoked) {
 			sh->attaches++;
 		} else if (r == 1 && e == EPERM && checked_by_yama &&
-			   __atomic_load_n(&sh->revoked, __ATOMIC_ACQUIRE)) {
+			   __atomic_load_n(&sh->revoking, __ATOMIC_ACQUIRE)) {
 			sh->refusals++;
 		} else {
 			return race_fail(40, "tracing %d by pid (%s): step %d, errno %d", sh->tracee,
@@ -107,6 +110,32 @@ static inline int trace_by_pid(struct moving *sh, int checked_by_yama)
 		}
 	}
 	return 0;
+}
+
+/*
+ * Forks the tracer, as nobody, to run fn(sh) once the tracee is known;
+ * then the moving tracee, as nobody, which allows that tracer with
+ * PR_SET_PTRACER. The tracer's pid, or -1.
+ */
+static inline pid_t start_allowed(struct moving *sh, int (*fn)(struct moving *))
+{
+	pid_t tracer = fork();
+
+	if (!tracer) {
+		if (become_nobody() || !word_wait(&sh->tracee, 1, 10000))
+			_exit(CHILD_DROP_FAILED);
+		_exit(fn(sh));
+	}
+	if (tracer < 0)
+		return -1;
+	sh->ptracer = tracer;
+	sh->tracee = start_moving(sh, AS_NOBODY);
+	word_set(&sh->tracee, sh->tracee);
+	if (sh->tracee < 0) {
+		kill_reap(tracer);
+		return -1;
+	}
+	return tracer;
 }
 
 /* Yama's ptrace_scope 1 for fn, then the value found. */

@@ -227,26 +227,34 @@ static int making_flow(void)
 	return LIVED;
 }
 
-TEST(process_outlives_the_spares_it_makes)
+/* flow() in a child process, as root with the handoff on: its exit code. */
+static int flow_code(struct __test_metadata *_metadata, int (*flow)(void), int ms)
 {
-	int status;
+	int status = 0;
 	pid_t pid;
 
-	reset_sysctls();	/* (as root) the handoff on */
+	reset_sysctls();
 	fflush(NULL);
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0)
-		_exit(making_flow());
-	ASSERT_TRUE(wait_deadline(pid, &status, 25000)) {
+		_exit(flow());
+	ASSERT_TRUE(wait_deadline(pid, &status, ms)) {
 		kill_reap(pid);
 	}
 	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("the process ended with status %#x", status);
-	if (WEXITSTATUS(status) == NO_MAIN_HANDOFF)
+	return WEXITSTATUS(status);
+}
+
+TEST(process_outlives_the_spares_it_makes)
+{
+	int code = flow_code(_metadata, making_flow, 25000);
+
+	if (code == NO_MAIN_HANDOFF)
 		SKIP(return, "no handoff happened (no spare to be had?): nothing to check");
-	ASSERT_EQ(LIVED, WEXITSTATUS(status))
+	ASSERT_EQ(LIVED, code)
 		TH_LOG("the process ended with %d while its main flow was still running (0: the parked "
-		       "leader took a spare being made for one that runs)", WEXITSTATUS(status));
+		       "leader took a spare being made for one that runs)", code);
 }
 
 /*
@@ -306,22 +314,10 @@ static int exiting_flow(void)
 
 TEST(main_flow_leads_when_its_threadlet_exits_before_the_restore)
 {
-	int status;
-	pid_t pid;
+	int code = flow_code(_metadata, exiting_flow, 65000);
 
-	reset_sysctls();	/* (as root) the handoff on */
-	fflush(NULL);
-	pid = fork();
-	ASSERT_GE(pid, 0);
-	if (pid == 0)
-		_exit(exiting_flow());
-	ASSERT_TRUE(wait_deadline(pid, &status, 65000)) {
-		kill_reap(pid);
-	}
-	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("the process ended with status %#x", status);
-	ASSERT_EQ(LIVED, WEXITSTATUS(status))
-		TH_LOG("%d: %s", WEXITSTATUS(status), WEXITSTATUS(status) == NOT_LEADING ?
-		       "the leadership stayed with the exiting task" :
+	ASSERT_EQ(LIVED, code)
+		TH_LOG("%d: %s", code, code == NOT_LEADING ? "the leadership stayed with the exiting task" :
 		       "fewer than half the rounds went asynchronous");
 }
 
