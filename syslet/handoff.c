@@ -308,29 +308,28 @@ static void syslet_move_children(struct task_struct *from, struct task_struct *t
  * context and its TID; done as exec's de_thread() does it (Documentation/
  * handoff.md, "The group leader"). Caller holds the group's
  * cred_guard_mutex and cgroup_threadgroup_rwsem for reading,
- * tasklist_lock for writing and siglock; @from leads and is not exiting.
+ * tasklist_lock for writing, siglock and stats_lock; @from leads and is
+ * not exiting.
  */
 static void syslet_move_leadership(struct task_struct *from, struct task_struct *t)
 {
-	struct signal_struct *sig = t->signal;
 	struct pid_namespace *ns = task_active_pid_ns(from);
 	struct list_head *prev = t->thread_node.prev;
 	struct task_struct *p;
 
 	lockdep_assert_held_write(&tasklist_lock);
 	lockdep_assert_held(&t->sighand->siglock);
+	lockdep_assert_held(&t->signal->stats_lock.lock);
 	/*
 	 * The leader is first on thread_head (next_thread() wraps to it):
 	 * the two exchange places. A lockless walker may miss one of them
-	 * once; the CPU time sums retry on stats_lock.
+	 * once; the CPU time sums and /proc/<pid>/task/ retry on stats_lock.
 	 */
 	if (prev == &from->thread_node)
 		prev = &t->thread_node;
-	write_seqlock(&sig->stats_lock);
 	list_del_rcu(&t->thread_node);
 	list_replace_rcu(&from->thread_node, &t->thread_node);
 	list_add_rcu(&from->thread_node, prev);
-	write_sequnlock(&sig->stats_lock);
 
 	transfer_pid(from, t, PIDTYPE_TGID);
 	transfer_pid(from, t, PIDTYPE_PGID);
@@ -376,12 +375,19 @@ static bool syslet_take_identity(struct task_struct *from, bool lead)
 	/* A spare never leads; only this handoff moves @from's leadership. */
 	if (WARN_ON_ONCE(thread_group_leader(t) || lead != thread_group_leader(from)))
 		return false;
-	/* A thread's start time goes with its TID (/proc/<pid>/stat). */
+	/*
+	 * A thread's start time goes with its TID (/proc/<pid>/stat). What
+	 * /proc shows of a thread moves under stats_lock, on which its
+	 * readers retry (patches/0026): the start times, the TIDs, and the
+	 * leadership (the exit signal, the first place on the thread list).
+	 */
+	write_seqlock(&sig->stats_lock);
 	swap(t->start_time, from->start_time);
 	swap(t->start_boottime, from->start_boottime);
 	exchange_tids(t, from);
 	if (lead)
 		syslet_move_leadership(from, t);
+	write_sequnlock(&sig->stats_lock);
 	list_splice_tail_init(&from->pending.list, &t->pending.list);
 	t->pending.signal = from->pending.signal;
 	sigemptyset(&from->pending.signal);
@@ -401,8 +407,9 @@ static bool syslet_take_identity(struct task_struct *from, bool lead)
  * The lock rule of a leadership move (Documentation/handoff.md, "The
  * group leader"): cred_guard_mutex, then cgroup_threadgroup_rwsem for
  * reading, tasklist_lock for writing, siglock, and stats_lock around the
- * reorder of the thread list. Task locks (the names) only outside
- * tasklist_lock, which is read-locked in interrupts.
+ * exchange of the TIDs and the reorder of the thread list. Task locks
+ * (the names) only outside tasklist_lock, which is read-locked in
+ * interrupts.
  */
 void syslet_context_restore(void *buf)
 {
@@ -459,7 +466,12 @@ void syslet_context_restore(void *buf)
 		locked = true;
 	if (lead && !locked)
 		goto identity_done;
-	/* The name follows the TID (and the leader's is the process's). */
+	/*
+	 * The name follows the TID (and the leader's is the process's):
+	 * current takes it before the move, @from gets current's after, so
+	 * the task that holds the context's TID always has its name (a /proc
+	 * reader that spans the move shows again, patches/0026).
+	 */
 	get_task_comm(comm, from);
 	get_task_comm(own_comm, t);
 	__set_task_comm(t, comm, false);
