@@ -273,10 +273,21 @@ static void attach_by_pid(struct __test_metadata *_metadata, enum who who)
 		ASSERT_TRUE(0) TH_LOG("%s: the child did not hand off (see above)", who_name(who));
 	}
 	ASSERT_EQ(0, ptrace(PTRACE_SEIZE, pid, 0, 0)) TH_LOG("%s: errno %d", who_name(who), errno);
-	ASSERT_EQ(0, ptrace(PTRACE_INTERRUPT, pid, 0, 0));
-	status = ptrace_stop_within(pid, 5000);
-	EXPECT_EQ(PTRACE_EVENT_STOP, status >> 16) TH_LOG("%s: status %#x", who_name(who), status);
-	EXPECT_EQ(0, ptrace(PTRACE_GETREGS, pid, 0, &regs));
+	/*
+	 * The flow may still be on its way into the loop (in write()): let
+	 * it go on and stop it again, a few times at most.
+	 */
+	for (int tries = 0;; tries++) {
+		ASSERT_EQ(0, ptrace(PTRACE_INTERRUPT, pid, 0, 0));
+		status = ptrace_stop_within(pid, 5000);
+		ASSERT_EQ(PTRACE_EVENT_STOP, status >> 16) TH_LOG("%s: status %#x", who_name(who), status);
+		ASSERT_EQ(0, ptrace(PTRACE_GETREGS, pid, 0, &regs));
+		if ((regs.rip >= (unsigned long)__start_leader_spin &&
+		     regs.rip < (unsigned long)__stop_leader_spin) || tries == 20)
+			break;
+		ASSERT_EQ(0, ptrace(PTRACE_CONT, pid, 0, 0));
+		usleep(10000);
+	}
 	TH_LOG("%s: stopped at %#llx; the loop is [%p, %p)", who_name(who), regs.rip,
 	       __start_leader_spin, __stop_leader_spin);
 	EXPECT_TRUE(regs.rip >= (unsigned long)__start_leader_spin &&
