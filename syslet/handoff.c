@@ -39,13 +39,14 @@
 #include <asm/prctl.h>
 #include <asm/proto.h>
 
-static_assert(!((SYSLET_JOBCTL_GIVEN | SYSLET_JOBCTL_TAKING) &
+#define SYSLET_JOBCTL_ALL	(SYSLET_JOBCTL_GIVEN | SYSLET_JOBCTL_TAKING | SYSLET_JOBCTL_TRACER)
+static_assert(!(SYSLET_JOBCTL_ALL &
 		(JOBCTL_STOP_SIGMASK | JOBCTL_STOP_DEQUEUED | JOBCTL_STOP_PENDING |
 		 JOBCTL_STOP_CONSUME | JOBCTL_TRAP_STOP | JOBCTL_TRAP_NOTIFY |
 		 JOBCTL_TRAPPING | JOBCTL_LISTENING | JOBCTL_TRAP_FREEZE |
 		 JOBCTL_PTRACE_FROZEN | JOBCTL_STOPPED | JOBCTL_TRACED)));
 #ifdef CONFIG_SYSLET_AIO
-static_assert(!((SYSLET_JOBCTL_GIVEN | SYSLET_JOBCTL_TAKING) & SYSLET_JOBCTL_KILL));
+static_assert(!(SYSLET_JOBCTL_ALL & SYSLET_JOBCTL_KILL));
 #endif
 
 /* What a fault in user code raises (kernel/signal.c's SYNCHRONOUS_MASK). */
@@ -104,9 +105,13 @@ bool syslet_context_save(void *buf, const struct pt_regs *regs,
 	spin_lock_irq(&t->sighand->siglock);
 	/*
 	 * A tracer may have attached since eligible.rs looked (either task):
-	 * read again under the lock that syslet_ptrace_claim() takes.
+	 * read again under the lock that syslet_ptrace_claim() takes. One
+	 * that waits to attach gets this call's time to do it: the save
+	 * refuses once (the mark is cleared).
 	 */
-	if (signal_pending(t) || t->ptrace || to->ptrace) {
+	if (signal_pending(t) || t->ptrace || to->ptrace ||
+	    (t->jobctl & SYSLET_JOBCTL_TRACER)) {
+		t->jobctl &= ~SYSLET_JOBCTL_TRACER;
 		spin_unlock_irq(&t->sighand->siglock);
 		return false;
 	}
@@ -250,32 +255,40 @@ int syslet_wait_context_taken(void)
  * a handoff moves @pid away from it, or a context to or from it (a move
  * would leave the tracer with the wrong task under @pid). Under siglock,
  * against syslet_context_save(): an attach lands wholly before a move
- * (the save then refuses) or after it.
+ * (the save then refuses) or after it. A refused tracer marks the TID
+ * (SYSLET_JOBCTL_TRACER, which moves with it): the save of its next
+ * holder refuses once, so a thread that hands off over and over cannot
+ * keep the tracer out.
  */
 bool syslet_ptrace_claim(struct task_struct *task, pid_t pid, unsigned int flags)
 {
-	bool claimed;
+	bool claimed, named, moving;
 
 	lockdep_assert_held_write(&tasklist_lock);
 	spin_lock(&task->sighand->siglock);
-	claimed = task_pid_vnr(task) == pid &&
-		  !(task->jobctl & (SYSLET_JOBCTL_GIVEN | SYSLET_JOBCTL_TAKING));
+	named = task_pid_vnr(task) == pid;
+	moving = task->jobctl & (SYSLET_JOBCTL_GIVEN | SYSLET_JOBCTL_TAKING);
+	claimed = named && !moving;
 	if (claimed)
 		task->ptrace = flags;
+	else if (named)
+		/* The thread the TID goes to lets the tracer in first. */
+		task->jobctl |= SYSLET_JOBCTL_TRACER;
 	spin_unlock(&task->sighand->siglock);
 	return claimed;
 }
 
 /*
  * After syslet_ptrace_claim() refused @task: waits until no context moves
- * to or from it (0; then the tracer looks its TID up again), or the
- * tracer has a fatal signal (-ERESTARTNOINTR: it never returns).
+ * to or from it (0; then the tracer looks its TID up again), or a signal
+ * comes (-ERESTARTNOINTR: its handler runs and the attach starts again,
+ * as for the tracer's wait on cred_guard_mutex).
  */
 int syslet_ptrace_wait(struct task_struct *task)
 {
-	if (wait_var_event_killable(&task->jobctl, !(READ_ONCE(task->jobctl) &
+	if (wait_var_event_interruptible(&task->jobctl, !(READ_ONCE(task->jobctl) &
 			(SYSLET_JOBCTL_GIVEN | SYSLET_JOBCTL_TAKING))) ||
-	    fatal_signal_pending(current))
+	    signal_pending(current))
 		return -ERESTARTNOINTR;
 	/* A TID that keeps moving: the tracer's retries yield the CPU. */
 	cond_resched();
@@ -385,6 +398,9 @@ static bool syslet_take_identity(struct task_struct *from, bool lead)
 	swap(t->start_time, from->start_time);
 	swap(t->start_boottime, from->start_boottime);
 	exchange_tids(t, from);
+	/* A tracer's wait for this TID (syslet_ptrace_claim()) goes with it. */
+	t->jobctl |= from->jobctl & SYSLET_JOBCTL_TRACER;
+	from->jobctl &= ~SYSLET_JOBCTL_TRACER;
 	if (lead)
 		syslet_move_leadership(from, t);
 	write_sequnlock(&sig->stats_lock);

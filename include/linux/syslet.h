@@ -64,6 +64,11 @@ void syslet_block_signals(void);
 #define SYSLET_JOBCTL_GIVEN	(1UL << 30)
 /* The spare that context is given to carries this one meanwhile. */
 #define SYSLET_JOBCTL_TAKING	(1UL << 29)
+/*
+ * A tracer waits to attach to the thread that will hold this context's
+ * TID: it moves with the TID, and the holder's next save refuses once.
+ */
+#define SYSLET_JOBCTL_TRACER	(1UL << 28)
 int syslet_wait_context_taken(void);
 /*
  * kernel/ptrace.c (patches/0025): ptrace_attach() makes @task traced
