@@ -17,8 +17,9 @@
  * by TID, each step required to work: a moving main thread (by its PID),
  * the same under Yama's PR_SET_PTRACER exception and its revocation, and a
  * second thread that hands off again and again (its TID must stay its
- * own). The program must run as root; the debug kernel's log must stay
- * clean.
+ * own). And a threadlet function that asks to be traced (PTRACE_TRACEME)
+ * while its caller's context moves. The program must run as root; the
+ * debug kernel's log must stay clean.
  */
 #define _GNU_SOURCE
 #include <sys/mman.h>
@@ -30,6 +31,8 @@
 #define HTEST_SECONDS 40
 #include "handoff_fixture.h"
 #include "leader_race_peers.h"
+#include "threadlet.h"
+#include "threadlet_test.h"
 
 /* ---- the main thread: attach by PID, Yama's ptracer exception -------- */
 
@@ -204,6 +207,96 @@ static int thread_race(void *unused)
 HTEST(ptrace_attach_by_tid_while_a_thread_hands_off)
 {
 	RACE(thread_race, NULL);
+}
+
+/* ---- PTRACE_TRACEME from a threadlet whose caller's context moves ---- */
+
+/*
+ * The threadlet function of a child's main thread blocks (its caller's
+ * context, with the TID, goes to a spare), then at once asks to be traced
+ * and stops itself by TID. PTRACE_TRACEME waits until the context has
+ * gone (patches/0025), so the TID the tracer sees in the stop stays the
+ * tracee's: PTRACE_CONT by it works. Before, the stop could be reported
+ * under the TID that the restore then gave to the main flow, and the
+ * tracer's PTRACE_CONT by it failed (ESRCH), the tracee stopped for good.
+ */
+static int traceme_done;
+
+static void traceme_fn(void *arg)
+{
+	struct timespec brief = { 0, (long)arg * 1000 };
+
+	raw_syscall4(__NR_nanosleep, (long)&brief, 0, 0, 0);
+	raw_syscall4(__NR_ptrace, PTRACE_TRACEME, 0, 0, 0);
+	raw_syscall4(__NR_tgkill, raw_syscall4(__NR_getpid, 0, 0, 0, 0),
+		     raw_syscall4(__NR_gettid, 0, 0, 0, 0), SIGSTOP, 0);
+	word_set(&traceme_done, 1);
+}
+
+static int traceme_child(long us)
+{
+	void *stack = new_stack();
+
+	if (!stack)
+		return 2;
+	alarm(20);
+	threadlet_exec(traceme_fn, (void *)us, stack, STACK_SIZE);
+	return word_wait(&traceme_done, 1, 10000) ? 0 : 3;
+}
+
+/* One child: every stop of its tasks continued by its TID; its status. */
+static int trace_one_child(long us, int *stops, int *bad_cont)
+{
+	double end = now_ms() + 15000;
+	pid_t c = fork();
+	int status = -1;
+
+	if (!c)
+		_exit(traceme_child(us));
+	while (c > 0 && now_ms() < end) {
+		int st;
+		pid_t w = waitpid(-1, &st, __WALL | WNOHANG);
+
+		if (w == c && (WIFEXITED(st) || WIFSIGNALED(st)))
+			status = st;
+		else if (w > 0 && WIFSTOPPED(st)) {
+			(*stops)++;
+			if (ptrace(PTRACE_CONT, w, 0, 0))
+				(*bad_cont)++;
+		} else if (w < 0 && errno == ECHILD)
+			break;
+		else if (w <= 0)
+			usleep(500);
+	}
+	if (status == -1 && c > 0)
+		kill_reap(c);
+	while (waitpid(-1, NULL, __WALL | WNOHANG) > 0)
+		;
+	return status;
+}
+
+static int traceme_case(void *unused)
+{
+	int stops = 0, bad_cont = 0, bad_end = 0, rc = race_setup();
+
+	if (rc)
+		return rc;
+	for (long i = 0; i < 30; i++) {
+		int status = trace_one_child(1 + i % 30, &stops, &bad_cont);
+
+		bad_end += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	say("30 children: %d stops, %d PTRACE_CONT by TID failed, %d did not end well",
+	    stops, bad_cont, bad_end);
+	if (bad_cont || bad_end)
+		return race_fail(50, "PTRACE_CONT by the stopped TID failed %d times, %d children "
+				 "did not exit 0", bad_cont, bad_end);
+	return stops >= 30 ? 0 : race_fail(51, "only %d stops", stops);
+}
+
+HTEST(traceme_from_a_threadlet_whose_callers_context_moves)
+{
+	RACE(traceme_case, NULL);
 }
 
 TEST_HARNESS_MAIN

@@ -206,6 +206,10 @@ static inline int syslet_ptrace_wait(struct task_struct *task)
 {
 	return 0;
 }
+static inline int syslet_wait_context_taken(void)
+{
+	return 0;
+}
 static inline bool syslet_exec_begin(struct task_struct *task)
 {
 	return false;
