@@ -284,7 +284,11 @@ static int traceme_case(void *unused)
 	for (long i = 0; i < 30; i++) {
 		int status = trace_one_child(1 + i % 30, &stops, &bad_cont);
 
-		bad_end += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+			say("child %ld (a %ld us sleep): status %#x (-1: not ended in 15 s)", i,
+			    1 + i % 30, status);
+			bad_end++;
+		}
 	}
 	say("30 children: %d stops, %d PTRACE_CONT by TID failed, %d did not end well",
 	    stops, bad_cont, bad_end);

@@ -95,12 +95,15 @@ static inline int trace_by_pid(struct moving *sh, int checked_by_yama)
 {
 	while (!__atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE)) {
 		int revoked = __atomic_load_n(&sh->revoked, __ATOMIC_ACQUIRE);
+		int rounds = __atomic_load_n(&sh->rounds, __ATOMIC_ACQUIRE);
 		int r = seize_and_detach(sh->tracee), e = errno;
 
 		if (__atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE))
 			break;	/* it may be exiting */
 		if (r == 0 && !revoked) {
 			sh->attaches++;
+			/* A traced task does not hand off: let it move again. */
+			word_wait(&sh->rounds, rounds + 1, 500);
 		} else if (r == 1 && e == EPERM && checked_by_yama &&
 			   __atomic_load_n(&sh->revoking, __ATOMIC_ACQUIRE)) {
 			sh->refusals++;
