@@ -159,8 +159,11 @@ static int descendant_race(void *unused)
 	if (racers_start(&th, 1, trace_my_child, sh))
 		return 3;
 	__atomic_store_n(&sh->stop, 0, __ATOMIC_RELEASE);
-	while (!rc && mover_more(&m))
+	while (!rc && mover_more(&m)) {
 		rc = mover_round(&m);
+		/* the tracer thread waits for a move after each attach */
+		__atomic_store_n(&sh->rounds, m.rounds, __ATOMIC_RELEASE);
+	}
 	__atomic_store_n(&sh->stop, 1, __ATOMIC_RELEASE);
 	rc = racers_stop(&th, 1) ?: rc ?: mover_enough(&m);
 	kill_reap(sh->tracee);
