@@ -307,6 +307,75 @@ HTEST(thread_directed_signals_reach_the_main_flow_during_moves)
 	RACE(directed_race, NULL);
 }
 
+/*
+ * The same at a second thread that hands off again and again: each of
+ * QUEUED rt_tgsigqueueinfo() from another process to its TID must be
+ * handled once. A send whose lookup found the thread just before a
+ * handoff exchanged its TID queued the signal on the task that gave the
+ * TID away, which never delivers it (patches/0027).
+ */
+static pid_t worker_tid;
+
+static int queue_to_worker(int sig, int k)
+{
+	siginfo_t si = { .si_signo = sig, .si_code = SI_QUEUE };
+
+	si.si_pid = getpid();
+	si.si_uid = getuid();
+	si.si_value.sival_int = k;
+	return syscall(SYS_rt_tgsigqueueinfo, sig_target, worker_tid, sig, &si);
+}
+
+static void *hand_off_until_signalled(void *arg)
+{
+	struct syslet_uatom atom, *ring[8] = { 0 };
+	struct async_head_user ahu = RING_HEAD(ring);
+	double end = now_ms() + 4 * RACE_MS;
+	long ret;
+
+	word_set((int *)&worker_tid, (int)syscall(SYS_gettid));
+	while (atomic_load(&senders_done) < 1 && now_ms() < end) {
+		atom_set(&atom, SYSLET_ASYNC, __NR_getppid, &ret, NULL, NULL);
+		if (sys_async_exec(&atom, &ahu) == 0)
+			while (!reap(&ahu, ring, 8) && errno == EINTR)
+				;
+		__atomic_add_fetch((int *)arg, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static int worker_race(void *unused)
+{
+	int rounds = 0, rc = race_setup(), status;
+	long handoffs = syslet_stat("handoffs");
+	pthread_t w;
+	pid_t other;
+
+	if (rc)
+		return rc;
+	count_queued();
+	sig_target = getpid();
+	if (pthread_create(&w, NULL, hand_off_until_signalled, &rounds) ||
+	    !word_wait((int *)&worker_tid, 1, 10000))
+		return 3;
+	other = fork();
+	if (!other)
+		_exit(send_all(SIGRTMIN + 2, queue_to_worker) ? 1 : 0);
+	pthread_join(w, NULL);
+	if (!wait_deadline(other, &status, 10000) || !WIFEXITED(status) || WEXITSTATUS(status))
+		rc = race_fail(83, "the other process: status %#x", status);
+	say("%d rounds, %ld moves of the second thread; %d signals to it", rounds,
+	    syslet_stat("handoffs") - handoffs, QUEUED);
+	if (!rc && atomic_load(&senders_done) < 1)
+		rc = race_fail(84, "the sender's last signal never arrived");
+	return rc ?: each_once(1);
+}
+
+HTEST(thread_directed_signals_reach_a_second_thread_during_its_handoffs)
+{
+	RACE(worker_race, NULL);
+}
+
 /* ---- P9: taskstats of a thread, whose leader moves --------------------- */
 
 struct genl_msg {
