@@ -320,6 +320,9 @@ static int queue_to_worker(int sig, int k)
 {
 	siginfo_t si = { .si_signo = sig, .si_code = SI_QUEUE };
 
+	/* paced, so that the thread moves between the signals, not after */
+	if (k % 4 == 0)
+		usleep(500);
 	si.si_pid = getpid();
 	si.si_uid = getuid();
 	si.si_value.sival_int = k;
@@ -364,10 +367,12 @@ static int worker_race(void *unused)
 	pthread_join(w, NULL);
 	if (!wait_deadline(other, &status, 10000) || !WIFEXITED(status) || WEXITSTATUS(status))
 		rc = race_fail(83, "the other process: status %#x", status);
-	say("%d rounds, %ld moves of the second thread; %d signals to it", rounds,
-	    syslet_stat("handoffs") - handoffs, QUEUED);
+	handoffs = syslet_stat("handoffs") - handoffs;
+	say("%d rounds, %ld moves of the second thread; %d signals to it", rounds, handoffs, QUEUED);
 	if (!rc && atomic_load(&senders_done) < 1)
 		rc = race_fail(84, "the sender's last signal never arrived");
+	if (!rc && handoffs < RACE_MIN_MOVES)
+		rc = race_fail(85, "only %ld moves while the signals came", handoffs);
 	return rc ?: each_once(1);
 }
 
