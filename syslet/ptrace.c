@@ -18,6 +18,9 @@
 #include <linux/wait_bit.h>
 #include <linux/syslet.h>
 
+/* A context moves from (GIVEN) or to (TAKING) the task. */
+#define SYSLET_JOBCTL_MOVING	(SYSLET_JOBCTL_GIVEN | SYSLET_JOBCTL_TAKING)
+
 /*
  * ptrace_attach() (patches/0025), under tasklist_lock (write), for a
  * tracer that found @task as @pid: @task becomes traced (@flags) unless
@@ -36,7 +39,7 @@ bool syslet_ptrace_claim(struct task_struct *task, pid_t pid, unsigned int flags
 	lockdep_assert_held_write(&tasklist_lock);
 	spin_lock(&task->sighand->siglock);
 	named = task_pid_vnr(task) == pid;
-	moving = task->jobctl & (SYSLET_JOBCTL_GIVEN | SYSLET_JOBCTL_TAKING);
+	moving = task->jobctl & SYSLET_JOBCTL_MOVING;
 	claimed = named && !moving;
 	if (claimed)
 		task->ptrace = flags;
@@ -55,8 +58,8 @@ bool syslet_ptrace_claim(struct task_struct *task, pid_t pid, unsigned int flags
  */
 int syslet_ptrace_wait(struct task_struct *task)
 {
-	if (wait_var_event_interruptible(&task->jobctl, !(READ_ONCE(task->jobctl) &
-			(SYSLET_JOBCTL_GIVEN | SYSLET_JOBCTL_TAKING))) ||
+	if (wait_var_event_interruptible(&task->jobctl,
+					 !(READ_ONCE(task->jobctl) & SYSLET_JOBCTL_MOVING)) ||
 	    signal_pending(current))
 		return -ERESTARTNOINTR;
 	/* A TID that keeps moving: the tracer's retries yield the CPU. */
