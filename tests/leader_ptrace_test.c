@@ -122,24 +122,12 @@ struct moving_thread {
 static void *hand_off_until_stopped(void *arg)
 {
 	struct moving_thread *sh = arg;
-	struct syslet_uatom atom, *ring[8] = { 0 };
-	struct async_head_user ahu = RING_HEAD(ring);
-	long ret, handoffs0 = syslet_stat("handoffs");
+	long handoffs0 = syslet_stat("handoffs");
 	int tid = syscall(SYS_gettid);
 
 	word_set(&sh->tid, tid);
 	while (!__atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE)) {
-		long r;
-
-		atom_set(&atom, SYSLET_ASYNC, __NR_getppid, &ret, NULL, NULL);
-		ret = NO_ATOM;
-		do {
-			errno = 0;
-			r = sys_async_exec(&atom, &ahu);
-		} while (r == -1 && errno == EINTR);
-		if (r == 0)
-			while (!reap(&ahu, ring, 8) && errno == EINTR)
-				;
+		thread_hand_off();
 		if (syscall(SYS_gettid) != tid) {
 			word_set(&sh->bad_tid, (int)syscall(SYS_gettid));
 			break;

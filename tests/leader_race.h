@@ -236,6 +236,26 @@ static inline int mover_round(struct mover *m)
 	return mover_round_with(m, -1, 0, NULL);
 }
 
+/*
+ * One handoff of the calling thread, any thread (a mover round without
+ * the main-thread checks): SYSLET_ASYNC getppid(), reaped.
+ */
+static inline void thread_hand_off(void)
+{
+	struct syslet_uatom atom, *ring[8] = { 0 };
+	struct async_head_user ahu = RING_HEAD(ring);
+	long ret = NO_ATOM, r;
+
+	atom_set(&atom, SYSLET_ASYNC, __NR_getppid, &ret, NULL, NULL);
+	do {
+		errno = 0;
+		r = sys_async_exec(&atom, &ahu);
+	} while (r == -1 && errno == EINTR);
+	if (r == 0)
+		while (!reap(&ahu, ring, 8) && errno == EINTR)
+			;
+}
+
 /* After the rounds: 0 if the race moved the leadership often enough. */
 static inline int mover_enough(const struct mover *m)
 {

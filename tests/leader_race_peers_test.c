@@ -331,17 +331,11 @@ static int queue_to_worker(int sig, int k)
 
 static void *hand_off_until_signalled(void *arg)
 {
-	struct syslet_uatom atom, *ring[8] = { 0 };
-	struct async_head_user ahu = RING_HEAD(ring);
 	double end = now_ms() + 4 * RACE_MS;
-	long ret;
 
 	word_set((int *)&worker_tid, (int)syscall(SYS_gettid));
 	while (atomic_load(&senders_done) < 1 && now_ms() < end) {
-		atom_set(&atom, SYSLET_ASYNC, __NR_getppid, &ret, NULL, NULL);
-		if (sys_async_exec(&atom, &ahu) == 0)
-			while (!reap(&ahu, ring, 8) && errno == EINTR)
-				;
+		thread_hand_off();
 		__atomic_add_fetch((int *)arg, 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
