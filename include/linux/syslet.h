@@ -330,9 +330,24 @@ int syslet_kunit_worker_tables(void);
 #endif
 
 /*
+ * kernel/signal.c (patches/0027): a thread-directed signal to @p, which
+ * @tid named at the sender's lookup: SIGNAL_TID_MOVED (nothing sent) if a
+ * handoff gave @tid to another task meanwhile, and the sender looks it up
+ * again; after SIGNAL_TID_RETRIES of those (counted in *@tries) the signal
+ * goes to @p. fs/fcntl.c sends F_OWNER_TID's signals with it.
+ */
+#define SIGNAL_TID_MOVED	1
+#define SIGNAL_TID_RETRIES	8
+struct kernel_siginfo;
+struct pid;
+int do_send_sig_to_tid(int sig, struct kernel_siginfo *info,
+		       struct task_struct *p, struct pid *tid, unsigned int *tries);
+
+/*
  * security/yama (patches/0022): the ptracer relations of @from, which led
  * its thread group, are @to's, which leads it now (the handoff's move of
- * the leadership, syslet/handoff.c). Caller holds cred_guard_mutex.
+ * the leadership, syslet/handoff.c). Caller holds cred_guard_mutex and
+ * exec_update_lock for writing.
  */
 #ifdef CONFIG_SECURITY_YAMA
 void yama_task_leader_moved(struct task_struct *from, struct task_struct *to);
