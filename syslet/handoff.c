@@ -375,8 +375,8 @@ static bool syslet_take_identity(struct task_struct *from, bool lead)
  * to it).
  *
  * The lock rule of a leadership move (Documentation/handoff.md, "The
- * group leader"): cred_guard_mutex, exec_update_lock for writing, then
- * cgroup_threadgroup_rwsem for reading, tasklist_lock for writing, siglock, and stats_lock around the
+ * group leader"): cred_guard_mutex, then cgroup_threadgroup_rwsem for
+ * reading, tasklist_lock for writing, siglock, and stats_lock around the
  * exchange of the TIDs and the reorder of the thread list. Task locks
  * (the names) only outside tasklist_lock, which is read-locked in
  * interrupts.
@@ -431,18 +431,9 @@ void syslet_context_restore(void *buf)
 	if (task_nice(t) != task_nice(from))
 		set_user_nice(t, task_nice(from));
 
-	/*
-	 * The exec or the exit that is coming moves nothing. exec_update_lock
-	 * (after cred_guard_mutex, as in exec) keeps out the ptrace access
-	 * checks that hold only it (mm_access(), lock_trace(), pidfd_getfd(),
-	 * perf): Yama's exception must not see a leader its relations do not
-	 * name yet.
-	 */
-	if (lead && !mutex_lock_killable(&sig->cred_guard_mutex)) {
-		locked = !down_write_killable(&sig->exec_update_lock);
-		if (!locked)
-			mutex_unlock(&sig->cred_guard_mutex);
-	}
+	/* The exec or the exit that is coming moves nothing. */
+	if (lead && !mutex_lock_killable(&sig->cred_guard_mutex))
+		locked = true;
 	if (lead && !locked)
 		goto identity_done;
 	/*
@@ -476,10 +467,8 @@ void syslet_context_restore(void *buf)
 	__set_task_comm(moved ? from : t, own_comm, false);
 	if (moved && lead)
 		yama_task_leader_moved(from, t);
-	if (locked) {
-		up_write(&sig->exec_update_lock);
+	if (locked)
 		mutex_unlock(&sig->cred_guard_mutex);
-	}
 identity_done:
 	/*
 	 * The thread's CPU clock goes on from where the context left it. The

@@ -5,10 +5,10 @@
  * PR_SET_PTRACER reads its memory, by turns through /proc/<pid>/mem and
  * process_vm_readv() (where the kernel has CONFIG_CROSS_MEMORY_ATTACH;
  * the test kernel does not). Both check the exception without cred_guard_mutex
- * (mm_access() holds exec_update_lock), where the move rekeys the
- * relation only after the leader changed: the move now holds
- * exec_update_lock for writing too (patches/0022, syslet/handoff.c).
- * Before that, one read in 193-304 was refused (EACCES), 3 runs of 3.
+ * (mm_access()), where the move rekeys the relation only after the
+ * leader changed: the check now matches the tracee's thread group (its
+ * signal_struct), which the move does not change (patches/0022). Before
+ * that, one read in 193-304 was refused (EACCES), 3 runs of 3.
  * ptrace_attach() holds cred_guard_mutex (tests/leader_ptrace_test.c).
  */
 #define _GNU_SOURCE

@@ -346,8 +346,7 @@ int do_send_sig_to_tid(int sig, struct kernel_siginfo *info,
 /*
  * security/yama (patches/0022): the ptracer relations of @from, which led
  * its thread group, are @to's, which leads it now (the handoff's move of
- * the leadership, syslet/handoff.c). Caller holds cred_guard_mutex and
- * exec_update_lock for writing.
+ * the leadership, syslet/handoff.c). Caller holds cred_guard_mutex.
  */
 #ifdef CONFIG_SECURITY_YAMA
 void yama_task_leader_moved(struct task_struct *from, struct task_struct *to);
