@@ -55,9 +55,10 @@ static int sa_aio_read(struct aiocb *cb)
 	cb->aio_lio_opcode = LIO_READ;
 	int now = sa_read_now(cb);
 
-	if (now > 0)
+	if (now == 1)
 		return 0;
-	return submit1(cb, now < 0 ? SA_READ | SA_OP_STARTED : SA_READ);
+	return submit1(cb, now == 2  ? SA_READ | SA_OP_HELPER
+			   : now < 0 ? SA_READ | SA_OP_STARTED : SA_READ);
 }
 
 static int sa_aio_write(struct aiocb *cb)
@@ -89,6 +90,7 @@ static int sa_aio_error(const struct aiocb *cb)
 {
 	if (mode() == SA_MODE_PASS)
 		return sa_real.error ? sa_real.error(cb) : enosys();
+	sa_helper_run_ends();
 	return __atomic_load_n(&cb->__error_code, __ATOMIC_ACQUIRE);
 }
 
@@ -97,6 +99,7 @@ static ssize_t sa_aio_return(struct aiocb *cb)
 {
 	if (mode() == SA_MODE_PASS)
 		return sa_real.ret ? sa_real.ret(cb) : enosys();
+	sa_helper_run_ends();
 	(void)__atomic_load_n(&cb->__error_code, __ATOMIC_ACQUIRE);
 	return cb->__return_value;
 }
@@ -117,6 +120,7 @@ static int sa_aio_suspend(const struct aiocb *const list[], int nent, const stru
 
 	if (mode() == SA_MODE_PASS)
 		return sa_real.suspend ? sa_real.suspend(list, nent, timeout) : enosys();
+	sa_helper_run_ends();
 	if (nent < 0) {
 		errno = EINVAL;
 		return -1;

@@ -453,11 +453,12 @@ void sa_fork_child(void)
 	for (unsigned i = 0; i < TAB; i++)
 		for (struct sa_req *r = tab[i]; r; r = r->hnext) {
 			r->urgent = 0;
-			if (r->kind == SA_KERNEL) {
+			if (r->kind == SA_KERNEL || r->kind == SA_HELPER) {
 				r->orphan = 1;
 				r->counted = 0;
 			}
 		}
 	inflight = 0;
+	sa_helper_fork_child();
 	sa_shadow_fork_child();
 }

@@ -16,7 +16,8 @@
 #include <unistd.h>
 
 /*
- * A new request for CB doing OP (with SA_OP_STARTED: see sa_read_now()),
+ * A new request for CB doing OP (with SA_OP_STARTED or SA_OP_HELPER: see
+ * sa_read_now()),
  * or NULL with *ERR set: EINVAL for an
  * aio_reqprio out of [0, AIO_PRIO_DELTA_MAX] (glibc also sets the aiocb's
  * fields then), EAGAIN without memory. Only regular files and block
@@ -26,11 +27,11 @@
  */
 static struct sa_req *prepare(struct aiocb *cb, int op, struct sa_lio *lio, int *err)
 {
-	int started = !!(op & SA_OP_STARTED);
+	int started = !!(op & SA_OP_STARTED), helper = !!(op & SA_OP_HELPER);
 	struct sa_req *r;
 	struct stat st;
 
-	op &= ~SA_OP_STARTED;
+	op &= ~(SA_OP_STARTED | SA_OP_HELPER);
 	if (op == SA_FSYNC || op == SA_FDSYNC) {
 		cb->aio_reqprio = 0;	/* as glibc's enqueue does */
 	} else if (cb->aio_reqprio < 0 || cb->aio_reqprio > AIO_PRIO_DELTA_MAX) {
@@ -57,7 +58,7 @@ static struct sa_req *prepare(struct aiocb *cb, int op, struct sa_lio *lio, int 
 	r->kind = SA_GLIBC;
 	sa_shadow_init(r);
 	if (op != SA_BAD && fstat(r->fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
-		r->kind = SA_KERNEL;
+		r->kind = helper ? SA_HELPER : SA_KERNEL;
 		if (op == SA_WRITE) {
 			int fl = fcntl(r->fd, F_GETFL);
 
@@ -81,104 +82,6 @@ static void fill_iocb(struct sa_req *r)
 	r->iocb.aio_buf = (uintptr_t)r->buf;
 	r->iocb.aio_nbytes = r->len;
 	r->iocb.aio_offset = r->off;
-}
-
-/*
- * The page cache's answer first. A read whose data is cached finishes
- * inside aio_read() with one preadv2(RWF_NOWAIT): no request, no
- * io_context, no event to reap, no thread woken. This is the syslet
- * promise (a call that does not block costs what a synchronous one does)
- * kept without moving the caller's context, whose TID must not change.
- *
- * Taken only where nothing observable differs from the queued path:
- * - no notification asked for (glibc sends it from another thread, after
- *   the call returns);
- * - no write or sync registered that the read could have to wait for;
- * - a length above 0 (an empty preadv2() skips the checks an empty
- *   pread() makes, and raises an inotify event pread() does not) and an
- *   offset that is not negative (preadv2() reads -1 as "the position");
- * - a regular file or a block device, whose reads take nothing away (a
- *   tun device's read takes a packet) and not O_DIRECT (a direct read
- *   with RWF_NOWAIT still waits for its I/O).
- * It succeeds when the kernel returned the whole range, or a regular
- * file's data up to its end as fstat() saw it. Anything else (EAGAIN:
- * not cached; a short read: partly cached; EOPNOTSUPP: tmpfs, /proc)
- * sends the read the usual way, which gives glibc's answer; if bytes
- * were already copied into the buffer the request counts as started
- * (aio_cancel() answers AIO_NOTCANCELED, never AIO_CANCELED with the
- * buffer written). The system calls are made with syscall(): neither a
- * cancellation point (aio_read() is not one) nor another library's
- * preadv2(). errno is left as it was.
- *
- * Misses in a row back off: after K of them the next 2^K - 1 reads (at
- * most 63) skip the attempt, so a cold workload pays one extra round of
- * system calls per 64 reads.
- *
- * Returns 1 when CB is finished (aio_read() then returns 0), 0 when the
- * buffer is untouched, -1 when bytes were copied into it.
- */
-static unsigned nw_miss, nw_skip;
-
-static int nowait_miss(int touched)
-{
-	unsigned m = __atomic_load_n(&nw_miss, __ATOMIC_RELAXED);
-
-	m = m < 6 ? m + 1 : 6;
-	__atomic_store_n(&nw_miss, m, __ATOMIC_RELAXED);
-	__atomic_store_n(&nw_skip, (1u << m) - 1, __ATOMIC_RELAXED);
-	return touched ? -1 : 0;
-}
-
-static int read_now(struct aiocb *cb)
-{
-	struct iovec iov = { (void *)cb->aio_buf, cb->aio_nbytes };
-	long long off = cb->aio_offset;
-	struct stat st;
-	long n;
-	int fl;
-
-	if (fstat(cb->aio_fildes, &st) || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
-		return nowait_miss(0);
-	fl = fcntl(cb->aio_fildes, F_GETFL);
-	if (fl < 0 || (fl & O_DIRECT))
-		return nowait_miss(0);
-	n = syscall(SYS_preadv2, cb->aio_fildes, &iov, 1L, (long)off, 0L, (long)RWF_NOWAIT);
-	if (n < 0)
-		return nowait_miss(0);
-	if ((size_t)n != cb->aio_nbytes &&
-	    !(S_ISREG(st.st_mode) && off + n == (long long)st.st_size))
-		return nowait_miss(n > 0);
-	__atomic_store_n(&nw_miss, 0, __ATOMIC_RELAXED);
-	sa_count(SA_ST_NOWAIT);
-	cb->__return_value = n;
-	__atomic_store_n(&cb->__error_code, 0, __ATOMIC_RELEASE);
-	sa_bump_gen();
-	return 1;
-}
-
-int sa_read_now(struct aiocb *cb)
-{
-	const struct sigevent *sev = &cb->aio_sigevent;
-	unsigned skip;
-	int e, rc;
-
-	if (!sa_nowait || cb->aio_offset < 0 || !cb->aio_nbytes || cb->aio_nbytes > SSIZE_MAX ||
-	    cb->aio_reqprio < 0 || cb->aio_reqprio > AIO_PRIO_DELTA_MAX)
-		return 0;
-	if (sev->sigev_notify != SIGEV_NONE &&
-	    !(sev->sigev_notify == SIGEV_SIGNAL && sev->sigev_signo == 0))
-		return 0;
-	if (!sa_only_reads())
-		return 0;
-	skip = __atomic_load_n(&nw_skip, __ATOMIC_RELAXED);
-	if (skip) {
-		__atomic_store_n(&nw_skip, skip - 1, __ATOMIC_RELAXED);
-		return 0;
-	}
-	e = errno;
-	rc = read_now(cb);
-	errno = e;
-	return rc;
 }
 
 /* A kernel request io_submit() refused (not for want of room) is glibc's. */
@@ -210,6 +113,9 @@ static void start(struct sa_req **v, int k, int *errv)
 		if (v[i]->kind == SA_KERNEL) {
 			cbs[nk] = &v[i]->iocb;
 			ki[nk++] = i;
+		} else if (v[i]->kind == SA_HELPER) {
+			sa_helper_push(v[i]);
+			errv[i] = 0;
 		} else {
 			errv[i] = sa_shadow_start(v[i]);
 		}
@@ -311,8 +217,8 @@ int sa_submit(struct aiocb *const list[], int n, const int *ops, struct sa_lio *
 
 		if (!r)
 			continue;
-		if (r->kind == SA_KERNEL && sa_ctx_ready_locked()) {
-			fill_iocb(r);
+		if ((r->kind == SA_KERNEL && sa_ctx_ready_locked()) || r->kind == SA_HELPER) {
+			fill_iocb(r);	/* a helper's read may go to the kernel */
 		} else if (r->kind == SA_KERNEL) {
 			r->kind = SA_GLIBC;	/* no io_context to be had */
 			sa_shadow_init(r);
@@ -434,6 +340,18 @@ int sa_cancel_one(struct sa_req *r)
 		sa_finish_locked(r, ECANCELED, -1, &notes);
 		if (glibc)
 			sa_drop_locked(r);	/* never handed to glibc */
+		batch = sa_pump_locked();
+		pthread_mutex_unlock(&sa_lock);
+		sa_after(&notes, batch);
+		return AIO_CANCELED;
+	}
+	if (r->kind == SA_HELPER && !r->orphan) {
+		/* the helper's: cancelled until it takes it (helper.c) */
+		if (!sa_helper_cancel_locked(r)) {
+			pthread_mutex_unlock(&sa_lock);
+			return AIO_NOTCANCELED;
+		}
+		sa_finish_locked(r, ECANCELED, -1, &notes);
 		batch = sa_pump_locked();
 		pthread_mutex_unlock(&sa_lock);
 		sa_after(&notes, batch);

@@ -14,7 +14,9 @@
  *   SA_GLIBC   a "shadow" aiocb handed to glibc's own implementation
  *              (pipes, sockets, character devices, anything io_submit()
  *              refuses); a watcher thread sees it finish in glibc's
- *              aio_suspend() and finishes the caller's aiocb (shadow.c).
+ *              aio_suspend() and finishes the caller's aiocb (shadow.c);
+ *   SA_HELPER  a read the helper thread makes from the page cache, or
+ *              passes on as SA_KERNEL (helper.c).
  *
  * Finishing a request writes __return_value and __error_code into the
  * caller's aiocb (the fields glibc's aio_error()/aio_return() read), bumps
@@ -50,8 +52,10 @@
 enum { SA_READ, SA_WRITE, SA_FSYNC, SA_FDSYNC, SA_BAD };
 /* With an op: the page-cache attempt already wrote into the buffer. */
 #define SA_OP_STARTED 0x100
+/* With an op: a read for the helper thread. */
+#define SA_OP_HELPER 0x200
 /* How it is served. */
-enum { SA_KERNEL, SA_GLIBC };
+enum { SA_KERNEL, SA_GLIBC, SA_HELPER };
 /* Where it is. */
 enum { SA_QUEUED, SA_INFLIGHT, SA_DONE };
 /* The process's mode, decided at the first call. */
@@ -86,6 +90,7 @@ struct sa_req {
 	int append;			/* a write on an O_APPEND descriptor */
 	int started;			/* the page-cache attempt wrote into the buffer */
 	int urgent;			/* its completion must be seen promptly */
+	int taken;			/* SA_HELPER: out of the helper's queue */
 	long long off;
 	size_t len;
 	void *buf;
@@ -147,6 +152,9 @@ enum {
 	SA_ST_NOWAIT,		/* reads done inside aio_read() (page cache) */
 	SA_ST_POLLED,		/* io_events a caller waited for in io_getevents() */
 	SA_ST_KICK,		/* times the reaper was woken to reap */
+	SA_ST_HELPER,		/* reads handed to the helper thread */
+	SA_ST_HELPER_HIT,	/* of those, finished from the page cache */
+	SA_ST_TAKEBACK,		/* of those, taken back by aio_suspend() */
 	SA_ST_N
 };
 
@@ -204,8 +212,20 @@ void sa_suspend_cancelled(void);
 int sa_submit(struct aiocb *const list[], int n, const int *ops,
 	      struct sa_lio *lio, int *errs);
 void sa_run_batch(struct sa_req *b);
-int sa_read_now(struct aiocb *cb);
 int sa_cancel_one(struct sa_req *r);
+
+/* cached.c */
+long sa_cached_read(int fd, void *buf, size_t len, long long off, int *touched);
+int sa_read_now(struct aiocb *cb);
+
+/* helper.c */
+void sa_helper_init(int env);
+void sa_helper_run_ends(void);
+int sa_helper_take(unsigned skip);
+void sa_helper_push(struct sa_req *r);
+int sa_helper_cancel_locked(struct sa_req *r);
+int sa_helper_takeback(const struct aiocb *const list[], int nent);
+void sa_helper_fork_child(void);
 
 /* shadow.c */
 void sa_shadow_init(struct sa_req *r);

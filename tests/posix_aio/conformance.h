@@ -78,6 +78,8 @@ void case_threads(void);
 void case_many_inflight(void);
 void case_fork(void);
 void case_fork_child_io(void);
+void case_read_runs(void);
+void case_helper_fork(void);
 void case_exit_exec(void);
 void case_reap_paths(void);
 void case_reap_eintr(void);
