@@ -29,7 +29,8 @@ BASELINES = {"syscall": "getppid", "getppid1": "direct", "pread1": "direct", "pr
 # Variants also compared with other variants of their benchmark: the
 # library against glibc's POSIX AIO and io_uring (issue #18's targets);
 # the examples' syslet variants against their io_uring ones (issue #19).
-ALSO = {"posixaio_syslet": ("posixaio", "io_uring"), "syslet": ("io_uring",)}
+ALSO = {"posixaio_syslet": ("posixaio", "io_uring", "posixaio_syslet_nohelper"),
+        "posixaio_syslet_nohelper": ("posixaio",), "syslet": ("io_uring",)}
 
 
 def main(src, dst):
