@@ -42,54 +42,134 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-static unsigned nw_miss, nw_skip;
+/*
+ * Misses in a row back off (above). Two counts: every miss, for the
+ * inline attempt; and the misses that mean "not cached" (not those of a
+ * file system that cannot answer RWF_NOWAIT), for handing reads to the
+ * helper, which can serve those (below).
+ */
+struct backoff {
+	unsigned miss, skip;
+};
+static struct backoff any_bo, cold_bo;
 
-static void nowait_miss(void)
+static void bo_miss(struct backoff *b)
 {
-	unsigned m = __atomic_load_n(&nw_miss, __ATOMIC_RELAXED);
+	unsigned m = __atomic_load_n(&b->miss, __ATOMIC_RELAXED);
 
 	m = m < 6 ? m + 1 : 6;
-	__atomic_store_n(&nw_miss, m, __ATOMIC_RELAXED);
-	__atomic_store_n(&nw_skip, (1u << m) - 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&b->miss, m, __ATOMIC_RELAXED);
+	__atomic_store_n(&b->skip, (1u << m) - 1, __ATOMIC_RELAXED);
+}
+
+static void bo_hit(struct backoff *b)
+{
+	__atomic_store_n(&b->miss, 0, __ATOMIC_RELAXED);
+}
+
+/* Whether this read skips (and counts it). */
+static int bo_skip(struct backoff *b)
+{
+	unsigned k = __atomic_load_n(&b->skip, __ATOMIC_RELAXED);
+
+	if (k)
+		__atomic_store_n(&b->skip, k - 1, __ATOMIC_RELAXED);
+	return k != 0;
+}
+
+/*
+ * File systems whose regular files answer RWF_NOWAIT with EOPNOTSUPP
+ * (tmpfs in 6.12), by st_dev, the last few seen: a read there is not
+ * tried inline again for a while (the backoff), but the helper takes it.
+ * On tmpfs (statfs() asked each time: an anonymous st_dev is reused
+ * after an unmount) the helper reads with a plain preadv2(): the data is
+ * in memory, or in swap, where the kernel's own aio path (synchronous
+ * for tmpfs) would wait for it too. Elsewhere it passes the read on to
+ * io_submit(). The entries are read and written whole, without a lock:
+ * a hint only.
+ */
+#define UNSUP 8
+static dev_t unsup[UNSUP];
+static unsigned unsup_next;
+
+static int unsupported(dev_t dev)
+{
+	for (unsigned i = 0; i < UNSUP; i++)
+		if (__atomic_load_n(&unsup[i], __ATOMIC_RELAXED) == dev)
+			return 1;
+	return 0;
+}
+
+static void note_unsupported(dev_t dev)
+{
+	if (!unsupported(dev))
+		__atomic_store_n(&unsup[__atomic_fetch_add(&unsup_next, 1, __ATOMIC_RELAXED) % UNSUP],
+				 dev, __ATOMIC_RELAXED);
+}
+
+static int on_tmpfs(int fd)
+{
+	struct statfs sf;
+
+	return !fstatfs(fd, &sf) && sf.f_type == TMPFS_MAGIC;
 }
 
 /*
  * The attempt: LEN bytes of FD at OFF into BUF from the page cache.
- * Returns the bytes read when that is the read's whole answer; -1 when
- * it is not, with *TOUCHED set if bytes were copied into BUF anyway.
+ * SA_CR_DONE when that is the read's whole answer, in *RES (bytes, or
+ * -errno); SA_CR_MISS when it is not (SA_CR_TOUCHED: bytes were copied
+ * into BUF anyway). MAY_BLOCK (the helper thread): on tmpfs, a plain
+ * read, whose answer is final.
  */
-long sa_cached_read(int fd, void *buf, size_t len, long long off, int *touched)
+int sa_cached_read(int fd, void *buf, size_t len, long long off, int may_block, long *res)
 {
 	struct iovec iov = { buf, len };
 	struct stat st;
 	long n;
-	int fl, e = errno;
+	int fl, e = errno, rc = SA_CR_MISS;
 
-	*touched = 0;
 	if (fstat(fd, &st) || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
-		goto miss;
+		goto cold;
+	if (S_ISREG(st.st_mode) && st.st_dev && unsupported(st.st_dev)) {
+		if (!may_block || !on_tmpfs(fd))
+			goto miss;
+		n = syscall(SYS_preadv2, fd, &iov, 1L, (long)off, 0L, 0L);
+		*res = n < 0 ? -errno : n;
+		errno = e;
+		return SA_CR_DONE;
+	}
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || (fl & O_DIRECT))
-		goto miss;
+		goto cold;
 	n = syscall(SYS_preadv2, fd, &iov, 1L, (long)off, 0L, (long)RWF_NOWAIT);
-	if (n < 0)
-		goto miss;
-	if ((size_t)n != len && !(S_ISREG(st.st_mode) && off + n == (long long)st.st_size)) {
-		*touched = n > 0;
+	if (n < 0 && errno == EOPNOTSUPP && S_ISREG(st.st_mode)) {
+		note_unsupported(st.st_dev);
 		goto miss;
 	}
-	__atomic_store_n(&nw_miss, 0, __ATOMIC_RELAXED);
+	if (n < 0)
+		goto cold;
+	if ((size_t)n != len && !(S_ISREG(st.st_mode) && off + n == (long long)st.st_size)) {
+		rc = n > 0 ? SA_CR_TOUCHED : SA_CR_MISS;
+		goto cold;
+	}
+	bo_hit(&any_bo);
+	bo_hit(&cold_bo);
+	*res = n;
 	errno = e;
-	return n;
+	return SA_CR_DONE;
+cold:
+	bo_miss(&cold_bo);
 miss:
-	nowait_miss();
+	bo_miss(&any_bo);
 	errno = e;
-	return -1;
+	return rc;
 }
 
 /*
@@ -100,9 +180,8 @@ miss:
 int sa_read_now(struct aiocb *cb)
 {
 	const struct sigevent *sev = &cb->aio_sigevent;
-	unsigned skip;
 	long n;
-	int touched;
+	int rc;
 
 	if (!sa_nowait || cb->aio_offset < 0 || !cb->aio_nbytes || cb->aio_nbytes > SSIZE_MAX ||
 	    cb->aio_reqprio < 0 || cb->aio_reqprio > AIO_PRIO_DELTA_MAX)
@@ -112,17 +191,14 @@ int sa_read_now(struct aiocb *cb)
 		return 0;
 	if (!sa_only_reads())
 		return 0;
-	skip = __atomic_load_n(&nw_skip, __ATOMIC_RELAXED);
-	if (sa_helper_take(skip))
+	if (sa_helper_take(bo_skip(&cold_bo)))
 		return 2;
-	if (skip) {
-		__atomic_store_n(&nw_skip, skip - 1, __ATOMIC_RELAXED);
+	if (bo_skip(&any_bo))
 		return 0;
-	}
-	n = sa_cached_read(cb->aio_fildes, (void *)cb->aio_buf, cb->aio_nbytes, cb->aio_offset,
-			   &touched);
-	if (n < 0)
-		return touched ? -1 : 0;
+	rc = sa_cached_read(cb->aio_fildes, (void *)cb->aio_buf, cb->aio_nbytes, cb->aio_offset, 0,
+			    &n);
+	if (rc != SA_CR_DONE)
+		return rc == SA_CR_TOUCHED ? -1 : 0;
 	sa_count(SA_ST_NOWAIT);
 	cb->__return_value = n;
 	__atomic_store_n(&cb->__error_code, 0, __ATOMIC_RELEASE);

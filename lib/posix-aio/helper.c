@@ -123,15 +123,18 @@ static void run(struct sa_req *r)
 {
 	struct sa_notes notes = { 0 };
 	struct sa_req *batch;
-	int touched;
-	long n = sa_cached_read(r->fd, r->buf, r->len, r->off, &touched);
+	long n;
+	int rc = sa_cached_read(r->fd, r->buf, r->len, r->off, 1, &n);
 
 	pthread_mutex_lock(&sa_lock);
-	if (n >= 0) {
+	if (rc == SA_CR_DONE) {
 		sa_count(SA_ST_HELPER_HIT);
-		sa_finish_locked(r, 0, n, &notes);
+		if (n < 0)
+			sa_finish_locked(r, (int)-n, -1, &notes);
+		else
+			sa_finish_locked(r, 0, n, &notes);
 	} else {
-		r->started = touched;
+		r->started = rc == SA_CR_TOUCHED;
 		if (sa_ctx_ready_locked()) {
 			r->kind = SA_KERNEL;	/* its iocb was filled at submission */
 		} else {

@@ -215,7 +215,8 @@ void sa_run_batch(struct sa_req *b);
 int sa_cancel_one(struct sa_req *r);
 
 /* cached.c */
-long sa_cached_read(int fd, void *buf, size_t len, long long off, int *touched);
+enum { SA_CR_DONE, SA_CR_MISS, SA_CR_TOUCHED };
+int sa_cached_read(int fd, void *buf, size_t len, long long off, int may_block, long *res);
 int sa_read_now(struct aiocb *cb);
 
 /* helper.c */
