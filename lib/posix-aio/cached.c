@@ -135,8 +135,12 @@ int sa_cached_read(int fd, void *buf, size_t len, long long off, int may_block, 
 	long n;
 	int fl, e = errno, rc = SA_CR_MISS;
 
-	if (fstat(fd, &st) || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
+	if (fstat(fd, &st))
 		goto cold;
+	if (!(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+		rc = SA_CR_OTHER;	/* the number now names a pipe or the like */
+		goto cold;
+	}
 	if (S_ISREG(st.st_mode) && st.st_dev && unsupported(st.st_dev)) {
 		if (!may_block || !on_tmpfs(fd))
 			goto miss;
@@ -191,8 +195,9 @@ int sa_read_now(struct aiocb *cb)
 		return 0;
 	if (!sa_only_reads())
 		return 0;
-	if (sa_helper_take(bo_skip(&cold_bo)))
-		return 2;
+	rc = sa_helper_take(bo_skip(&cold_bo));
+	if (rc)
+		return rc > 0 ? 2 : 0;
 	if (bo_skip(&any_bo))
 		return 0;
 	rc = sa_cached_read(cb->aio_fildes, (void *)cb->aio_buf, cb->aio_nbytes, cb->aio_offset, 0,

@@ -196,6 +196,8 @@ struct sa_req *sa_pump_locked(void)
 
 	for (r = qhead; r; r = next) {
 		next = r->qnext;
+		if (r->kind == SA_HELPER && !sa_helper_up())
+			r->kind = SA_KERNEL;	/* its iocb is filled */
 		if ((r->kind == SA_KERNEL && inflight >= SA_DEPTH) || sa_conflicts_locked(r)) {
 			prev = r;
 			continue;
@@ -208,11 +210,15 @@ struct sa_req *sa_pump_locked(void)
 			qtail = prev;
 		__atomic_sub_fetch(&nqueued, 1, __ATOMIC_SEQ_CST);
 		r->state = SA_INFLIGHT;
+		r->qnext = NULL;
+		if (r->kind == SA_HELPER) {
+			sa_helper_queue_locked(r);	/* the helper starts it */
+			continue;
+		}
 		if (r->kind == SA_KERNEL) {
 			__atomic_add_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
 			r->counted = 1;
 		}
-		r->qnext = NULL;
 		*tail = r;
 		tail = &r->qnext;
 	}
@@ -220,17 +226,24 @@ struct sa_req *sa_pump_locked(void)
 }
 
 /*
- * Whether a new request may start now (marked in flight and counted), or
- * waits in the queue: behind a conflicting request,
- * or for room in the context.
+ * Whether a new request may start now (1: marked in flight and counted;
+ * the caller starts it), or not (0): it waits in the queue, behind a
+ * conflicting request or for room in the context, or it is a read now
+ * in the helper's queue (helper.c).
  */
 int sa_admit_locked(struct sa_req *r)
 {
+	if (r->kind == SA_HELPER && !sa_helper_up())
+		r->kind = SA_KERNEL;	/* its iocb is filled */
 	if (sa_conflicts_locked(r) || (r->kind == SA_KERNEL && inflight >= SA_DEPTH)) {
 		sa_enqueue_locked(r);
 		return 0;
 	}
 	r->state = SA_INFLIGHT;
+	if (r->kind == SA_HELPER) {
+		sa_helper_queue_locked(r);	/* the helper starts it */
+		return 0;
+	}
 	if (r->kind == SA_KERNEL) {
 		__atomic_add_fetch(&inflight, 1, __ATOMIC_SEQ_CST);
 		r->counted = 1;
@@ -410,6 +423,7 @@ void sa_bump_gen(void)
 void sa_after(struct sa_notes *n, struct sa_req *batch)
 {
 	wake();
+	sa_helper_wake();
 	if (batch)
 		sa_run_batch(batch);
 	if (n && n->n)

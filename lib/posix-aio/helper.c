@@ -14,27 +14,35 @@
  * (queue depth 1) never hands one over.
  *
  * A handed read is an ordinary request (kind SA_HELPER) in the table and
- * in its descriptor's list: a later write or fsync on the descriptor
- * waits for it as for any other (core.c), aio_cancel() cancels it until
- * the helper has taken it (AIO_CANCELED) and answers AIO_NOTCANCELED
- * after, and fork() leaves it to the child as it leaves a kernel
- * request (core.c): queued, cancellable, never started; taken, never
- * finished. The helper makes the same attempt as the inline path
- * (sa_cached_read()); a miss becomes a kernel request (or glibc's, with
- * no io_context) queued the usual way, started if bytes were copied.
+ * in its descriptor's list, put in the helper's queue under the lock that
+ * admits it (so nothing sees it admitted and not queued): a later write
+ * or fsync on the descriptor waits for it as for any other (core.c),
+ * aio_cancel() cancels it while it is in the queue (AIO_CANCELED) and
+ * answers AIO_NOTCANCELED once the helper has it, and fork() leaves it
+ * to the child as it leaves a kernel request (core.c): queued,
+ * cancellable, never started; taken, never finished. The helper makes
+ * the same attempt as the inline path (sa_cached_read()); a miss becomes
+ * a kernel request (or glibc's: no io_context, or the descriptor is no
+ * longer a file) queued the usual way, started if bytes were copied.
  *
- * The helper may sleep in a read (a buffer on a userfaultfd or FUSE
- * mapping faults): the reads queued behind it wait too, at most
- * SA_HELPER_QUEUE of them, and aio_suspend() takes back the queued reads
- * it waits for and makes them itself (sa_helper_takeback()).
+ * The helper must not sleep with reads queued behind it. It reads only
+ * into a buffer whose pages are all resident (mincore()): a page never
+ * touched, swapped out, or on a userfaultfd or FUSE mapping would fault,
+ * and such a read is passed on to the kernel, whose async thread takes
+ * the fault. A fault it cannot foresee (a write-protected userfaultfd
+ * page) is caught late: when the helper has been on one read for
+ * SA_HELPER_STUCK_MS, the next aio_read() or the next look of a waiting
+ * aio_suspend() passes every queued read on to the kernel, and no more
+ * are handed over until it is done (sa_helper_watch()).
  *
  * Only with two CPUs or more in the process's affinity mask, and
  * unless SYSLET_AIO_HELPER=0; SYSLET_AIO_HELPER=2 hands over every read
  * that the inline path could make (the conformance suite's "helper" run).
- * One thread at most, created at the first handed read, with every
- * signal blocked; none in a fork() child until it hands one over.
+ * One thread at most, created by aio_read() (never in a signal handler's
+ * aio_suspend()), with every signal blocked; none in a fork() child
+ * until it hands one over.
  *
- * Locking: the queue (hq_*) and helper_up are under sa_lock.
+ * Locking: the queue (hq_*), in_hq and taken are under sa_lock.
  */
 #include "syslet_aio.h"
 
@@ -43,10 +51,13 @@
 #include <linux/futex.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SA_HELPER_QUEUE 8	/* reads waiting for the helper, at most */
+#define SA_HELPER_STUCK_MS 20	/* on one read this long: pass the queue on */
 
 enum { H_OFF, H_AUTO, H_ALL };
 
@@ -54,8 +65,10 @@ static int helper_mode;		/* H_*, set once by sa_helper_init() */
 static struct sa_req *hq_head, *hq_tail;
 static unsigned hq_len;		/* written under sa_lock, read without */
 static uint32_t hq_seq;		/* the helper's futex: bumped per push */
-static int helper_up;		/* the thread runs (or failed: -1) */
-static int helper_asleep;
+static int helper_up;		/* the thread runs (1) or cannot (-1) */
+static int helper_asleep, helper_kick;
+/* the read the helper makes: its number (odd while it runs), its start */
+static uint64_t busy_seq, busy_ns;
 
 /* Requests the calling thread submitted since it last looked at one. */
 static __thread unsigned run_len __attribute__((tls_model("initial-exec")));
@@ -79,40 +92,129 @@ void sa_helper_run_ends(void)
 	run_len = 0;
 }
 
-/*
- * Whether aio_read() hands its (eligible) read to the helper. SKIP: the
- * page-cache attempt is backing off after misses (cached.c); the helper
- * would only pass such a read on.
- */
-int sa_helper_take(unsigned skip)
+static uint64_t now_ns(void)
 {
-	if (helper_mode == H_ALL)
-		return __atomic_load_n(&helper_up, __ATOMIC_RELAXED) >= 0;
-	if (helper_mode == H_OFF || skip)
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* The helper has been on one read for SA_HELPER_STUCK_MS. */
+static int stuck(void)
+{
+	uint64_t s = __atomic_load_n(&busy_seq, __ATOMIC_ACQUIRE);
+
+	return (s & 1) && now_ns() - __atomic_load_n(&busy_ns, __ATOMIC_RELAXED) >
+				  SA_HELPER_STUCK_MS * 1000000ull;
+}
+
+static void *helper(void *arg);
+
+static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Start the helper thread (without the lock); 0 if it cannot be had. */
+static int start(void)
+{
+	sigset_t all, old;
+	pthread_attr_t a;
+	pthread_t t;
+	int rc;
+
+	pthread_mutex_lock(&start_lock);
+	if (__atomic_load_n(&helper_up, __ATOMIC_ACQUIRE)) {
+		pthread_mutex_unlock(&start_lock);
+		return helper_up > 0;
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&a, 256 * 1024);
+	rc = pthread_create(&t, &a, helper, NULL);
+	pthread_attr_destroy(&a);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!rc)
+		pthread_setname_np(t, "syslet-aio-rd");
+	__atomic_store_n(&helper_up, rc ? -1 : 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&start_lock);
+	return !rc;
+}
+
+/*
+ * Whether aio_read() hands its (eligible) read to the helper (1), reads
+ * it inline (0), or neither (-1: the helper is stuck in a fault, which
+ * the caller's buffer may share: io_submit()). SKIP: the page-cache
+ * attempt is backing off after misses (cached.c); the helper would only
+ * pass such a read on. Starts the thread if need be.
+ */
+int sa_helper_take(int skip)
+{
+	if (helper_mode == H_OFF)
 		return 0;
-	if (run_len++ == 0)
+	if (sa_helper_watch())
+		return -1;
+	if (helper_mode == H_AUTO &&
+	    (skip || run_len++ == 0 || __atomic_load_n(&hq_len, __ATOMIC_RELAXED) >= SA_HELPER_QUEUE))
 		return 0;
-	return __atomic_load_n(&hq_len, __ATOMIC_RELAXED) < SA_HELPER_QUEUE &&
-	       __atomic_load_n(&helper_up, __ATOMIC_RELAXED) >= 0;
+	return __atomic_load_n(&helper_up, __ATOMIC_ACQUIRE) > 0 || start();
 }
 
 static void unlink_locked(struct sa_req *r)
 {
 	struct sa_req *prev = NULL;
 
-	for (struct sa_req *p = hq_head; p; prev = p, p = p->qnext) {
+	for (struct sa_req *p = hq_head; p; prev = p, p = p->hq_next) {
 		if (p != r)
 			continue;
 		if (prev)
-			prev->qnext = p->qnext;
+			prev->hq_next = p->hq_next;
 		else
-			hq_head = p->qnext;
+			hq_head = p->hq_next;
 		if (hq_tail == p)
 			hq_tail = prev;
 		__atomic_store_n(&hq_len, hq_len - 1, __ATOMIC_RELAXED);
 		break;
 	}
-	r->qnext = NULL;
+	r->hq_next = NULL;
+	r->in_hq = 0;
+}
+
+/*
+ * R, not the helper's to make (a miss, or passed on): a kernel request,
+ * or glibc's (GLIBC: the descriptor is no longer a file; or no
+ * io_context), queued the usual way. With the lock.
+ */
+static void pass_on_locked(struct sa_req *r, int glibc)
+{
+	if (!glibc && sa_ctx_ready_locked()) {
+		r->kind = SA_KERNEL;	/* its iocb was filled at submission */
+	} else {
+		r->kind = SA_GLIBC;
+		sa_shadow_init(r);
+		r->refs++;		/* the glibc waiter's */
+	}
+	sa_enqueue_locked(r);
+}
+
+/* Every page of BUF[0..LEN) is resident: a copy into it cannot fault. */
+static int resident(void *buf, size_t len)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t p = (uintptr_t)buf & ~(page - 1), end = ((uintptr_t)buf + len + page - 1) & ~(page - 1);
+	unsigned char vec[16];
+
+	while (p < end) {
+		size_t k = (end - p) / page < 16 ? (end - p) / page : 16;
+
+		if (mincore((void *)p, k * page, vec))
+			return 0;
+		for (size_t i = 0; i < k; i++)
+			if (!(vec[i] & 1))
+				return 0;
+		p += k * page;
+	}
+	return 1;
 }
 
 /*
@@ -123,8 +225,11 @@ static void run(struct sa_req *r)
 {
 	struct sa_notes notes = { 0 };
 	struct sa_req *batch;
-	long n;
-	int rc = sa_cached_read(r->fd, r->buf, r->len, r->off, 1, &n);
+	int rc = SA_CR_MISS;
+	long n = 0;
+
+	if (resident(r->buf, r->len))
+		rc = sa_cached_read(r->fd, r->buf, r->len, r->off, 1, &n);
 
 	pthread_mutex_lock(&sa_lock);
 	if (rc == SA_CR_DONE) {
@@ -135,19 +240,16 @@ static void run(struct sa_req *r)
 			sa_finish_locked(r, 0, n, &notes);
 	} else {
 		r->started = rc == SA_CR_TOUCHED;
-		if (sa_ctx_ready_locked()) {
-			r->kind = SA_KERNEL;	/* its iocb was filled at submission */
-		} else {
-			r->kind = SA_GLIBC;	/* no io_context to be had */
-			sa_shadow_init(r);
-			r->refs++;		/* the glibc waiter's */
-		}
-		sa_enqueue_locked(r);
+		pass_on_locked(r, rc == SA_CR_OTHER);
 	}
 	batch = sa_pump_locked();
 	sa_drop_locked(r);
 	pthread_mutex_unlock(&sa_lock);
 	sa_after(&notes, batch);
+	/* a waiter that saw a helper's read looks again: now it is in the
+	 * io_context, whose events it can reap itself */
+	if (rc != SA_CR_DONE)
+		sa_bump_gen();
 }
 
 static void *helper(void *arg)
@@ -169,113 +271,84 @@ static void *helper(void *arg)
 		unlink_locked(r);
 		r->taken = 1;
 		r->refs++;
+		__atomic_store_n(&busy_ns, now_ns(), __ATOMIC_RELAXED);
+		__atomic_add_fetch(&busy_seq, 1, __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&sa_lock);
 		run(r);
+		__atomic_add_fetch(&busy_seq, 1, __ATOMIC_RELEASE);
 	}
 	return arg;
 }
 
-/* Start the helper thread (with the lock); 0 if it cannot be had. */
-static int start_locked(void)
+/* Whether SA_HELPER reads can be queued (else they are kernel requests). */
+int sa_helper_up(void)
 {
-	sigset_t all, old;
-	pthread_attr_t a;
-	pthread_t t;
-	int rc;
-
-	if (helper_up)
-		return helper_up > 0;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_attr_init(&a);
-	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&a, 256 * 1024);
-	rc = pthread_create(&t, &a, helper, NULL);
-	pthread_attr_destroy(&a);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	__atomic_store_n(&helper_up, rc ? -1 : 1, __ATOMIC_RELAXED);
-	if (!rc)
-		pthread_setname_np(t, "syslet-aio-rd");
-	return !rc;
+	return __atomic_load_n(&helper_up, __ATOMIC_ACQUIRE) > 0;
 }
 
-/* Hand the admitted read R to the helper (without the lock). */
-void sa_helper_push(struct sa_req *r)
+/* Queue the admitted read R for the helper (with the lock; sa_helper_up()). */
+void sa_helper_queue_locked(struct sa_req *r)
 {
-	int wake;
-
 	sa_count(SA_ST_HELPER);
-	pthread_mutex_lock(&sa_lock);
-	if (!start_locked()) {
-		/* no thread to be had: the caller makes the read itself */
-		r->taken = 1;
-		r->refs++;
-		pthread_mutex_unlock(&sa_lock);
-		run(r);
-		return;
-	}
-	r->qnext = NULL;
+	r->hq_next = NULL;
+	r->in_hq = 1;
 	if (hq_tail)
-		hq_tail->qnext = r;
+		hq_tail->hq_next = r;
 	else
 		hq_head = r;
 	hq_tail = r;
 	__atomic_store_n(&hq_len, hq_len + 1, __ATOMIC_RELAXED);
 	hq_seq++;
-	wake = helper_asleep;
-	pthread_mutex_unlock(&sa_lock);
-	if (wake)
+	if (helper_asleep)
+		__atomic_store_n(&helper_kick, 1, __ATOMIC_RELAXED);
+}
+
+/* After the lock: wake the helper if a queued read needs it. */
+void sa_helper_wake(void)
+{
+	if (__atomic_load_n(&helper_kick, __ATOMIC_RELAXED) &&
+	    __atomic_exchange_n(&helper_kick, 0, __ATOMIC_RELAXED))
 		syscall(SYS_futex, &hq_seq, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, NULL, NULL, 0);
 }
 
 /*
  * aio_cancel() of the handed read R (with the lock): 1 when it was still
- * queued and is now out of the helper's queue (the caller finishes it
- * cancelled), 0 when the helper has it.
+ * in the queue and is now out of it (the caller finishes it cancelled),
+ * 0 when the helper has it.
  */
 int sa_helper_cancel_locked(struct sa_req *r)
 {
-	if (r->taken)
+	if (!r->in_hq)
 		return 0;
 	unlink_locked(r);
 	return 1;
 }
 
 /*
- * aio_suspend(), before it sleeps (every signal blocked: a jump out of a
- * handler cannot lose a read taken here): the listed reads still queued
- * for the helper are made by the caller. Returns how many. A trylock:
- * the caller may be a signal handler that interrupted a lock holder.
+ * If the helper is stuck on one read, pass every queued read on to the
+ * kernel. Returns 1 while it is stuck. Called by aio_read() and by a
+ * waiting aio_suspend() (every signal blocked; a trylock: it may be a
+ * signal handler that interrupted a holder of the lock).
  */
-int sa_helper_takeback(const struct aiocb *const list[], int nent)
+int sa_helper_watch(void)
 {
-	struct sa_req *mine = NULL, **tail = &mine, *r;
-	int k = 0;
+	struct sa_req *batch;
 
-	if (!__atomic_load_n(&hq_len, __ATOMIC_RELAXED) || pthread_mutex_trylock(&sa_lock))
+	if (!stuck())
 		return 0;
-	for (int i = 0; i < nent; i++) {
-		if (!list[i] || __atomic_load_n(&list[i]->__error_code, __ATOMIC_ACQUIRE) != EINPROGRESS)
-			continue;
-		r = sa_lookup_locked(list[i]);
-		if (!r || r->kind != SA_HELPER || r->taken || r->orphan || r->state != SA_INFLIGHT)
-			continue;
+	if (!__atomic_load_n(&hq_len, __ATOMIC_RELAXED) || pthread_mutex_trylock(&sa_lock))
+		return 1;
+	while (hq_head) {
+		struct sa_req *r = hq_head;
+
 		unlink_locked(r);
-		r->taken = 1;
-		r->refs++;
-		*tail = r;
-		tail = &r->qnext;
-		k++;
+		pass_on_locked(r, 0);
 	}
+	batch = sa_pump_locked();
 	pthread_mutex_unlock(&sa_lock);
-	sa_count_n(SA_ST_TAKEBACK, k);
-	while (mine) {
-		r = mine;
-		mine = r->qnext;
-		r->qnext = NULL;
-		run(r);
-	}
-	return k;
+	sa_after(NULL, batch);
+	sa_bump_gen();
+	return 1;
 }
 
 /*
@@ -286,13 +359,16 @@ int sa_helper_takeback(const struct aiocb *const list[], int nent)
 void sa_helper_fork_child(void)
 {
 	for (struct sa_req *r = hq_head, *next; r; r = next) {
-		next = r->qnext;
-		r->qnext = NULL;
+		next = r->hq_next;
+		r->hq_next = NULL;
+		r->in_hq = 0;
 		r->state = SA_QUEUED;
 	}
 	hq_head = hq_tail = NULL;
 	hq_len = 0;
 	hq_seq = 0;
 	helper_up = 0;
-	helper_asleep = 0;
+	helper_asleep = helper_kick = 0;
+	busy_seq = 0;
+	pthread_mutex_init(&start_lock, NULL);
 }

@@ -121,9 +121,9 @@ __attribute__((destructor)) static void stats_at_exit(void)
 	m = syslet_aio_stats(v, SA_ST_N);
 	dprintf(2, "syslet-aio[%d]: mode=%s kernel=%llu glibc=%llu passthrough=%llu "
 		"reaped_inline=%llu reaped_thread=%llu deferred=%llu io_cancel=%llu live=%llu "
-		"nowait=%llu polled=%llu kicks=%llu helper=%llu helper_hit=%llu takeback=%llu\n",
+		"nowait=%llu polled=%llu kicks=%llu helper=%llu helper_hit=%llu\n",
 		(int)getpid(), names[m], v[SA_ST_KERNEL], v[SA_ST_GLIBC], v[SA_ST_PASS],
 		v[SA_ST_INLINE], v[SA_ST_REAPER], v[SA_ST_DEFERRED], v[SA_ST_CANCEL],
 		v[SA_ST_LIVE], v[SA_ST_NOWAIT], v[SA_ST_POLLED], v[SA_ST_KICK], v[SA_ST_HELPER],
-		v[SA_ST_HELPER_HIT], v[SA_ST_TAKEBACK]);
+		v[SA_ST_HELPER_HIT]);
 }

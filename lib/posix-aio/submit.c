@@ -113,9 +113,6 @@ static void start(struct sa_req **v, int k, int *errv)
 		if (v[i]->kind == SA_KERNEL) {
 			cbs[nk] = &v[i]->iocb;
 			ki[nk++] = i;
-		} else if (v[i]->kind == SA_HELPER) {
-			sa_helper_push(v[i]);
-			errv[i] = 0;
 		} else {
 			errv[i] = sa_shadow_start(v[i]);
 		}

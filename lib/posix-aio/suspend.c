@@ -151,8 +151,7 @@ static int wait_loop(const struct aiocb *const list[], int nent, const struct ti
 			return 0;
 		if (sa_ring_has_events() && sa_reap() > 0)
 			continue;
-		if (sa_helper_takeback(list, nent) > 0)
-			continue;
+		sa_helper_watch();	/* a helper stuck in a read lets go */
 		int how = how_to_wait(list, nent);
 
 		if (how < 0)

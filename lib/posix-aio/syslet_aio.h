@@ -90,7 +90,9 @@ struct sa_req {
 	int append;			/* a write on an O_APPEND descriptor */
 	int started;			/* the page-cache attempt wrote into the buffer */
 	int urgent;			/* its completion must be seen promptly */
-	int taken;			/* SA_HELPER: out of the helper's queue */
+	int taken;			/* SA_HELPER: the helper has it */
+	int in_hq;			/* SA_HELPER: in the helper's queue */
+	struct sa_req *hq_next;		/* the helper's queue */
 	long long off;
 	size_t len;
 	void *buf;
@@ -154,7 +156,6 @@ enum {
 	SA_ST_KICK,		/* times the reaper was woken to reap */
 	SA_ST_HELPER,		/* reads handed to the helper thread */
 	SA_ST_HELPER_HIT,	/* of those, finished from the page cache */
-	SA_ST_TAKEBACK,		/* of those, taken back by aio_suspend() */
 	SA_ST_N
 };
 
@@ -215,17 +216,19 @@ void sa_run_batch(struct sa_req *b);
 int sa_cancel_one(struct sa_req *r);
 
 /* cached.c */
-enum { SA_CR_DONE, SA_CR_MISS, SA_CR_TOUCHED };
+enum { SA_CR_DONE, SA_CR_MISS, SA_CR_TOUCHED, SA_CR_OTHER };
 int sa_cached_read(int fd, void *buf, size_t len, long long off, int may_block, long *res);
 int sa_read_now(struct aiocb *cb);
 
 /* helper.c */
 void sa_helper_init(int env);
 void sa_helper_run_ends(void);
-int sa_helper_take(unsigned skip);
-void sa_helper_push(struct sa_req *r);
+int sa_helper_take(int skip);
+int sa_helper_up(void);
+void sa_helper_queue_locked(struct sa_req *r);
+void sa_helper_wake(void);
 int sa_helper_cancel_locked(struct sa_req *r);
-int sa_helper_takeback(const struct aiocb *const list[], int nent);
+int sa_helper_watch(void);
 void sa_helper_fork_child(void);
 
 /* shadow.c */
