@@ -191,7 +191,7 @@ while [ $i -lt "$N" ]; do
 	compare nowait
 	expect nowait nowait
 	run helper LD_PRELOAD="$lib" SYSLET_AIO_FORCE=1 SYSLET_AIO_HELPER=2 SYSLET_AIO_STATS=1 \
-		SA_RACE_ROUNDS=20000 MALLOC_PERTURB_=165
+		SA_RACE_ROUNDS=5000 MALLOC_PERTURB_=165
 	compare helper
 	expect helper helper
 done
