@@ -262,11 +262,44 @@ void sa_uncount_locked(struct sa_req *r)
 
 /* --- finishing ------------------------------------------------------- */
 
+/*
+ * Requests dropped inside aio_suspend(), freed later: a signal handler
+ * may call aio_suspend() while its thread is inside malloc(), and free()
+ * there would wait for the arena's lock for ever. Under the lock.
+ */
+static struct sa_req *to_free;
+__thread int sa_no_free __attribute__((tls_model("initial-exec")));
+
 void sa_drop_locked(struct sa_req *r)
 {
-	if (--r->refs == 0) {
+	if (--r->refs)
+		return;
+	if (sa_no_free) {
+		r->hnext = to_free;
+		__atomic_store_n(&to_free, r, __ATOMIC_RELAXED);
+		return;
+	}
+	free(r);
+	__atomic_sub_fetch(&sa_stats[SA_ST_LIVE], 1, __ATOMIC_RELAXED);
+}
+
+/* Free what aio_suspend() dropped (not from a signal handler). */
+void sa_free_deferred(void)
+{
+	struct sa_req *r;
+
+	if (!__atomic_load_n(&to_free, __ATOMIC_RELAXED))
+		return;
+	pthread_mutex_lock(&sa_lock);
+	r = to_free;
+	to_free = NULL;
+	pthread_mutex_unlock(&sa_lock);
+	while (r) {
+		struct sa_req *next = r->hnext;
+
 		free(r);
 		__atomic_sub_fetch(&sa_stats[SA_ST_LIVE], 1, __ATOMIC_RELAXED);
+		r = next;
 	}
 }
 

@@ -30,19 +30,23 @@
  * touched, swapped out, or on a userfaultfd or FUSE mapping would fault,
  * and such a read is passed on to the kernel, whose async thread takes
  * the fault. A fault it cannot foresee (a write-protected userfaultfd
- * page) is caught late: when the helper has been on one read for
- * SA_HELPER_STUCK_MS, the next aio_read() or the next look of a waiting
- * aio_suspend() passes every queued read on to the kernel, and no more
- * are handed over until it is done (sa_helper_watch()).
+ * page; a file mapping mincore() calls resident because the caller may
+ * not write the file) is caught late: when the helper has been on one
+ * read for SA_HELPER_STUCK_MS, the reaper's next look (every
+ * SA_HELPER_WATCH_MS while reads are queued) or the next aio_read()
+ * passes every queued read on (sa_helper_watch()), and no more are
+ * handed over until it is done. Never from aio_suspend(), which a
+ * signal handler may call.
  *
  * Only with two CPUs or more in the process's affinity mask, and
  * unless SYSLET_AIO_HELPER=0; SYSLET_AIO_HELPER=2 hands over every read
  * that the inline path could make (the conformance suite's "helper" run).
  * One thread at most, created by aio_read() (never in a signal handler's
- * aio_suspend()), with every signal blocked; none in a fork() child
- * until it hands one over.
+ * aio_suspend()), with every signal blocked, and only with an io_context
+ * (whose reaper watches it, and into which it passes reads on; made by
+ * aio_read() too); none in a fork() child until it hands one over.
  *
- * Locking: the queue (hq_*), in_hq and taken are under sa_lock.
+ * Locking: the queue (hq_*) and in_hq are under sa_lock.
  */
 #include "syslet_aio.h"
 
@@ -52,6 +56,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -126,6 +131,15 @@ static int start(void)
 		pthread_mutex_unlock(&start_lock);
 		return helper_up > 0;
 	}
+	/* the io_context and its reaper first (see above) */
+	pthread_mutex_lock(&sa_lock);
+	rc = sa_ctx_ready_locked();
+	pthread_mutex_unlock(&sa_lock);
+	if (!rc) {
+		__atomic_store_n(&helper_up, -1, __ATOMIC_RELEASE);
+		pthread_mutex_unlock(&start_lock);
+		return 0;
+	}
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_init(&a);
@@ -173,7 +187,7 @@ static void unlink_locked(struct sa_req *r)
 			hq_head = p->hq_next;
 		if (hq_tail == p)
 			hq_tail = prev;
-		__atomic_store_n(&hq_len, hq_len - 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&hq_len, hq_len - 1, __ATOMIC_SEQ_CST);
 		break;
 	}
 	r->hq_next = NULL;
@@ -269,7 +283,6 @@ static void *helper(void *arg)
 		}
 		r = hq_head;
 		unlink_locked(r);
-		r->taken = 1;
 		r->refs++;
 		__atomic_store_n(&busy_ns, now_ns(), __ATOMIC_RELAXED);
 		__atomic_add_fetch(&busy_seq, 1, __ATOMIC_RELEASE);
@@ -297,18 +310,27 @@ void sa_helper_queue_locked(struct sa_req *r)
 	else
 		hq_head = r;
 	hq_tail = r;
-	__atomic_store_n(&hq_len, hq_len + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&hq_len, hq_len + 1, __ATOMIC_SEQ_CST);
 	hq_seq++;
 	if (helper_asleep)
 		__atomic_store_n(&helper_kick, 1, __ATOMIC_RELAXED);
 }
 
-/* After the lock: wake the helper if a queued read needs it. */
+/* After the lock: wake the helper if a queued read needs it, and have
+ * the reaper watch it. */
 void sa_helper_wake(void)
 {
 	if (__atomic_load_n(&helper_kick, __ATOMIC_RELAXED) &&
 	    __atomic_exchange_n(&helper_kick, 0, __ATOMIC_RELAXED))
 		syscall(SYS_futex, &hq_seq, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, NULL, NULL, 0);
+	if (sa_helper_pending())
+		sa_reaper_watch_helper();
+}
+
+/* Reads wait in the helper's queue. */
+int sa_helper_pending(void)
+{
+	return __atomic_load_n(&hq_len, __ATOMIC_SEQ_CST) != 0;
 }
 
 /*
@@ -326,9 +348,10 @@ int sa_helper_cancel_locked(struct sa_req *r)
 
 /*
  * If the helper is stuck on one read, pass every queued read on to the
- * kernel. Returns 1 while it is stuck. Called by aio_read() and by a
- * waiting aio_suspend() (every signal blocked; a trylock: it may be a
- * signal handler that interrupted a holder of the lock).
+ * kernel (or to glibc, if its number now names a pipe or the like).
+ * Returns 0 when it is not stuck, 2 when reads were passed on, 1 when
+ * there were none. Called by aio_read() and the reaper, never from a
+ * signal handler.
  */
 int sa_helper_watch(void)
 {
@@ -336,19 +359,21 @@ int sa_helper_watch(void)
 
 	if (!stuck())
 		return 0;
-	if (!__atomic_load_n(&hq_len, __ATOMIC_RELAXED) || pthread_mutex_trylock(&sa_lock))
+	if (!__atomic_load_n(&hq_len, __ATOMIC_SEQ_CST))
 		return 1;
+	pthread_mutex_lock(&sa_lock);
 	while (hq_head) {
 		struct sa_req *r = hq_head;
+		struct stat st;
 
 		unlink_locked(r);
-		pass_on_locked(r, 0);
+		pass_on_locked(r, !fstat(r->fd, &st) && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode));
 	}
 	batch = sa_pump_locked();
 	pthread_mutex_unlock(&sa_lock);
 	sa_after(NULL, batch);
 	sa_bump_gen();
-	return 1;
+	return 2;
 }
 
 /*

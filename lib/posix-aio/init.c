@@ -118,6 +118,7 @@ __attribute__((destructor)) static void stats_at_exit(void)
 
 	if (!env_is("SYSLET_AIO_STATS", '1'))
 		return;
+	sa_free_deferred();	/* what aio_suspend() left: not live any more */
 	m = syslet_aio_stats(v, SA_ST_N);
 	dprintf(2, "syslet-aio[%d]: mode=%s kernel=%llu glibc=%llu passthrough=%llu "
 		"reaped_inline=%llu reaped_thread=%llu deferred=%llu io_cancel=%llu live=%llu "

@@ -24,6 +24,10 @@
  *   polling): the reaper takes the ring once no caller took it for
  *   LAZY_MS, and keeps it until a caller wants it back.
  *
+ * While reads wait for the helper thread (helper.c) the reaper also
+ * looks, every SA_HELPER_WATCH_MS at least, whether the helper is stuck
+ * in one (sa_helper_watch()): no caller's call may be needed for that.
+ *
  * So fio's loop (aio_read() up to the queue depth, aio_suspend(),
  * aio_error()/aio_return() per request) costs io_submit() and a share of
  * one io_getevents() per request, and one wakeup. The reaper sleeps on a
@@ -359,29 +363,45 @@ static void *reaper(void *arg)
 		h = __atomic_load_n(&holder, __ATOMIC_SEQ_CST);
 		if (l.want)
 			active = 0;	/* a caller waits to take the ring */
-		if (!h && !l.want && (active || (l.inflight && (l.need || l.urgent || l.queued))))
+		/* (with nothing in flight it would sleep in io_getevents()
+		 * until the next request, blind to the helper) */
+		if (!h && !l.want && l.inflight && (active || l.need || l.urgent || l.queued))
 			me = take(1);
 		if (me) {
 			struct sa_notes notes = { 0 };
 			struct sa_req *batch = NULL;
+			struct timespec watch = { 0, SA_HELPER_WATCH_MS * 1000000L };
 
 			__atomic_store_n(&rp_parked, 0, __ATOMIC_SEQ_CST);
-			long k = syscall(SYS_io_getevents, c, 1L, (long)SA_BATCH, ev, NULL);
+			/* reads wait for the helper: look at it between events */
+			long k = syscall(SYS_io_getevents, c, 1L, (long)SA_BATCH, ev,
+					 sa_helper_pending() ? &watch : NULL);
 
 			if (k > 0)
 				finish(ev, k, SA_ST_REAPER, &notes, &batch);
 			give(me);
 			sa_after(&notes, batch);
 			park_ms = LAZY_MS;
+			if (k <= 0)
+				sa_helper_watch();
 			continue;
 		}
 
 		struct timespec ts, *tp = &ts;
 		int deep = 0, lng = 0;
 
+		sa_free_deferred();
+		/* a helper stuck in a read lets go: its reads are now in the
+		 * context (look again) */
+		if (sa_helper_watch() == 2)
+			continue;
 		if (!l.inflight && !h) {
-			deep = 1;
-			tp = NULL;
+			/* (marked before the look at the helper's queue: a read
+			 * queued after the look finds it marked, and kicks) */
+			__atomic_store_n(&rp_deep, 1, __ATOMIC_SEQ_CST);
+			deep = !sa_helper_pending();
+			tp = deep ? NULL : &ts;
+			park_ms = SA_HELPER_WATCH_MS;
 		} else if (h >> 32 && h >> 32 == seen_holder >> 32) {
 			/* one caller holds it since the last look (it takes
 			 * the ring again for each slice of its wait) */
@@ -447,6 +467,16 @@ int sa_ctx_ready_locked(void)
 	__atomic_store_n(&ring, rg->magic == SA_RING_MAGIC ? rg : NULL, __ATOMIC_RELEASE);
 	__atomic_store_n(&ctx, c, __ATOMIC_RELEASE);
 	return 1;
+}
+
+/*
+ * A read was queued for the helper: a reaper asleep without a timeout
+ * starts looking at the helper every SA_HELPER_WATCH_MS.
+ */
+void sa_reaper_watch_helper(void)
+{
+	if (__atomic_load_n(&rp_deep, __ATOMIC_SEQ_CST))
+		kick();
 }
 
 /* fork() child: no context, no reaper, one thread (whose id changed). */

@@ -203,6 +203,7 @@ int sa_submit(struct aiocb *const list[], int n, const int *ops, struct sa_lio *
 			errs[i] = ops[i] < 0 ? 0 : EAGAIN;
 		return 0;
 	}
+	sa_free_deferred();
 	for (int i = 0; i < n; i++) {
 		errs[i] = 0;
 		rv[i] = ops[i] < 0 ? NULL : prepare(list[i], ops[i], lio, &errs[i]);

@@ -151,7 +151,6 @@ static int wait_loop(const struct aiocb *const list[], int nent, const struct ti
 			return 0;
 		if (sa_ring_has_events() && sa_reap() > 0)
 			continue;
-		sa_helper_watch();	/* a helper stuck in a read lets go */
 		int how = how_to_wait(list, nent);
 
 		if (how < 0)
@@ -202,10 +201,14 @@ int sa_suspend(const struct aiocb *const list[], int nent, const struct timespec
 	sigset_t all, orig;
 	int rc;
 
+	int no_free = sa_no_free;
+
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &orig);
 	caller_mask = &orig;
+	sa_no_free = 1;		/* maybe a handler's: free() later (core.c) */
 	rc = wait_loop(list, nent, abs, &orig, &all);
+	sa_no_free = no_free;
 	caller_mask = NULL;
 	pthread_sigmask(SIG_SETMASK, &orig, NULL);	/* signals pending now: handled here */
 	return rc;

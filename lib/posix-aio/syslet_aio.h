@@ -90,7 +90,6 @@ struct sa_req {
 	int append;			/* a write on an O_APPEND descriptor */
 	int started;			/* the page-cache attempt wrote into the buffer */
 	int urgent;			/* its completion must be seen promptly */
-	int taken;			/* SA_HELPER: the helper has it */
 	int in_hq;			/* SA_HELPER: in the helper's queue */
 	struct sa_req *hq_next;		/* the helper's queue */
 	long long off;
@@ -183,6 +182,8 @@ int sa_admit_locked(struct sa_req *r);
 void sa_uncount_locked(struct sa_req *r);
 void sa_finish_locked(struct sa_req *r, int err, ssize_t ret, struct sa_notes *n);
 void sa_drop_locked(struct sa_req *r);
+void sa_free_deferred(void);
+extern __thread int sa_no_free;
 struct sa_req *sa_lookup_locked(const struct aiocb *cb);
 struct sa_req *sa_fd_first_locked(int fd);
 struct sa_req *sa_pump_locked(void);
@@ -203,6 +204,7 @@ void sa_reap_fork_child(void);
 int sa_ctx_ready_locked(void);
 int sa_reap(void);
 int sa_ring_has_events(void);
+void sa_reaper_watch_helper(void);
 
 /* suspend.c */
 int sa_suspend_done(const struct aiocb *const list[], int nent);
@@ -229,6 +231,9 @@ void sa_helper_queue_locked(struct sa_req *r);
 void sa_helper_wake(void);
 int sa_helper_cancel_locked(struct sa_req *r);
 int sa_helper_watch(void);
+int sa_helper_pending(void);
+/* how often the reaper looks at a helper with reads queued */
+#define SA_HELPER_WATCH_MS 10
 void sa_helper_fork_child(void);
 
 /* shadow.c */
