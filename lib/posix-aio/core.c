@@ -463,6 +463,33 @@ void sa_after(struct sa_notes *n, struct sa_req *batch)
 		sa_notes_send(n);
 }
 
+/* --- the library's threads -------------------------------------------- */
+
+/*
+ * A detached thread FN(ARG) named NAME with a STACK-byte stack, born with
+ * every signal blocked (as glibc's AIO threads are: no signal meant for
+ * the program runs a handler on it). Returns pthread_create()'s answer.
+ */
+int sa_spawn(void *(*fn)(void *), void *arg, size_t stack, const char *name)
+{
+	sigset_t all, old;
+	pthread_attr_t a;
+	pthread_t t;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&a, stack);
+	rc = pthread_create(&t, &a, fn, arg);
+	pthread_attr_destroy(&a);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!rc)
+		pthread_setname_np(t, name);
+	return rc;
+}
+
 /* --- fork() ---------------------------------------------------------- */
 
 void sa_fork_prepare(void)

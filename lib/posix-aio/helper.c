@@ -121,9 +121,6 @@ static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Start the helper thread (without the lock); 0 if it cannot be had. */
 static int start(void)
 {
-	sigset_t all, old;
-	pthread_attr_t a;
-	pthread_t t;
 	int rc;
 
 	pthread_mutex_lock(&start_lock);
@@ -140,16 +137,7 @@ static int start(void)
 		pthread_mutex_unlock(&start_lock);
 		return 0;
 	}
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_attr_init(&a);
-	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&a, 256 * 1024);
-	rc = pthread_create(&t, &a, helper, NULL);
-	pthread_attr_destroy(&a);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!rc)
-		pthread_setname_np(t, "syslet-aio-rd");
+	rc = sa_spawn(helper, NULL, 256 * 1024, "syslet-aio-rd");
 	__atomic_store_n(&helper_up, rc ? -1 : 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&start_lock);
 	return !rc;

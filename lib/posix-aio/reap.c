@@ -440,28 +440,15 @@ static void *reaper(void *arg)
 int sa_ctx_ready_locked(void)
 {
 	aio_context_t c = 0;
-	sigset_t all, old;
-	pthread_attr_t a;
-	pthread_t t;
-	int rc;
 
 	if (ctx)
 		return 1;
 	if (syscall(SYS_io_setup, (unsigned)SA_DEPTH, &c) < 0)
 		return 0;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_attr_init(&a);
-	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&a, 256 * 1024);
-	rc = pthread_create(&t, &a, reaper, (void *)(uintptr_t)c);
-	pthread_attr_destroy(&a);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc) {
+	if (sa_spawn(reaper, (void *)(uintptr_t)c, 256 * 1024, "syslet-aio")) {
 		syscall(SYS_io_destroy, c);
 		return 0;
 	}
-	pthread_setname_np(t, "syslet-aio");
 	struct sa_ring *rg = (struct sa_ring *)(uintptr_t)c;
 
 	__atomic_store_n(&ring, rg->magic == SA_RING_MAGIC ? rg : NULL, __ATOMIC_RELEASE);

@@ -107,23 +107,9 @@ static void *watcher(void *arg)
 /* Promise a watcher to a new shadow, making one if none is idle. */
 static int promise_locked(void)
 {
-	sigset_t all, old;
-	pthread_attr_t a;
-	pthread_t t;
-	int rc;
-
 	if (!spare) {
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		pthread_attr_init(&a);
-		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-		pthread_attr_setstacksize(&a, 128 * 1024);
-		rc = pthread_create(&t, &a, watcher, NULL);
-		pthread_attr_destroy(&a);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		if (rc)
+		if (sa_spawn(watcher, NULL, 128 * 1024, "syslet-aio-w"))
 			return 0;
-		pthread_setname_np(t, "syslet-aio-w");
 		spare++;
 	}
 	spare--;

@@ -183,6 +183,7 @@ void sa_uncount_locked(struct sa_req *r);
 void sa_finish_locked(struct sa_req *r, int err, ssize_t ret, struct sa_notes *n);
 void sa_drop_locked(struct sa_req *r);
 void sa_free_deferred(void);
+int sa_spawn(void *(*fn)(void *), void *arg, size_t stack, const char *name);
 extern __thread int sa_no_free;
 struct sa_req *sa_lookup_locked(const struct aiocb *cb);
 struct sa_req *sa_fd_first_locked(int fd);
