@@ -24,9 +24,9 @@
  *   polling): the reaper takes the ring once no caller took it for
  *   LAZY_MS, and keeps it until a caller wants it back.
  *
- * While reads wait for the helper thread (helper.c) the reaper also
- * looks, every SA_HELPER_WATCH_MS at least, whether the helper is stuck
- * in one (sa_helper_watch()): no caller's call may be needed for that.
+ * Once the helper thread runs (helper.c) the reaper also looks, every
+ * SA_HELPER_WATCH_MS at least, whether it is stuck in a read with others
+ * queued (sa_helper_watch()): no caller's call may be needed for that.
  *
  * So fio's loop (aio_read() up to the queue depth, aio_suspend(),
  * aio_error()/aio_return() per request) costs io_submit() and a share of
@@ -396,10 +396,9 @@ static void *reaper(void *arg)
 		if (sa_helper_watch() == 2)
 			continue;
 		if (!l.inflight && !h) {
-			/* (marked before the look at the helper's queue: a read
-			 * queued after the look finds it marked, and kicks) */
-			__atomic_store_n(&rp_deep, 1, __ATOMIC_SEQ_CST);
-			deep = !sa_helper_pending();
+			/* with a helper thread, never without a timeout: a read
+			 * queued for it is not worth a wakeup of its own */
+			deep = !sa_helper_up();
 			tp = deep ? NULL : &ts;
 			park_ms = SA_HELPER_WATCH_MS;
 		} else if (h >> 32 && h >> 32 == seen_holder >> 32) {
@@ -456,14 +455,11 @@ int sa_ctx_ready_locked(void)
 	return 1;
 }
 
-/*
- * A read was queued for the helper: a reaper asleep without a timeout
- * starts looking at the helper every SA_HELPER_WATCH_MS.
- */
+/* The helper thread started: the reaper, maybe asleep without a timeout,
+ * starts watching it. */
 void sa_reaper_watch_helper(void)
 {
-	if (__atomic_load_n(&rp_deep, __ATOMIC_SEQ_CST))
-		kick();
+	kick();
 }
 
 /* fork() child: no context, no reaper, one thread (whose id changed). */

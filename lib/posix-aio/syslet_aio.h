@@ -233,8 +233,8 @@ void sa_helper_wake(void);
 int sa_helper_cancel_locked(struct sa_req *r);
 int sa_helper_watch(void);
 int sa_helper_pending(void);
-/* how often the reaper looks at a helper with reads queued */
-#define SA_HELPER_WATCH_MS 10
+/* how often the reaper looks at the helper */
+#define SA_HELPER_WATCH_MS 25
 void sa_helper_fork_child(void);
 
 /* shadow.c */
