@@ -396,10 +396,11 @@ static void *reaper(void *arg)
 		if (sa_helper_watch() == 2)
 			continue;
 		if (!l.inflight && !h) {
-			/* with a helper thread, never without a timeout: a read
-			 * queued for it is not worth a wakeup of its own */
-			deep = !sa_helper_up();
-			tp = deep ? NULL : &ts;
+			/* the next request wakes it (rp_deep); with a helper
+			 * thread it also looks every SA_HELPER_WATCH_MS: a read
+			 * queued for the helper is not worth a wakeup */
+			deep = 1;
+			tp = sa_helper_up() ? &ts : NULL;
 			park_ms = SA_HELPER_WATCH_MS;
 		} else if (h >> 32 && h >> 32 == seen_holder >> 32) {
 			/* one caller holds it since the last look (it takes
