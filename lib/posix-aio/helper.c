@@ -33,7 +33,7 @@
  * page; a file mapping mincore() calls resident because the caller may
  * not write the file) is caught late: when the helper has been on one
  * read for SA_HELPER_STUCK_MS, the reaper's next look (every
- * SA_HELPER_WATCH_MS once the helper runs) or the next aio_read()
+ * SA_HELPER_WATCH_MS while the helper has reads) or the next aio_read()
  * passes every queued read on (sa_helper_watch()), and no more are
  * handed over until it is done. Never from aio_suspend(), which a
  * signal handler may call.
@@ -139,8 +139,6 @@ static int start(void)
 	}
 	rc = sa_spawn(helper, NULL, 256 * 1024, "syslet-aio-rd");
 	__atomic_store_n(&helper_up, rc ? -1 : 1, __ATOMIC_SEQ_CST);
-	if (!rc)
-		sa_reaper_watch_helper();
 	pthread_mutex_unlock(&start_lock);
 	return !rc;
 }
@@ -306,12 +304,21 @@ void sa_helper_queue_locked(struct sa_req *r)
 		__atomic_store_n(&helper_kick, 1, __ATOMIC_RELAXED);
 }
 
-/* After the lock: wake the helper if a queued read needs it. */
+/* After the lock: wake the helper if a queued read needs it; have the
+ * reaper watch it if it sleeps without a timeout. */
 void sa_helper_wake(void)
 {
 	if (__atomic_load_n(&helper_kick, __ATOMIC_RELAXED) &&
 	    __atomic_exchange_n(&helper_kick, 0, __ATOMIC_RELAXED))
 		syscall(SYS_futex, &hq_seq, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, NULL, NULL, 0);
+	if (sa_helper_pending())
+		sa_reaper_watch_helper();
+}
+
+/* The helper has reads: queued, or one it makes. */
+int sa_helper_active(void)
+{
+	return sa_helper_pending() || (__atomic_load_n(&busy_seq, __ATOMIC_SEQ_CST) & 1);
 }
 
 /* Reads wait in the helper's queue. */

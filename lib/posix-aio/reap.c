@@ -24,9 +24,9 @@
  *   polling): the reaper takes the ring once no caller took it for
  *   LAZY_MS, and keeps it until a caller wants it back.
  *
- * Once the helper thread runs (helper.c) the reaper also looks, every
- * SA_HELPER_WATCH_MS at least, whether it is stuck in a read with others
- * queued (sa_helper_watch()): no caller's call may be needed for that.
+ * While the helper thread (helper.c) has reads the reaper also looks,
+ * every SA_HELPER_WATCH_MS at least, whether it is stuck in one with
+ * others queued (sa_helper_watch()): no caller's call may be needed.
  *
  * So fio's loop (aio_read() up to the queue depth, aio_suspend(),
  * aio_error()/aio_return() per request) costs io_submit() and a share of
@@ -80,6 +80,7 @@ static __thread pid_t my_tid;
 /* The reaper's futex, and what it sleeps like (read by kick()). */
 static uint32_t rp_word;
 static int rp_parked, rp_deep, rp_long;
+static int rp_untimed;	/* asleep without a timeout, blind to the helper */
 
 static pid_t tid(void)
 {
@@ -396,12 +397,18 @@ static void *reaper(void *arg)
 		if (sa_helper_watch() == 2)
 			continue;
 		if (!l.inflight && !h) {
-			/* the next request wakes it (rp_deep); with a helper
-			 * thread it also looks every SA_HELPER_WATCH_MS: a read
-			 * queued for the helper is not worth a wakeup */
+			/* the next request wakes it (rp_deep); while the helper
+			 * has reads it also looks every SA_HELPER_WATCH_MS. Marked
+			 * untimed before the look at the helper: a read queued
+			 * after the look finds the mark and kicks. */
 			deep = 1;
-			tp = sa_helper_up() ? &ts : NULL;
-			park_ms = SA_HELPER_WATCH_MS;
+			__atomic_store_n(&rp_untimed, 1, __ATOMIC_SEQ_CST);
+			if (sa_helper_active()) {
+				__atomic_store_n(&rp_untimed, 0, __ATOMIC_SEQ_CST);
+				park_ms = SA_HELPER_WATCH_MS;
+			} else {
+				tp = NULL;
+			}
 		} else if (h >> 32 && h >> 32 == seen_holder >> 32) {
 			/* one caller holds it since the last look (it takes
 			 * the ring again for each slice of its wait) */
@@ -421,6 +428,7 @@ static void *reaper(void *arg)
 
 		__atomic_store_n(&rp_parked, 0, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&rp_deep, 0, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&rp_untimed, 0, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&rp_long, 0, __ATOMIC_SEQ_CST);
 		/* no caller took the ring for a whole look: nobody waits in
 		 * aio_suspend(); keep it until one wants it */
@@ -456,11 +464,12 @@ int sa_ctx_ready_locked(void)
 	return 1;
 }
 
-/* The helper thread started: the reaper, maybe asleep without a timeout,
- * starts watching it. */
+/* The helper has reads: a reaper asleep without a timeout starts
+ * watching it. */
 void sa_reaper_watch_helper(void)
 {
-	kick();
+	if (__atomic_load_n(&rp_untimed, __ATOMIC_SEQ_CST))
+		kick();
 }
 
 /* fork() child: no context, no reaper, one thread (whose id changed). */
@@ -470,5 +479,5 @@ void sa_reap_fork_child(void)
 	ring = NULL;
 	holder = 0;
 	my_tid = 0;
-	rp_parked = rp_deep = rp_long = 0;
+	rp_parked = rp_deep = rp_long = rp_untimed = 0;
 }

@@ -233,7 +233,8 @@ void sa_helper_wake(void);
 int sa_helper_cancel_locked(struct sa_req *r);
 int sa_helper_watch(void);
 int sa_helper_pending(void);
-/* how often the reaper looks at the helper */
+int sa_helper_active(void);
+/* how often the reaper looks at the helper while it has reads */
 #define SA_HELPER_WATCH_MS 25
 void sa_helper_fork_child(void);
 
