@@ -196,8 +196,6 @@ struct sa_req *sa_pump_locked(void)
 
 	for (r = qhead; r; r = next) {
 		next = r->qnext;
-		if (r->kind == SA_HELPER && !sa_helper_up())
-			r->kind = SA_KERNEL;	/* its iocb is filled */
 		if ((r->kind == SA_KERNEL && inflight >= SA_DEPTH) || sa_conflicts_locked(r)) {
 			prev = r;
 			continue;
@@ -233,8 +231,6 @@ struct sa_req *sa_pump_locked(void)
  */
 int sa_admit_locked(struct sa_req *r)
 {
-	if (r->kind == SA_HELPER && !sa_helper_up())
-		r->kind = SA_KERNEL;	/* its iocb is filled */
 	if (sa_conflicts_locked(r) || (r->kind == SA_KERNEL && inflight >= SA_DEPTH)) {
 		sa_enqueue_locked(r);
 		return 0;

@@ -281,13 +281,11 @@ static void *helper(void *arg)
 	return arg;
 }
 
-/* Whether SA_HELPER reads can be queued (else they are kernel requests). */
-int sa_helper_up(void)
-{
-	return __atomic_load_n(&helper_up, __ATOMIC_ACQUIRE) > 0;
-}
-
-/* Queue the admitted read R for the helper (with the lock; sa_helper_up()). */
+/*
+ * Queue the admitted read R for the helper (with the lock). An SA_HELPER
+ * read is only made once the helper is up (sa_helper_take()), which it
+ * stays but in a fork() child, whose queues start empty.
+ */
 void sa_helper_queue_locked(struct sa_req *r)
 {
 	sa_count(SA_ST_HELPER);

@@ -227,7 +227,6 @@ int sa_read_now(struct aiocb *cb);
 void sa_helper_init(int env);
 void sa_helper_run_ends(void);
 int sa_helper_take(int skip);
-int sa_helper_up(void);
 void sa_helper_queue_locked(struct sa_req *r);
 void sa_helper_wake(void);
 int sa_helper_cancel_locked(struct sa_req *r);
