@@ -10,15 +10,98 @@
  *   unknown  async_exec() of one atom with an unknown number
  *   chain1   async_exec() of one getppid atom
  *   chain10  async_exec() of ten chained getppid atoms
+ *   aio_stock, aio_syslet, uring
+ *            a 4 KiB read of cached data (16 pages of /dev/vda, read
+ *            once first), submitted and reaped alone: io_submit() and
+ *            io_getevents() with kernel.syslet_aio 0 and 1, and io_uring
+ *            (one io_uring_enter() submitting and waiting) - issue #15's
+ *            cached QD 1 job, counted exactly
  */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <fcntl.h>
+#include <liburing.h>
+#include <linux/aio_abi.h>
+#include <unistd.h>
+
 #include "syslet_test.h"
 
 #define NR_UNKNOWN 999
+#define CACHED "/dev/vda"
+enum { PAGES = 16 };
+
+static char buf[4096] __attribute__((aligned(4096)));
+
+/* The cached pages of CACHED, open (a block device's cache goes with its
+ * last opener): the descriptor, or -1. */
+static int cached_fd(void)
+{
+	static char warm[PAGES * 4096];
+	int fd = open(CACHED, O_RDONLY);
+
+	if (fd < 0 || pread(fd, warm, sizeof(warm), 0) != sizeof(warm)) {
+		perror("percall: " CACHED);
+		return -1;
+	}
+	return fd;
+}
+
+static int set_aio(int on)
+{
+	int fd = open("/proc/sys/kernel/syslet_aio", O_WRONLY);
+	int ok = fd >= 0 && write(fd, on ? "1" : "0", 1) == 1;
+
+	if (fd >= 0)
+		close(fd);
+	return ok ? 0 : -1;
+}
+
+/* N cached reads through fs/aio.c, each submitted and reaped alone. */
+static int aio_reads(long n, int syslet)
+{
+	aio_context_t ctx = 0;
+	struct iocb cb, *cbs[1] = { &cb };
+	struct io_event ev;
+	int fd = cached_fd();
+
+	if (fd < 0 || set_aio(syslet) || syscall(__NR_io_setup, 1, &ctx))
+		return -1;
+	for (long i = 0; i < n; i++) {
+		memset(&cb, 0, sizeof(cb));
+		cb.aio_lio_opcode = IOCB_CMD_PREAD;
+		cb.aio_fildes = fd;
+		cb.aio_buf = (unsigned long)buf;
+		cb.aio_nbytes = sizeof(buf);
+		cb.aio_offset = (i % PAGES) * 4096;
+		if (syscall(__NR_io_submit, ctx, 1, cbs) != 1 ||
+		    syscall(__NR_io_getevents, ctx, 1, 1, &ev, NULL) != 1 || ev.res != sizeof(buf))
+			return -1;
+	}
+	return syscall(__NR_io_destroy, ctx);
+}
+
+/* The same reads through io_uring: one io_uring_enter() per read. */
+static int uring_reads(long n)
+{
+	struct io_uring ring;
+	struct io_uring_cqe *cqe;
+	int fd = cached_fd();
+
+	if (fd < 0 || io_uring_queue_init(4, &ring, 0))
+		return -1;
+	for (long i = 0; i < n; i++) {
+		io_uring_prep_read(io_uring_get_sqe(&ring), fd, buf, sizeof(buf), (i % PAGES) * 4096);
+		if (io_uring_submit_and_wait(&ring, 1) != 1 || io_uring_peek_cqe(&ring, &cqe) ||
+		    cqe->res != sizeof(buf))
+			return -1;
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	io_uring_queue_exit(&ring);
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -29,7 +112,8 @@ int main(int argc, char **argv)
 	long n, i;
 
 	if (argc != 3) {
-		fprintf(stderr, "usage: percall none|enosys|getppid|unknown|chain1|chain10 N\n");
+		fprintf(stderr, "usage: percall none|enosys|getppid|unknown|chain1|chain10|"
+			"aio_stock|aio_syslet|uring N\n");
 		return 2;
 	}
 	mode = argv[1];
@@ -56,6 +140,16 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "chain10")) {
 		for (i = 0; i < n; i++)
 			sys_async_exec(&ten[0], &ahu);
+	} else if (!strncmp(mode, "aio_", 4)) {
+		if (aio_reads(n, !strcmp(mode, "aio_syslet"))) {
+			fprintf(stderr, "percall: %s failed\n", mode);
+			return 1;
+		}
+	} else if (!strcmp(mode, "uring")) {
+		if (uring_reads(n)) {
+			fprintf(stderr, "percall: uring failed\n");
+			return 1;
+		}
 	} else {
 		fprintf(stderr, "percall: unknown mode %s\n", mode);
 		return 2;
