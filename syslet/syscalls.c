@@ -5,7 +5,6 @@
  */
 #include <linux/cpu.h>
 #include <linux/fs.h>
-#include <linux/pagemap.h>
 #include <linux/sched/signal.h>
 #include <linux/uaccess.h>
 #include <linux/syscalls.h>
@@ -14,24 +13,6 @@
 #include <asm/nospec-branch.h>
 
 #ifdef CONFIG_SYSLET_AIO
-/*
- * Whether the page at @pos of @file is in the page cache and up to date:
- * a read starting there copies before it could wait. A lockless lookup;
- * the answer may be stale by the time it is used, which only costs the
- * caller a read that returns -EAGAIN.
- */
-bool syslet_page_cached(struct file *file, loff_t pos)
-{
-	struct folio *folio = filemap_get_folio(file->f_mapping, pos >> PAGE_SHIFT);
-	bool uptodate;
-
-	if (IS_ERR(folio))
-		return false;
-	uptodate = folio_test_uptodate(folio);
-	folio_put(folio);
-	return uptodate;
-}
-
 static_assert(!(SYSLET_JOBCTL_KILL &
 		(JOBCTL_STOP_SIGMASK | JOBCTL_STOP_DEQUEUED | JOBCTL_STOP_PENDING |
 		 JOBCTL_STOP_CONSUME | JOBCTL_TRAP_STOP | JOBCTL_TRAP_NOTIFY |
