@@ -5,6 +5,7 @@
  */
 #include <linux/cpu.h>
 #include <linux/fs.h>
+#include <linux/pagemap.h>
 #include <linux/sched/signal.h>
 #include <linux/uaccess.h>
 #include <linux/syscalls.h>
@@ -13,6 +14,32 @@
 #include <asm/nospec-branch.h>
 
 #ifdef CONFIG_SYSLET_AIO
+/*
+ * Whether the page at @pos of @file looks cached and up to date: a hint
+ * for syslet/aio.rs, which does not try a read inline whose first page is
+ * not (the try would update the atime, which can wait for the journal,
+ * and take a block device's inode lock, before it answered -EAGAIN).
+ * Lockless and without a reference, as the page cache's own speculative
+ * lookups start (filemap_get_read_batch()): under RCU the entry's struct
+ * folio stays memory of the memory map, and the flags word of its first
+ * page is read directly (no tail-page assertion: the folio may have been
+ * freed and reused meanwhile). A stale answer only costs a read that
+ * returns -EAGAIN, or a thread's round trip for a cached one. A DAX or
+ * shadow entry is a value: not cached.
+ */
+bool syslet_page_cached(struct file *file, loff_t pos)
+{
+	void *entry;
+	bool uptodate;
+
+	rcu_read_lock();
+	entry = xa_load(&file->f_mapping->i_pages, pos >> PAGE_SHIFT);
+	uptodate = entry && !xa_is_value(entry) &&
+		   test_bit(PG_uptodate, &((struct folio *)entry)->flags);
+	rcu_read_unlock();
+	return uptodate;
+}
+
 static_assert(!(SYSLET_JOBCTL_KILL &
 		(JOBCTL_STOP_SIGMASK | JOBCTL_STOP_DEQUEUED | JOBCTL_STOP_PENDING |
 		 JOBCTL_STOP_CONSUME | JOBCTL_TRAP_STOP | JOBCTL_TRAP_NOTIFY |

@@ -8,7 +8,8 @@
  * in one process: syslet_aio=0 (the stock path) and =1, and the answers
  * must be the same. The files are on /tmp, tmpfs, which the engine leaves
  * to the stock path; the device cases read /dev/nullb0, which honours
- * IOCB_NOWAIT and takes the inline try.
+ * IOCB_NOWAIT and takes the inline try; a cold read of it is not tried
+ * inline at all (it would wait for the device inode's lock).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,6 +20,8 @@
 #include <string.h>
 #include <time.h>
 #include <linux/fs.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
@@ -281,6 +284,103 @@ TEST(partly_cached_read_returns_every_byte)
 		close(fd);
 	}
 	ASSERT_EQ(0, set_syslet_aio(1));
+}
+
+/*
+ * A cold read is not tried inline (syslet_page_cached() says no first):
+ * the try would answer -EAGAIN, but blkdev_read_iter() takes the device
+ * inode's lock on its way, which BLKZEROOUT holds for as long as it
+ * writes. Thread zeroes ZERO_MB MiB of the device's second half; the
+ * main thread, 20 ms into it, submits one cold read of block 0. Stock
+ * waits in io_submit() for the zeroout (it reads there); the syslet path
+ * returns at once, and the read's thread waits instead. Without the check
+ * (session 21's first version) io_submit() waited as stock does.
+ */
+struct zeroout {
+	int fd;
+	unsigned long long range[2];
+	volatile int started;
+	double ms;
+	int ret;
+};
+
+static void *zero_range(void *arg)
+{
+	struct zeroout *z = arg;
+	double t0 = now_ms();
+
+	z->started = 1;
+	z->ret = ioctl(z->fd, BLKZEROOUT, z->range);
+	z->ms = now_ms() - t0;
+	return NULL;
+}
+
+/* io_submit()'s time for one cold read of block 0 during a zeroout of
+ * mb MiB; *zero_ms is the zeroout's. */
+static double submit_during_zeroout(struct __test_metadata *_metadata, int syslet, int mb,
+				    double *zero_ms)
+{
+	static char buf[4096];
+	struct zeroout z = { .range = { 512ull << 20, (unsigned long long)mb << 20 } };
+	struct iocb cb, *cbp = &cb;
+	struct io_event ev;
+	io_context_t ctx = 0;
+	pthread_t t;
+	double t0, ms;
+	int fd;
+
+	EXPECT_EQ(0, set_syslet_aio(syslet));
+	drop_caches();
+	fd = open(NULLB, O_RDONLY);
+	z.fd = open(NULLB, O_WRONLY);
+	EXPECT_GE(fd, 0);
+	EXPECT_GE(z.fd, 0);
+	EXPECT_EQ(0, io_setup(4, &ctx));
+	memset(buf, 0, sizeof(buf));
+	io_prep_pread(&cb, fd, buf, sizeof(buf), 0);
+	EXPECT_EQ(0, pthread_create(&t, NULL, zero_range, &z));
+	while (!z.started)
+		usleep(100);
+	usleep(20000);
+	t0 = now_ms();
+	EXPECT_EQ(1, io_submit(ctx, 1, &cbp));
+	ms = now_ms() - t0;
+	EXPECT_EQ(1, io_getevents(ctx, 1, 1, &ev, NULL));
+	EXPECT_EQ(4096, (long)ev.res);
+	EXPECT_EQ('a', buf[0]);	/* fill_device()'s block 0 */
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, z.ret);
+	*zero_ms = z.ms;
+	io_destroy(ctx);
+	close(z.fd);
+	close(fd);
+	return ms;
+}
+
+TEST(cold_device_read_does_not_wait_in_io_submit_for_the_inode_lock)
+{
+	double stock, syslet, zs, zy;
+	int mb;
+
+	if (access(NULLB, W_OK))
+		SKIP(return, "no " NULLB " (boot with tools/vm --nullblk)");
+	ASSERT_EQ(0, fill_device());
+	/* The async thread exists before the measured read. */
+	submit_during_zeroout(_metadata, 1, 16, &zy);
+	/* Zeroouts long enough that 20 ms into one is well inside it. */
+	for (mb = 64;; mb *= 2) {
+		stock = submit_during_zeroout(_metadata, 0, mb, &zs);
+		syslet = submit_during_zeroout(_metadata, 1, mb, &zy);
+		if ((zs >= 100 && zy >= 100) || mb >= 512)
+			break;
+	}
+	TH_LOG("BLKZEROOUT of %d MiB: %.1f / %.1f ms; io_submit of a cold read during it: "
+	       "stock %.1f ms, syslet %.1f ms", mb, zs, zy, stock, syslet);
+	ASSERT_GE(zs, 60.0);
+	ASSERT_GE(zy, 60.0);
+	/* Stock reads inside io_submit(), after the zeroout releases the lock. */
+	ASSERT_GE(stock, (zs - 20) / 2);
+	ASSERT_LT(syslet, (zy - 20) / 4);
 }
 
 TEST_HARNESS_MAIN

@@ -241,7 +241,10 @@ enum syslet_aio_step {
 };
 enum syslet_aio_step syslet_aio_next(long i, long nr);
 long syslet_aio_park(void);
-/* syslet/syscalls.c, for syslet/aio.rs: a read that never faults */
+/* syslet/syscalls.c, for syslet/aio.rs: is @pos's page cached (a hint)?
+ * A read that never faults. */
+struct file;
+bool syslet_page_cached(struct file *file, loff_t pos);
 ssize_t syslet_read_iter_nofault(struct kiocb *req, struct iov_iter *iter);
 extern unsigned int sysctl_syslet_aio;
 /*
