@@ -16,6 +16,11 @@
  *            io_getevents() with kernel.syslet_aio 0 and 1, and io_uring
  *            (one io_uring_enter() submitting and waiting) - issue #15's
  *            cached QD 1 job, counted exactly
+ *   cold_stock, cold_syslet, cold_uring
+ *            the same reads with the device's page cache dropped first
+ *            (BLKFLSBUF: the bench kernel has no fadvise), pages 1 MiB
+ *            apart: a read from the device, through the stock path, an
+ *            async thread, and io_uring (the drop is counted in each)
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -25,6 +30,8 @@
 #include <fcntl.h>
 #include <liburing.h>
 #include <linux/aio_abi.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "syslet_test.h"
@@ -35,18 +42,31 @@ enum { PAGES = 16 };
 
 static char buf[4096] __attribute__((aligned(4096)));
 
-/* The cached pages of CACHED, open (a block device's cache goes with its
- * last opener): the descriptor, or -1. */
-static int cached_fd(void)
+/* Where read i reads: a cached run of pages, or cold pages far apart. */
+static long long offset(long i, int cold)
+{
+	return (i % PAGES) * (cold ? 1 << 20 : 4096);
+}
+
+/* CACHED, open (a block device's cache goes with its last opener), its
+ * pages cached unless cold: the descriptor, or -1. */
+static int cached_fd(int cold)
 {
 	static char warm[PAGES * 4096];
 	int fd = open(CACHED, O_RDONLY);
 
-	if (fd < 0 || pread(fd, warm, sizeof(warm), 0) != sizeof(warm)) {
+	if (fd < 0 || (!cold && pread(fd, warm, sizeof(warm), 0) != sizeof(warm))) {
 		perror("percall: " CACHED);
 		return -1;
 	}
 	return fd;
+}
+
+/* Before read i: a cold one's page leaves the page cache. */
+static int prepare(int fd, long i, int cold)
+{
+	(void)i;
+	return cold ? ioctl(fd, BLKFLSBUF, 0) : 0;
 }
 
 static int set_aio(int on)
@@ -59,13 +79,13 @@ static int set_aio(int on)
 	return ok ? 0 : -1;
 }
 
-/* N cached reads through fs/aio.c, each submitted and reaped alone. */
-static int aio_reads(long n, int syslet)
+/* N reads through fs/aio.c, each submitted and reaped alone. */
+static int aio_reads(long n, int syslet, int cold)
 {
 	aio_context_t ctx = 0;
 	struct iocb cb, *cbs[1] = { &cb };
 	struct io_event ev;
-	int fd = cached_fd();
+	int fd = cached_fd(cold);
 
 	if (fd < 0 || set_aio(syslet) || syscall(__NR_io_setup, 1, &ctx))
 		return -1;
@@ -75,8 +95,8 @@ static int aio_reads(long n, int syslet)
 		cb.aio_fildes = fd;
 		cb.aio_buf = (unsigned long)buf;
 		cb.aio_nbytes = sizeof(buf);
-		cb.aio_offset = (i % PAGES) * 4096;
-		if (syscall(__NR_io_submit, ctx, 1, cbs) != 1 ||
+		cb.aio_offset = offset(i, cold);
+		if (prepare(fd, i, cold) || syscall(__NR_io_submit, ctx, 1, cbs) != 1 ||
 		    syscall(__NR_io_getevents, ctx, 1, 1, &ev, NULL) != 1 || ev.res != sizeof(buf))
 			return -1;
 	}
@@ -84,16 +104,18 @@ static int aio_reads(long n, int syslet)
 }
 
 /* The same reads through io_uring: one io_uring_enter() per read. */
-static int uring_reads(long n)
+static int uring_reads(long n, int cold)
 {
 	struct io_uring ring;
 	struct io_uring_cqe *cqe;
-	int fd = cached_fd();
+	int fd = cached_fd(cold);
 
 	if (fd < 0 || io_uring_queue_init(4, &ring, 0))
 		return -1;
 	for (long i = 0; i < n; i++) {
-		io_uring_prep_read(io_uring_get_sqe(&ring), fd, buf, sizeof(buf), (i % PAGES) * 4096);
+		if (prepare(fd, i, cold))
+			return -1;
+		io_uring_prep_read(io_uring_get_sqe(&ring), fd, buf, sizeof(buf), offset(i, cold));
 		if (io_uring_submit_and_wait(&ring, 1) != 1 || io_uring_peek_cqe(&ring, &cqe) ||
 		    cqe->res != sizeof(buf))
 			return -1;
@@ -113,7 +135,7 @@ int main(int argc, char **argv)
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: percall none|enosys|getppid|unknown|chain1|chain10|"
-			"aio_stock|aio_syslet|uring N\n");
+			"aio_stock|aio_syslet|uring|cold_stock|cold_syslet|cold_uring N\n");
 		return 2;
 	}
 	mode = argv[1];
@@ -140,14 +162,15 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "chain10")) {
 		for (i = 0; i < n; i++)
 			sys_async_exec(&ten[0], &ahu);
-	} else if (!strncmp(mode, "aio_", 4)) {
-		if (aio_reads(n, !strcmp(mode, "aio_syslet"))) {
+	} else if (!strcmp(mode, "aio_stock") || !strcmp(mode, "aio_syslet") ||
+		   !strcmp(mode, "cold_stock") || !strcmp(mode, "cold_syslet")) {
+		if (aio_reads(n, !!strstr(mode, "syslet"), mode[0] == 'c')) {
 			fprintf(stderr, "percall: %s failed\n", mode);
 			return 1;
 		}
-	} else if (!strcmp(mode, "uring")) {
-		if (uring_reads(n)) {
-			fprintf(stderr, "percall: uring failed\n");
+	} else if (!strcmp(mode, "uring") || !strcmp(mode, "cold_uring")) {
+		if (uring_reads(n, mode[0] == 'c')) {
+			fprintf(stderr, "percall: %s failed\n", mode);
 			return 1;
 		}
 	} else {

@@ -110,21 +110,27 @@ def main():
         t10, i10 = totals["chain10"]
         print(f"per chained atom (chain10 - chain1) / 9: {(t10 - t1) / 9:.1f} TBs, "
               f"{(i10 - i1) / 9:.1f} insns")
-    if "aio_stock" in totals and "aio_syslet" in totals:
-        # issue #15's cached read at QD 1: what the syslet path adds
-        (ts, is_), (ty, iy) = totals["aio_stock"], totals["aio_syslet"]
-        print(f"cached 4 KiB read, syslet/stock: {iy / is_:.3f}x insns ({iy - is_:+.0f}), "
+    for what, stock, syslet, uring in (("cached", "aio_stock", "aio_syslet", "uring"),
+                                       ("cold", "cold_stock", "cold_syslet", "cold_uring")):
+        # issue #15's reads at QD 1: what the syslet path adds
+        if stock not in totals or syslet not in totals:
+            continue
+        (ts, is_), (ty, iy) = totals[stock], totals[syslet]
+        print(f"{what} 4 KiB read, syslet/stock: {iy / is_:.3f}x insns ({iy - is_:+.0f}), "
               f"{ty / ts:.3f}x TBs", end="")
-        if "uring" in totals:
-            print(f"; stock/io_uring {is_ / totals['uring'][1]:.3f}x, "
-                  f"syslet/io_uring {iy / totals['uring'][1]:.3f}x insns", end="")
+        if uring in totals:
+            print(f"; stock/io_uring {is_ / totals[uring][1]:.3f}x, "
+                  f"syslet/io_uring {iy / totals[uring][1]:.3f}x insns", end="")
         print()
-        diff = collections.Counter(detail["aio_syslet"])
-        diff.subtract(detail["aio_stock"])
-        print("  TBs per call, syslet less stock, by function:")
-        for fn, per in sorted(diff.items(), key=lambda kv: -abs(kv[1]))[:14]:
-            if abs(per) >= 0.5:
-                print(f"  {per:+7.1f}  {fn}")
+        for other in (stock, uring):
+            if other not in detail:
+                continue
+            diff = collections.Counter(detail[syslet])
+            diff.subtract(detail[other])
+            print(f"  TBs per call, {syslet} less {other}, by function:")
+            for fn, per in sorted(diff.items(), key=lambda kv: -abs(kv[1]))[:14]:
+                if abs(per) >= 0.5:
+                    print(f"  {per:+7.1f}  {fn}")
     for mode in modes[1:]:
         print(f"\n{mode}: TBs per call by function")
         for fn, per in detail[mode].most_common(14):
