@@ -3,9 +3,11 @@
  * System call shims of the syslet subsystem. Each one forwards its
  * arguments to the Rust implementation declared in <linux/syslet.h>.
  */
+#include <linux/backing-dev.h>
 #include <linux/cpu.h>
 #include <linux/fs.h>
 #include <linux/pagemap.h>
+#include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/uaccess.h>
 #include <linux/syscalls.h>
@@ -38,6 +40,34 @@ bool syslet_page_cached(struct file *file, loff_t pos)
 		   test_bit(PG_uptodate, &((struct folio *)entry)->flags);
 	rcu_read_unlock();
 	return uptodate;
+}
+
+/*
+ * Starts the device's read of the @nr pages from @index of @file, as a
+ * read that finds them missing starts it (page_cache_sync_readahead(),
+ * allocating without I/O as an IOCB_NOWAIT read does), unless the
+ * mapping's invalidate lock is held for a truncation, a hole punch or
+ * BLKZEROOUT: syslet/aio.rs starts a cold read's I/O inside io_submit()
+ * before an async thread waits for it, and io_submit() does not wait for
+ * that lock. The try is a hint: a holder that comes between it and the
+ * read-ahead's own shared lock is waited for, as a stock read waits.
+ */
+void syslet_readahead(struct file *file, pgoff_t index, unsigned long nr)
+{
+	struct address_space *mapping = file->f_mapping;
+	struct inode *inode = mapping->host;
+	unsigned int flags;
+
+	/* Only a mapping with a page cache to read into, as fadvise's. */
+	if (IS_DAX(inode) || inode_to_bdi(inode) == &noop_backing_dev_info ||
+	    (!mapping->a_ops->read_folio && !mapping->a_ops->readahead))
+		return;
+	if (!filemap_invalidate_trylock_shared(mapping))
+		return;
+	filemap_invalidate_unlock_shared(mapping);
+	flags = memalloc_noio_save();
+	page_cache_sync_readahead(mapping, &file->f_ra, file, index, nr);
+	memalloc_noio_restore(flags);
 }
 
 static_assert(!(SYSLET_JOBCTL_KILL &
