@@ -29,6 +29,18 @@
  * returns -EAGAIN, or a thread's round trip for a cached one. A DAX or
  * shadow entry is a value: not cached.
  */
+/* Whether @mapping holds a folio at @index, up to date or not (a hint,
+ * as below). */
+static bool syslet_page_present(struct address_space *mapping, pgoff_t index)
+{
+	void *entry;
+
+	rcu_read_lock();
+	entry = xa_load(&mapping->i_pages, index);
+	rcu_read_unlock();
+	return entry && !xa_is_value(entry);
+}
+
 bool syslet_page_cached(struct file *file, loff_t pos)
 {
 	void *entry;
@@ -43,31 +55,43 @@ bool syslet_page_cached(struct file *file, loff_t pos)
 }
 
 /*
- * Starts the device's read of the @nr pages from @index of @file, as a
- * read that finds them missing starts it (page_cache_sync_readahead(),
- * allocating without I/O as an IOCB_NOWAIT read does), unless the
- * mapping's invalidate lock is held for a truncation, a hole punch or
- * BLKZEROOUT: syslet/aio.rs starts a cold read's I/O inside io_submit()
- * before an async thread waits for it, and io_submit() does not wait for
- * that lock. The try is a hint: a holder that comes between it and the
- * read-ahead's own shared lock is waited for, as a stock read waits.
+ * Starts the device's read of the @nr pages of @file from @index that are
+ * not cached, those and no more (page_cache_ra_unbounded(), a forced
+ * read-ahead with a state of its own: the file's read-ahead window stays
+ * its reads'), allocating without I/O as an IOCB_NOWAIT read does:
+ * syslet/aio.rs starts a cold read's I/O inside io_submit(), within the
+ * file's size, and an async thread waits for it. Not while the mapping's
+ * invalidate lock is held (a truncation, a hole punch, BLKZEROOUT): the
+ * thread reads then, and io_submit() does not wait for the holder. The
+ * try is a hint: a holder that comes between it and the read-ahead's own
+ * shared lock is waited for, and the read-ahead waits for what a stock
+ * read's waits for on its way (a file system's extent lookup, a free
+ * request of the device). Only for a mapping with a page cache to read
+ * into (not DAX, not a pseudo file system's: generic_fadvise()'s checks).
+ * Returns whether the pages' I/O was started, here or before (the first
+ * and the last page are in the cache already).
  */
-void syslet_readahead(struct file *file, pgoff_t index, unsigned long nr)
+bool syslet_readahead(struct file *file, pgoff_t index, unsigned long nr)
 {
 	struct address_space *mapping = file->f_mapping;
 	struct inode *inode = mapping->host;
+	struct file_ra_state ra = {};
+	DEFINE_READAHEAD(ractl, file, &ra, mapping, index);
 	unsigned int flags;
 
-	/* Only a mapping with a page cache to read into, as fadvise's. */
 	if (IS_DAX(inode) || inode_to_bdi(inode) == &noop_backing_dev_info ||
 	    (!mapping->a_ops->read_folio && !mapping->a_ops->readahead))
-		return;
+		return false;
+	if (syslet_page_present(mapping, index) &&
+	    syslet_page_present(mapping, index + nr - 1))
+		return true;
 	if (!filemap_invalidate_trylock_shared(mapping))
-		return;
+		return false;
 	filemap_invalidate_unlock_shared(mapping);
 	flags = memalloc_noio_save();
-	page_cache_sync_readahead(mapping, &file->f_ra, file, index, nr);
+	page_cache_ra_unbounded(&ractl, nr, 0);
 	memalloc_noio_restore(flags);
+	return true;
 }
 
 static_assert(!(SYSLET_JOBCTL_KILL &

@@ -71,6 +71,7 @@ mod handoff;
 mod identity;
 mod invoke;
 mod job;
+mod line;
 mod policy;
 mod prim;
 mod process;

@@ -283,9 +283,10 @@ impl Drop for AioFsync {
 impl Detached for Option<AioFsync> {
     /// Always run, even when the process is dying: it completes a request
     /// fs/aio.c waits for, unless cancelled.
-    fn run(&mut self, _dying: bool) {
+    fn run(&mut self, _dying: bool) -> bool {
         if let Some(job) = self.take() {
             job.run();
         }
+        false
     }
 }
