@@ -21,9 +21,7 @@ use kernel::{
 pub(crate) trait Detached: Send {
     /// Runs the work on the current (async) thread; `dying`: the process
     /// is dying, and the work must end without being done if it can.
-    /// Returns true when the work took the thread's fatal signal (through
-    /// `signals::serve_stops()`): the thread must exit.
-    fn run(&mut self, dying: bool) -> bool;
+    fn run(&mut self, dying: bool);
 }
 
 /// What a worker runs.

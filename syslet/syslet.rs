@@ -71,7 +71,6 @@ mod handoff;
 mod identity;
 mod invoke;
 mod job;
-mod line;
 mod policy;
 mod prim;
 mod process;

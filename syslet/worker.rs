@@ -357,9 +357,7 @@ impl Worker {
             let handed_back = match job.work {
                 Work::Chain { first, ahu } => self.run_chain(first, ahu),
                 Work::Detached(mut work) => {
-                    if work.run(self.is_dying()) {
-                        self.dying.store(true, Ordering::Release);
-                    }
+                    work.run(self.is_dying());
                     // Freed here, outside any lock.
                     drop(work);
                     false

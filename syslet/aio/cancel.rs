@@ -283,10 +283,9 @@ impl Drop for AioFsync {
 impl Detached for Option<AioFsync> {
     /// Always run, even when the process is dying: it completes a request
     /// fs/aio.c waits for, unless cancelled.
-    fn run(&mut self, _dying: bool) -> bool {
+    fn run(&mut self, _dying: bool) {
         if let Some(job) = self.take() {
             job.run();
         }
-        false
     }
 }

@@ -9,7 +9,7 @@ use super::{
     cancel::{cancelled_result, unstarted_result, Cancel},
     forward_sigxfsz, rw_done, with_done,
 };
-use crate::{job::Detached, line::Drain, process::Process};
+use crate::{job::Detached, process::Process};
 use core::{ffi::c_void, ptr};
 use kernel::{bindings, prelude::*, sync::Arc, task::Task, types::ARef};
 
@@ -63,13 +63,12 @@ impl AioRw {
 }
 
 impl Detached for Option<AioRw> {
-    fn run(&mut self, dying: bool) -> bool {
+    fn run(&mut self, dying: bool) {
         match self.take() {
             Some(rw) if dying => rw.end_dying(),
             Some(rw) => rw.run(),
             None => {}
         }
-        false
     }
 }
 
@@ -109,19 +108,11 @@ impl Drop for AioRw {
 
 /// Hands the request, `done` bytes of it read already, to an async
 /// thread of the process; false when none takes it (nothing changed).
-/// `cold`: a read whose device I/O `io_submit()` started for all the rest
-/// of it, which may wait in the process's line ([`super::cold`]).
 ///
 /// # Safety
 ///
 /// As [`syslet_aio_rw`].
-pub(super) unsafe fn to_thread(
-    req: *mut bindings::kiocb,
-    iter: *mut bindings::iov_iter,
-    write: bool,
-    done: isize,
-    cold: bool,
-) -> bool {
+pub(super) unsafe fn to_thread(req: *mut bindings::kiocb, iter: *mut bindings::iov_iter, write: bool, done: isize) -> bool {
     let Ok(process) = Process::of_current() else { return false };
     // SAFETY: `iter` is valid; the copy is ours. A single-buffer iterator
     // holds its buffer inline; others point to an iovec array that lives
@@ -151,9 +142,6 @@ pub(super) unsafe fn to_thread(
     // Copied and armed before a worker is taken: a worker taken and then
     // not given work would be lost to the pool.
     let rw = AioRw { req, iter: copy, iov, write, done, submitter, cancel };
-    if cold {
-        return to_line(&process, rw);
-    }
     // The pool's work item (one allocation per request), made before a
     // worker is taken, as above.
     let Ok(item) = KBox::<Option<AioRw>>::new_uninit(GFP_KERNEL_ACCOUNT) else {
@@ -164,46 +152,5 @@ pub(super) unsafe fn to_thread(
         Ok(()) => true,
         // The thread was exiting: run it the stock way.
         Err(mut rw) => rw.take().is_some_and(AioRw::give_back),
-    }
-}
-
-/// A cold read: into the process's line if a thread drains it for the
-/// read's device, else to a worker that will ([`Drain`]); false when none
-/// takes it (nothing changed).
-fn to_line(process: &Process, rw: AioRw) -> bool {
-    let key = device_of(rw.req);
-    let Ok(item) = KBox::<Option<AioRw>>::new_uninit(GFP_KERNEL_ACCOUNT) else {
-        return rw.give_back();
-    };
-    let item = match process.line.join(key, item.write(Some(rw))) {
-        Ok(()) => return true,
-        Err(mut item) => item.take(),
-    };
-    let Some(rw) = item else { return false };
-    // A thread of its own, which drains the line after it.
-    let Ok(job) = KBox::<Drain<Option<AioRw>>>::new_uninit(GFP_KERNEL_ACCOUNT) else {
-        return rw.give_back();
-    };
-    let Ok(Some(worker)) = process.workers.get() else { return rw.give_back() };
-    match worker.submit_detached(job.write(Drain::new(process.line.clone(), key, Some(rw)))) {
-        Ok(()) => true,
-        // The thread was exiting: run it the stock way.
-        Err(mut job) => job.take_first().flatten().is_some_and(AioRw::give_back),
-    }
-}
-
-/// What a read of `req` waits on, as a line's key: the device. A block
-/// device's mapping is its own (its host inode); a file's, its file
-/// system's (its superblock).
-fn device_of(req: *mut bindings::kiocb) -> usize {
-    // SAFETY: a prepared request's file, its mapping and host inode are
-    // valid while the request is.
-    unsafe {
-        let host = (*(*(*req).ki_filp).f_mapping).host;
-        if (*host).i_mode as u32 & bindings::S_IFMT == bindings::S_IFBLK {
-            host as usize
-        } else {
-            (*host).i_sb as usize
-        }
     }
 }
