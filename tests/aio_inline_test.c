@@ -417,17 +417,24 @@ TEST(cold_device_read_starts_its_io_inside_io_submit)
 	io_context_t ctx;
 	cpu_set_t one;
 	long long off;
+	long ra_kb;
 	int fd, syslet, inflight, polled;
 
 	if (access(NULLB, W_OK))
 		SKIP(return, "no " NULLB " (boot with tools/vm --nullblk)");
 	ASSERT_EQ(0, fill_device());
+	/* Read-ahead off: the stock read's window must not reach the syslet
+	 * read's block (its pages, read or being read, would be cached or in
+	 * flight before the syslet read is submitted). */
+	ra_kb = read_number(RA_KB);
+	ASSERT_GE(ra_kb, 0);
+	ASSERT_EQ(0, write_number(RA_KB, 0));
 	CPU_ZERO(&one);
 	CPU_SET(0, &one);
 	ASSERT_EQ(0, sched_setaffinity(0, sizeof(one), &one));
 	ASSERT_EQ(0, sched_setscheduler(0, SCHED_FIFO, &sp));
 	for (syslet = 0; syslet <= 1; syslet++) {
-		off = (long long)(2 + 4 * syslet) * STRIDE;	/* blocks 2 and 6 */
+		off = (long long)(2 + 12 * syslet) * STRIDE;	/* blocks 2 and 14 */
 		ASSERT_EQ(0, set_syslet_aio(syslet));
 		drop_caches();
 		fd = open(NULLB, O_RDONLY);
@@ -450,10 +457,11 @@ TEST(cold_device_read_starts_its_io_inside_io_submit)
 		if (polled == 0)
 			EXPECT_EQ(1, io_getevents(ctx, 1, 1, &ev, NULL));
 		EXPECT_EQ(4096, (long)ev.res);
-		EXPECT_EQ('a' + 2 + 4 * syslet, buf[0]);
+		EXPECT_EQ('a' + 2 + 12 * syslet, buf[0]);
 		io_destroy(ctx);
 		close(fd);
 	}
+	EXPECT_EQ(0, write_number(RA_KB, ra_kb));
 	ASSERT_EQ(0, set_syslet_aio(1));
 }
 
