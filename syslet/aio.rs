@@ -65,7 +65,9 @@
 //! A read first runs inline with `IOCB_NOWAIT` ([`read_nowait`]) where
 //! the file honours it: what the page cache holds completes inside
 //! `io_submit()`, as on stock Linux; only the part that would wait for
-//! the device goes to an async thread (the one event counts both parts).
+//! the device goes to an async thread (the one event counts both parts),
+//! its device I/O started inside `io_submit()`, as stock's is
+//! ([`start_io`]).
 //! tmpfs reads, which never wait for a device, run the stock way. Reads
 //! that would wait keep their threads: a cold read always blocks, and a
 //! handoff per iocb would cut every batch short.
@@ -205,8 +207,9 @@ unsafe fn read_nowait(req: *mut bindings::kiocb, iter: *mut bindings::iov_iter) 
         return Nowait::WouldBlock;
     }
     // With `IOCB_NOIO` as well: `IOCB_NOWAIT` alone still issues the
-    // read-ahead of a missing page, in io_submit() (16 cold reads took
-    // as long as stock's synchronous ones); the async thread does it.
+    // read-ahead of a missing page, with the file's read-ahead window
+    // (16 cold reads took as long as stock's synchronous ones); the
+    // missing rest's I/O is `start_io()`'s, exactly, below.
     // SAFETY: the request is ours until completed (see # Safety).
     unsafe { (*req).ki_flags |= (IOCB_NOWAIT | IOCB_NOIO) as i32 };
     // Without faulting the destination in: a fault could wait for I/O

@@ -29,18 +29,6 @@
  * returns -EAGAIN, or a thread's round trip for a cached one. A DAX or
  * shadow entry is a value: not cached.
  */
-/* Whether @mapping holds a folio at @index, up to date or not (a hint,
- * as below). */
-static bool syslet_page_present(struct address_space *mapping, pgoff_t index)
-{
-	void *entry;
-
-	rcu_read_lock();
-	entry = xa_load(&mapping->i_pages, index);
-	rcu_read_unlock();
-	return entry && !xa_is_value(entry);
-}
-
 bool syslet_page_cached(struct file *file, loff_t pos)
 {
 	void *entry;
@@ -52,6 +40,18 @@ bool syslet_page_cached(struct file *file, loff_t pos)
 		   test_bit(PG_uptodate, &((struct folio *)entry)->flags);
 	rcu_read_unlock();
 	return uptodate;
+}
+
+/* Whether @mapping holds a folio at @index, up to date or not (a hint,
+ * as above). */
+static bool syslet_page_present(struct address_space *mapping, pgoff_t index)
+{
+	void *entry;
+
+	rcu_read_lock();
+	entry = xa_load(&mapping->i_pages, index);
+	rcu_read_unlock();
+	return entry && !xa_is_value(entry);
 }
 
 /*
