@@ -42,18 +42,6 @@ bool syslet_page_cached(struct file *file, loff_t pos)
 	return uptodate;
 }
 
-/* Whether @mapping holds a folio at @index, up to date or not (a hint,
- * as above). */
-static bool syslet_page_present(struct address_space *mapping, pgoff_t index)
-{
-	void *entry;
-
-	rcu_read_lock();
-	entry = xa_load(&mapping->i_pages, index);
-	rcu_read_unlock();
-	return entry && !xa_is_value(entry);
-}
-
 /*
  * Starts the device's read of the @nr pages of @file from @index that are
  * not cached, those and no more (page_cache_ra_unbounded(), a forced
@@ -68,10 +56,9 @@ static bool syslet_page_present(struct address_space *mapping, pgoff_t index)
  * read's waits for on its way (a file system's extent lookup, a free
  * request of the device). Only for a mapping with a page cache to read
  * into (not DAX, not a pseudo file system's: generic_fadvise()'s checks).
- * Returns whether the pages' I/O was started, here or before (the first
- * and the last page are in the cache already).
+ * Pages in the cache already, read or being read, are skipped.
  */
-bool syslet_readahead(struct file *file, pgoff_t index, unsigned long nr)
+void syslet_readahead(struct file *file, pgoff_t index, unsigned long nr)
 {
 	struct address_space *mapping = file->f_mapping;
 	struct inode *inode = mapping->host;
@@ -81,17 +68,13 @@ bool syslet_readahead(struct file *file, pgoff_t index, unsigned long nr)
 
 	if (IS_DAX(inode) || inode_to_bdi(inode) == &noop_backing_dev_info ||
 	    (!mapping->a_ops->read_folio && !mapping->a_ops->readahead))
-		return false;
-	if (syslet_page_present(mapping, index) &&
-	    syslet_page_present(mapping, index + nr - 1))
-		return true;
+		return;
 	if (!filemap_invalidate_trylock_shared(mapping))
-		return false;
+		return;
 	filemap_invalidate_unlock_shared(mapping);
 	flags = memalloc_noio_save();
 	page_cache_ra_unbounded(&ractl, nr, 0);
 	memalloc_noio_restore(flags);
-	return true;
 }
 
 static_assert(!(SYSLET_JOBCTL_KILL &

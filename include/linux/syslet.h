@@ -246,7 +246,7 @@ long syslet_aio_park(void);
 struct file;
 bool syslet_page_cached(struct file *file, loff_t pos);
 /* ... and starts a cold read's I/O unless the invalidate lock is taken. */
-bool syslet_readahead(struct file *file, pgoff_t index, unsigned long nr);
+void syslet_readahead(struct file *file, pgoff_t index, unsigned long nr);
 ssize_t syslet_read_iter_nofault(struct kiocb *req, struct iov_iter *iter);
 extern unsigned int sysctl_syslet_aio;
 /*
