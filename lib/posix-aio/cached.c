@@ -137,7 +137,7 @@ int sa_cached_read(int fd, void *buf, size_t len, long long off, int may_block, 
 
 	if (fstat(fd, &st))
 		goto cold;
-	if (!(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+	if (!sa_file_mode(st.st_mode)) {
 		rc = SA_CR_OTHER;	/* the number now names a pipe or the like */
 		goto cold;
 	}

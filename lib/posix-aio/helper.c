@@ -359,7 +359,7 @@ int sa_helper_watch(void)
 		struct stat st;
 
 		unlink_locked(r);
-		pass_on_locked(r, !fstat(r->fd, &st) && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode));
+		pass_on_locked(r, !fstat(r->fd, &st) && !sa_file_mode(st.st_mode));
 	}
 	batch = sa_pump_locked();
 	pthread_mutex_unlock(&sa_lock);

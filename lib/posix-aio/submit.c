@@ -57,7 +57,7 @@ static struct sa_req *prepare(struct aiocb *cb, int op, struct sa_lio *lio, int 
 	r->lio = lio;
 	r->kind = SA_GLIBC;
 	sa_shadow_init(r);
-	if (op != SA_BAD && fstat(r->fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+	if (op != SA_BAD && fstat(r->fd, &st) == 0 && sa_file_mode(st.st_mode)) {
 		r->kind = helper ? SA_HELPER : SA_KERNEL;
 		if (op == SA_WRITE) {
 			int fl = fcntl(r->fd, F_GETFL);

@@ -35,6 +35,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #define SA_API __attribute__((visibility("default")))
 
@@ -246,5 +247,13 @@ void sa_shadow_fork_child(void);
 int sa_notify(const struct sa_note *note);
 void sa_notes_add(struct sa_notes *n, const struct sigevent *sev);
 void sa_notes_send(struct sa_notes *n);
+
+/* Whether MODE (of fstat()) names a file the kernel's aio reads and writes
+ * on the syslet engine: a regular file or a block device. Anything else (a
+ * pipe, a socket, a tty) keeps glibc's threads. The one place this is said. */
+static inline int sa_file_mode(mode_t mode)
+{
+	return S_ISREG(mode) || S_ISBLK(mode);
+}
 
 #endif
