@@ -67,10 +67,12 @@
 //! `io_submit()`, as on stock Linux; only the part that would wait for
 //! the device goes to an async thread (the one event counts both parts),
 //! its device I/O started inside `io_submit()`, as stock's is
-//! ([`start_io`]).
+//! ([`start_io`]). Such a cold read then waits for its pages in the
+//! process's line ([`cold`]): one async thread waits for the reads of a
+//! device in turn, instead of a thread each.
 //! tmpfs reads, which never wait for a device, run the stock way. Reads
-//! that would wait keep their threads: a cold read always blocks, and a
-//! handoff per iocb would cut every batch short.
+//! that would wait keep async threads rather than handing off: a cold
+//! read always blocks, and a handoff per iocb would cut every batch short.
 
 use crate::{
     eligible, handoff,
@@ -82,6 +84,7 @@ use core::ptr;
 use kernel::{bindings, prelude::*, task::Task};
 
 pub(crate) mod cancel;
+mod cold;
 mod thread;
 use cancel::AioFsync;
 use thread::to_thread;
@@ -143,15 +146,18 @@ const START_IO_MAX: isize = 128 << 10;
 /// depth 1 ran at 0.89x stock when the thread started it). At most
 /// [`START_IO_MAX`] bytes; nothing while the file's invalidate lock is
 /// taken (`syslet_readahead()`), which `io_submit()` does not wait for.
-fn start_io(file: *mut bindings::file, pos: i64, count: isize) {
-    let count = count.min(START_IO_MAX);
+/// Returns whether the I/O of all `count` bytes was started (a hint): the
+/// read then waits in the process's line ([`cold`]).
+fn start_io(file: *mut bindings::file, pos: i64, count: isize) -> bool {
     if count <= 0 {
-        return;
+        return false;
     }
+    let n = count.min(START_IO_MAX);
     let first = (pos as u64) >> bindings::PAGE_SHIFT;
-    let last = (pos as u64 + count as u64 - 1) >> bindings::PAGE_SHIFT;
+    let last = (pos as u64 + n as u64 - 1) >> bindings::PAGE_SHIFT;
     // SAFETY: `file` is an open file the caller holds (its request's).
-    unsafe { bindings::syslet_readahead(file, first as _, (last - first + 1) as _) };
+    let started = unsafe { bindings::syslet_readahead(file, first as _, (last - first + 1) as _) };
+    started && n == count
 }
 
 /// What a read tried inside `io_submit()` without blocking did.
@@ -159,10 +165,12 @@ enum Nowait {
     /// Completed there (or owned by the file system: `-EIOCBQUEUED`), as
     /// on stock Linux, where a cached read never leaves `io_submit()`.
     Completed,
-    /// Read this many bytes, and the rest is not in the page cache.
-    Partial(isize),
-    /// Nothing read: not cached, or the file ignores `IOCB_NOWAIT`.
-    WouldBlock,
+    /// Read this many bytes, and the rest is not in the page cache; true:
+    /// its device I/O was started ([`start_io`]).
+    Partial(isize, bool),
+    /// Nothing read: not cached, or the file ignores `IOCB_NOWAIT`; true:
+    /// the device I/O of the read was started ([`start_io`]).
+    WouldBlock(bool),
 }
 
 /// Tries a read with `IOCB_NOWAIT`, inline: a read of cached pages
@@ -177,7 +185,7 @@ unsafe fn read_nowait(req: *mut bindings::kiocb, iter: *mut bindings::iov_iter) 
     // SAFETY: the request's file is valid (see # Safety).
     let fmode = unsafe { (*(*req).ki_filp).f_mode };
     if fmode & FMODE_NOWAIT == 0 {
-        return Nowait::WouldBlock;
+        return Nowait::WouldBlock(false);
     }
     // SAFETY: the request's file is valid (see # Safety); the inode of
     // an open file's mapping is valid, and a racy read of `i_size` is
@@ -203,8 +211,7 @@ unsafe fn read_nowait(req: *mut bindings::kiocb, iter: *mut bindings::iov_iter) 
     let pos = unsafe { (*req).ki_pos };
     // SAFETY: `file` is the request's (# Safety).
     if pos < size && !unsafe { bindings::syslet_page_cached(file, pos) } {
-        start_io(file, pos, count.min((size - pos) as isize));
-        return Nowait::WouldBlock;
+        return Nowait::WouldBlock(start_io(file, pos, count.min((size - pos) as isize)));
     }
     // With `IOCB_NOIO` as well: `IOCB_NOWAIT` alone still issues the
     // read-ahead of a missing page, with the file's read-ahead window
@@ -257,7 +264,7 @@ unsafe fn read_nowait(req: *mut bindings::kiocb, iter: *mut bindings::iov_iter) 
     // file system says to IOCB_NOWAIT, as ocfs2's -EOPNOTSUPP) is not
     // the read's answer: the async thread asks again, as stock would.
     if ret < 0 {
-        return Nowait::WouldBlock;
+        return Nowait::WouldBlock(false);
     }
     // SAFETY: `req` is a prepared read (# Safety); the read moved
     // `ki_pos`, which only this task touches until it completes it.
@@ -266,9 +273,9 @@ unsafe fn read_nowait(req: *mut bindings::kiocb, iter: *mut bindings::iov_iter) 
         // The rest is not cached: its I/O starts here too.
         // SAFETY: as above.
         let pos = unsafe { (*req).ki_pos };
-        start_io(file, pos, (count - ret).min((size - pos) as isize));
+        let cold = start_io(file, pos, (count - ret).min((size - pos) as isize));
         // Nothing read before the end: "0 if IOCB_NOIO" (filemap.c).
-        return if ret == 0 { Nowait::WouldBlock } else { Nowait::Partial(ret) };
+        return if ret == 0 { Nowait::WouldBlock(cold) } else { Nowait::Partial(ret, cold) };
     }
     // SAFETY: the read returned `ret` and was not completed.
     unsafe { rw_done(req, ret) };
@@ -474,7 +481,7 @@ pub unsafe extern "C" fn syslet_aio_rw(req: *mut bindings::kiocb, iter: *mut bin
     if fmt != bindings::S_IFREG && fmt != bindings::S_IFBLK {
         return false;
     }
-    let mut done = 0;
+    let (mut done, mut cold) = (0, false);
     if write {
         // SAFETY: as this function's.
         if let Some(taken) = unsafe { write_inline(req, iter) } {
@@ -493,12 +500,12 @@ pub unsafe extern "C" fn syslet_aio_rw(req: *mut bindings::kiocb, iter: *mut bin
         // SAFETY: as this function's, for a read.
         match unsafe { read_nowait(req, iter) } {
             Nowait::Completed => return true,
-            Nowait::Partial(n) => done = n,
-            Nowait::WouldBlock => {}
+            Nowait::Partial(n, started) => (done, cold) = (n, started),
+            Nowait::WouldBlock(started) => cold = started,
         }
     }
     // SAFETY: as this function's.
-    if unsafe { to_thread(req, iter, write, done) } {
+    if unsafe { to_thread(req, iter, write, done, cold) } {
         return true;
     }
     if done == 0 {

@@ -21,7 +21,30 @@ use kernel::{
 pub(crate) trait Detached: Send {
     /// Runs the work on the current (async) thread; `dying`: the process
     /// is dying, and the work must end without being done if it can.
-    fn run(&mut self, dying: bool);
+    /// Returns true when the work took the thread's fatal signal (through
+    /// `signals::serve_stops()`): the thread must exit.
+    fn run(&mut self, dying: bool) -> bool;
+
+    /// Runs the work as a job of a line ([`crate::line`]), where it may
+    /// wait only for what the line's key names: before it would wait for
+    /// anything else it calls `pass_on`, once. True: another thread took
+    /// the line, and the work finishes alone. False: none could, and the
+    /// work stops there, to be finished later with `run`
+    /// ([`InLine::Deferred`]). By default, as `run`.
+    fn run_in_line(&mut self, pass_on: &mut dyn FnMut() -> bool) -> InLine {
+        let _ = pass_on;
+        InLine::Ran(self.run(false))
+    }
+}
+
+/// What [`Detached::run_in_line`] did.
+pub(crate) enum InLine {
+    /// The work ran; true when it took the thread's fatal signal (as
+    /// [`Detached::run`]'s result).
+    Ran(bool),
+    /// It stopped before a wait it may not make in line: `run` finishes
+    /// it, after the line's other jobs.
+    Deferred,
 }
 
 /// What a worker runs.

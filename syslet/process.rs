@@ -19,7 +19,7 @@
 //! compare-exchange, dropped by [`syslet_free_process`] when the
 //! `signal_struct` is freed, after every task of the process).
 
-use crate::{prim::current, shared::Shared, spare::SparePool, worker::WorkerPool};
+use crate::{line::Line, prim::current, shared::Shared, spare::SparePool, worker::WorkerPool};
 use core::{
     ffi::c_void,
     ptr,
@@ -37,6 +37,8 @@ pub(crate) struct Process {
     pub(crate) shared: Arc<Shared>,
     pub(crate) workers: Arc<WorkerPool>,
     pub(crate) spares: Arc<SparePool>,
+    /// Its line of detached jobs that mostly wait: aio's cold reads.
+    pub(crate) line: Arc<Line>,
 }
 
 impl Process {
@@ -44,7 +46,8 @@ impl Process {
         let shared = Shared::new()?;
         let workers = WorkerPool::new(shared.clone())?;
         let spares = SparePool::new(shared.clone())?;
-        Ok(Arc::new(Process { shared, workers, spares }, GFP_KERNEL_ACCOUNT)?)
+        let line = Line::new()?;
+        Ok(Arc::new(Process { shared, workers, spares, line }, GFP_KERNEL_ACCOUNT)?)
     }
 
     /// The `signal_struct` field that owns one reference to the process's

@@ -4,12 +4,16 @@
  * arguments to the Rust implementation declared in <linux/syslet.h>.
  */
 #include <linux/backing-dev.h>
+#include <linux/blkdev.h>
 #include <linux/cpu.h>
 #include <linux/fs.h>
+#include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/uaccess.h>
+#include <linux/uio.h>
+#include <linux/userfaultfd_k.h>
 #include <linux/syscalls.h>
 #include <linux/syslet.h>
 #include <asm/cpufeature.h>
@@ -56,9 +60,12 @@ bool syslet_page_cached(struct file *file, loff_t pos)
  * read's waits for on its way (a file system's extent lookup, a free
  * request of the device). Only for a mapping with a page cache to read
  * into (not DAX, not a pseudo file system's: generic_fadvise()'s checks).
- * Pages in the cache already, read or being read, are skipped.
+ * Pages in the cache already, read or being read, are skipped. Returns
+ * whether the read-ahead ran: a hint for the line of cold reads
+ * (syslet/line.rs), whose reads check each page again before they wait
+ * for it (syslet_page_wait()).
  */
-void syslet_readahead(struct file *file, pgoff_t index, unsigned long nr)
+bool syslet_readahead(struct file *file, pgoff_t index, unsigned long nr)
 {
 	struct address_space *mapping = file->f_mapping;
 	struct inode *inode = mapping->host;
@@ -68,13 +75,112 @@ void syslet_readahead(struct file *file, pgoff_t index, unsigned long nr)
 
 	if (IS_DAX(inode) || inode_to_bdi(inode) == &noop_backing_dev_info ||
 	    (!mapping->a_ops->read_folio && !mapping->a_ops->readahead))
-		return;
+		return false;
 	if (!filemap_invalidate_trylock_shared(mapping))
-		return;
+		return false;
 	filemap_invalidate_unlock_shared(mapping);
 	flags = memalloc_noio_save();
 	page_cache_ra_unbounded(&ractl, nr, 0);
 	memalloc_noio_restore(flags);
+	return true;
+}
+
+/*
+ * The try of a read waiting in the line of cold reads (syslet/aio/cold.rs,
+ * IOCB_NOWAIT set): as syslet_read_iter_nofault(), but a block device's
+ * inode lock, which blkdev_read_iter() takes whatever IOCB_NOWAIT says, is
+ * only tried (-EAGAIN when it is taken: a writer holds it shared while it
+ * faults on its source, and a seek waits for it exclusive behind that).
+ * Held, the read is blkdev_read_iter()'s buffered one: clamped to the
+ * device's size, no atime update for nothing to read.
+ */
+ssize_t syslet_read_iter_line(struct kiocb *req, struct iov_iter *iter)
+{
+	struct inode *host = req->ki_filp->f_mapping->host;
+	size_t shorted = 0;
+	loff_t size;
+	ssize_t ret = 0;
+
+	if (!S_ISBLK(host->i_mode))
+		return syslet_read_iter_nofault(req, iter);
+	if (!inode_trylock_shared(host))
+		return -EAGAIN;
+	size = bdev_nr_bytes(I_BDEV(host));
+	if (req->ki_pos >= size)
+		goto unlock;
+	if (req->ki_pos + iov_iter_count(iter) > size) {
+		shorted = iov_iter_count(iter) - (size - req->ki_pos);
+		iov_iter_truncate(iter, size - req->ki_pos);
+	}
+	if (iov_iter_count(iter)) {
+		pagefault_disable();
+		ret = filemap_read(req, iter, 0);
+		pagefault_enable();
+	}
+	if (shorted)
+		iov_iter_reexpand(iter, iov_iter_count(iter) + shorted);
+unlock:
+	inode_unlock_shared(host);
+	return ret;
+}
+
+/*
+ * For a read waiting in the line of cold reads (syslet/aio/cold.rs), whose
+ * IOCB_NOWAIT try at @pos returned -EAGAIN: whether the page
+ * there is up to date, after waiting (killable) for the read that holds it
+ * locked. Only that wait, a device's: the try's -EAGAIN for anything else
+ * (a file system's lock, the invalidate lock) finds the page up to date
+ * and unlocked, and the read leaves the line before it waits for that.
+ * False: not in the cache, its read failed, or a fatal signal came.
+ */
+bool syslet_page_wait(struct file *file, loff_t pos)
+{
+	struct folio *folio;
+	bool uptodate;
+
+	folio = filemap_get_folio(file->f_mapping, pos >> PAGE_SHIFT);
+	if (IS_ERR(folio))
+		return false;
+	if (!folio_test_uptodate(folio))
+		folio_wait_locked_killable(folio);
+	uptodate = folio_test_uptodate(folio);
+	folio_put(folio);
+	return uptodate;
+}
+
+/*
+ * For a read waiting in the line of cold reads, whose copy without faults
+ * stopped at a destination page that is not there: faults that page in
+ * for writing if the fault waits for nothing but memory (anonymous memory
+ * without a userfaultfd, the mmap lock free, no swap-in). False otherwise (a
+ * file or device mapping, whose fault waits for its file system or
+ * driver; a userfaultfd range; a bad address): the read leaves the line
+ * before it faults.
+ */
+bool syslet_fault_in_anon(struct iov_iter *iter)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	unsigned long addr;
+	vm_fault_t ret;
+
+	if (!mm || !user_backed_iter(iter) || !iov_iter_count(iter))
+		return false;
+	addr = (unsigned long)iter_iov_addr(iter);
+	if (!mmap_read_trylock(mm))
+		return false;
+	vma = vma_lookup(mm, addr);
+	if (!vma || !vma_is_anonymous(vma) || userfaultfd_armed(vma) ||
+	    !(vma->vm_flags & VM_WRITE) || (vma->vm_flags & VM_SHADOW_STACK)) {
+		mmap_read_unlock(mm);
+		return false;
+	}
+	/* A fault that would wait for I/O (a swap-in) answers VM_FAULT_RETRY
+	 * at once, the lock still held (FAULT_FLAG_RETRY_NOWAIT). */
+	ret = handle_mm_fault(vma, addr, FAULT_FLAG_WRITE | FAULT_FLAG_KILLABLE |
+			      FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_RETRY_NOWAIT, NULL);
+	mmap_read_unlock(mm);
+	return !(ret & (VM_FAULT_ERROR | VM_FAULT_RETRY));
 }
 
 static_assert(!(SYSLET_JOBCTL_KILL &

@@ -71,6 +71,7 @@ mod handoff;
 mod identity;
 mod invoke;
 mod job;
+mod line;
 mod policy;
 mod prim;
 mod process;
@@ -103,6 +104,7 @@ pub use umem::syslet_rs_umem_add;
 #[cfg(CONFIG_SYSLET_KUNIT_TEST)]
 pub use {
     chain::{syslet_kunit_next, syslet_kunit_stops},
+    line::kunit::{syslet_kunit_line_abandon, syslet_kunit_line_admits, syslet_kunit_line_order, syslet_kunit_line_stall},
     policy::syslet_kunit_refused,
     ring::{syslet_kunit_ring_pending, syslet_kunit_ring_slot},
     spare::kunit::{syslet_kunit_spare_reserve, syslet_kunit_spare_reserve_skips, syslet_kunit_spare_retire},

@@ -237,6 +237,26 @@ static void worker_taken_only_with_its_tables(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, syslet_kunit_worker_tables(), 0);
 }
 
+static void line_keeps_order(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, syslet_kunit_line_order(), 0);
+}
+
+static void line_admits_its_key_and_credentials_only(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, syslet_kunit_line_admits(), 0);
+}
+
+static void line_stalled_admits_nothing(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, syslet_kunit_line_stall(), 0);
+}
+
+static void line_abandoned_ends_its_jobs(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, syslet_kunit_line_abandon(), 0);
+}
+
 static struct kunit_case syslet_test_cases[] = {
 	KUNIT_CASE(stop_conditions),
 	KUNIT_CASE(next_atom),
@@ -256,6 +276,10 @@ static struct kunit_case syslet_test_cases[] = {
 	KUNIT_CASE(spare_retire_ends_idle_spares_only),
 	KUNIT_CASE(worker_idle_list),
 	KUNIT_CASE(worker_taken_only_with_its_tables),
+	KUNIT_CASE(line_keeps_order),
+	KUNIT_CASE(line_admits_its_key_and_credentials_only),
+	KUNIT_CASE(line_stalled_admits_nothing),
+	KUNIT_CASE(line_abandoned_ends_its_jobs),
 	{}
 };
 

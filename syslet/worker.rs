@@ -357,7 +357,9 @@ impl Worker {
             let handed_back = match job.work {
                 Work::Chain { first, ahu } => self.run_chain(first, ahu),
                 Work::Detached(mut work) => {
-                    work.run(self.is_dying());
+                    if work.run(self.is_dying()) {
+                        self.dying.store(true, Ordering::Release);
+                    }
                     // Freed here, outside any lock.
                     drop(work);
                     false

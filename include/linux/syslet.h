@@ -246,7 +246,12 @@ long syslet_aio_park(void);
 struct file;
 bool syslet_page_cached(struct file *file, loff_t pos);
 /* ... and starts a cold read's I/O unless the invalidate lock is taken. */
-void syslet_readahead(struct file *file, pgoff_t index, unsigned long nr);
+bool syslet_readahead(struct file *file, pgoff_t index, unsigned long nr);
+/* ... and lets a cold read waiting in line wait only for its device. */
+bool syslet_page_wait(struct file *file, loff_t pos);
+struct iov_iter;
+bool syslet_fault_in_anon(struct iov_iter *iter);
+ssize_t syslet_read_iter_line(struct kiocb *req, struct iov_iter *iter);
 ssize_t syslet_read_iter_nofault(struct kiocb *req, struct iov_iter *iter);
 extern unsigned int sysctl_syslet_aio;
 /*
@@ -330,6 +335,10 @@ int syslet_kunit_spare_reserve_skips(void);
 int syslet_kunit_spare_retire(void);
 int syslet_kunit_worker_idle(void);
 int syslet_kunit_worker_tables(void);
+int syslet_kunit_line_order(void);
+int syslet_kunit_line_admits(void);
+int syslet_kunit_line_stall(void);
+int syslet_kunit_line_abandon(void);
 #endif
 
 /*

@@ -72,9 +72,10 @@ const DONE: usize = 4;
 pub(crate) struct Cancel {
     /// `RUNNING | CANCELLED | DONE` bits.
     state: AtomicUsize,
-    /// The thread running it: written once, by that thread, before it
-    /// sets `RUNNING` (Release); read by `ki_cancel` after it saw
-    /// `RUNNING` (Acquire).
+    /// The thread running it: written by that thread before it sets
+    /// `RUNNING` (Release), again only after a [`Cancel::pause`] that
+    /// took `RUNNING` back; read by `ki_cancel` after it saw `RUNNING`
+    /// (Acquire), which no pause then takes back.
     task: UnsafeCell<Option<ARef<Task>>>,
     /// An fsync's work item (it completes it from `ki_cancel`); null for
     /// a read or write.
@@ -113,10 +114,22 @@ impl Cancel {
     /// (the thread then must not run it).
     pub(crate) fn start(&self) -> bool {
         let me = current();
-        // SAFETY: only this thread writes `task`, before `RUNNING` is
-        // published; `current` is valid and `Task` a transparent wrapper.
+        // SAFETY: only the running thread writes `task`, while `RUNNING`
+        // is not set (before it is published, or after a pause took it
+        // back: no canceller reads it then); `current` is valid and
+        // `Task` a transparent wrapper.
         unsafe { *self.task.get() = Some(ARef::from(&*(me as *const Task))) };
         self.state.compare_exchange(0, RUNNING, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
+
+    /// The thread stops running the request before it is done, to start
+    /// it again later ([`Cancel::start`]; a read in line that must wait
+    /// for something else and found no thread to take the line): false
+    /// when it was cancelled meanwhile (the canceller saw `RUNNING`: the
+    /// thread ends it now, with [`Cancel::finish`]). A cancel after a
+    /// pause finds it not started, and `start` then says so.
+    pub(crate) fn pause(&self) -> bool {
+        self.state.compare_exchange(RUNNING, 0, Ordering::AcqRel, Ordering::Acquire).is_ok()
     }
 
     /// The thread is done with the I/O (or did not start it): whether the
@@ -283,9 +296,10 @@ impl Drop for AioFsync {
 impl Detached for Option<AioFsync> {
     /// Always run, even when the process is dying: it completes a request
     /// fs/aio.c waits for, unless cancelled.
-    fn run(&mut self, _dying: bool) {
+    fn run(&mut self, _dying: bool) -> bool {
         if let Some(job) = self.take() {
             job.run();
         }
+        false
     }
 }

@@ -7,9 +7,13 @@
 use super::{
     call_rw,
     cancel::{cancelled_result, unstarted_result, Cancel},
+    cold::{read_in_line, to_line},
     forward_sigxfsz, rw_done, with_done,
 };
-use crate::{job::Detached, process::Process};
+use crate::{
+    job::{Detached, InLine},
+    process::Process,
+};
 use core::{ffi::c_void, ptr};
 use kernel::{bindings, prelude::*, sync::Arc, task::Task, types::ARef};
 
@@ -39,13 +43,43 @@ impl AioRw {
     /// request.
     pub(crate) fn run(mut self) {
         let ret = if self.cancel.start() {
-            // SAFETY: `req` is a live aio request whose file has the
-            // method (checked by aio_read/aio_write before offering it);
-            // `iter` is our own copy.
+            // SAFETY: a started request, ours until completed: a live aio
+            // request whose file has the method (checked by
+            // aio_read/aio_write before offering it); `iter` is our copy.
             with_done(self.done, unsafe { call_rw(self.req, &mut self.iter, self.write) })
         } else {
             unstarted_result(self.done)
         };
+        self.complete(ret);
+    }
+
+    /// As [`AioRw::run`], for a read waiting in a line: it waits for its
+    /// device only ([`read_in_line`]). `Err`: it stopped before another
+    /// wait, no thread having taken the line (`pass_on` said false), and
+    /// not started any more ([`Cancel::pause`]): `run` finishes it later.
+    fn run_in_line(mut self, pass_on: &mut dyn FnMut() -> bool) -> core::result::Result<(), AioRw> {
+        if self.write {
+            self.run();
+            return Ok(());
+        }
+        let ret = if self.cancel.start() {
+            // SAFETY: a started read, not completed, and our own copy of
+            // its iterator.
+            match unsafe { read_in_line(self.req, &mut self.iter, &mut self.done, pass_on) } {
+                Some(ret) => ret,
+                None if self.cancel.pause() => return Err(self),
+                // Cancelled while it ran: what it read so far.
+                None => unstarted_result(self.done),
+            }
+        } else {
+            unstarted_result(self.done)
+        };
+        self.complete(ret);
+        Ok(())
+    }
+
+    /// Completes the request with `ret`, as fs/aio.c would.
+    fn complete(mut self, ret: isize) {
         let cancelled = self.cancel.finish();
         // SAFETY: `iov` came from `dup_iter` (or is null).
         unsafe { bindings::kfree(self.iov) };
@@ -60,15 +94,31 @@ impl AioRw {
         // SAFETY: `req` was just run (or not started, cancelled).
         unsafe { rw_done(self.req, ret) };
     }
+
+    /// The request, for its line's key.
+    pub(super) fn req(&self) -> *mut bindings::kiocb {
+        self.req
+    }
 }
 
 impl Detached for Option<AioRw> {
-    fn run(&mut self, dying: bool) {
+    fn run(&mut self, dying: bool) -> bool {
         match self.take() {
             Some(rw) if dying => rw.end_dying(),
             Some(rw) => rw.run(),
             None => {}
         }
+        false
+    }
+
+    fn run_in_line(&mut self, pass_on: &mut dyn FnMut() -> bool) -> InLine {
+        if let Some(rw) = self.take() {
+            if let Err(rw) = rw.run_in_line(pass_on) {
+                *self = Some(rw);
+                return InLine::Deferred;
+            }
+        }
+        InLine::Ran(false)
     }
 }
 
@@ -76,7 +126,7 @@ impl AioRw {
     /// No thread takes it after all: true if it was cancelled meanwhile
     /// (it is completed so), else false with the request disarmed, for
     /// the caller to run it.
-    fn give_back(self) -> bool {
+    pub(super) fn give_back(self) -> bool {
         if self.cancel.finish() {
             // SAFETY: the request is ours, not completed.
             unsafe { rw_done(self.req, unstarted_result(self.done)) };
@@ -108,11 +158,19 @@ impl Drop for AioRw {
 
 /// Hands the request, `done` bytes of it read already, to an async
 /// thread of the process; false when none takes it (nothing changed).
+/// `cold`: a read whose device I/O `io_submit()` started for all the rest
+/// of it, which waits in the process's line ([`super::cold`]).
 ///
 /// # Safety
 ///
 /// As [`syslet_aio_rw`].
-pub(super) unsafe fn to_thread(req: *mut bindings::kiocb, iter: *mut bindings::iov_iter, write: bool, done: isize) -> bool {
+pub(super) unsafe fn to_thread(
+    req: *mut bindings::kiocb,
+    iter: *mut bindings::iov_iter,
+    write: bool,
+    done: isize,
+    cold: bool,
+) -> bool {
     let Ok(process) = Process::of_current() else { return false };
     // SAFETY: `iter` is valid; the copy is ours. A single-buffer iterator
     // holds its buffer inline; others point to an iovec array that lives
@@ -142,6 +200,9 @@ pub(super) unsafe fn to_thread(req: *mut bindings::kiocb, iter: *mut bindings::i
     // Copied and armed before a worker is taken: a worker taken and then
     // not given work would be lost to the pool.
     let rw = AioRw { req, iter: copy, iov, write, done, submitter, cancel };
+    if cold {
+        return to_line(&process, rw);
+    }
     // The pool's work item (one allocation per request), made before a
     // worker is taken, as above.
     let Ok(item) = KBox::<Option<AioRw>>::new_uninit(GFP_KERNEL_ACCOUNT) else {
