@@ -303,8 +303,10 @@ impl<T: Detached + 'static> Drain<T> {
         let next = Drain::<T> { line: line.clone(), pool: pool.clone(), key, entered: true, first: None };
         if let Ok(job) = KBox::new(next, GFP_KERNEL_ACCOUNT) {
             if let Ok(Some(worker)) = pool.get() {
+                // Unstalled before the other thread drains: it may empty
+                // the line, and a stall after that is another drainer's.
+                line.unstall();
                 if worker.submit_detached(job).is_ok() {
-                    line.unstall();
                     return true;
                 }
             }
@@ -325,10 +327,9 @@ impl<T: Detached + 'static> Detached for Drain<T> {
         let mut passed = false;
         let mut took_kill = false;
         // The jobs that stopped before a wait they may not make in line,
-        // no thread having taken it: finished, in order, once the line
-        // is empty (stalled, it takes no more) or passed on.
-        let mut deferred_first: Option<T> = None;
-        let mut deferred = KVec::<KBox<dyn Detached>>::new();
+        // no thread having taken it: finished once the line is empty
+        // (stalled, it takes no more) or passed on ([`finish_stopped`]).
+        let mut stopped = KVec::<KBox<dyn Detached>>::new();
         if let Some(mut first) = first {
             if dying {
                 took_kill = first.run(true);
@@ -338,9 +339,20 @@ impl<T: Detached + 'static> Detached for Drain<T> {
                     passed
                 }) {
                     InLine::Ran(kill) => took_kill = kill,
-                    InLine::Deferred => deferred_first = Some(first),
+                    InLine::Deferred => match KBox::<T>::new_uninit(GFP_KERNEL) {
+                        Ok(slot) => {
+                            let job = slot.write(first);
+                            // SAFETY: the pointer comes from `KBox::into_raw`
+                            // and goes straight back into a box of the same
+                            // allocation (unsized to the trait).
+                            keep(&mut stopped, unsafe { KBox::from_raw(KBox::into_raw(job) as *mut dyn Detached) });
+                        }
+                        // No memory: finished now, holding up the line.
+                        Err(_) => took_kill = first.run(false),
+                    },
                 }
             }
+            after_job();
         }
         let mut dying = dying || took_kill;
         while !passed {
@@ -362,12 +374,8 @@ impl<T: Detached + 'static> Detached for Drain<T> {
             };
             match ran {
                 InLine::Ran(kill) => took_kill |= kill,
-                // Room first: `push` drops what it cannot store. Without
-                // room it is finished now, holding up the line.
-                InLine::Deferred if deferred.reserve(1, GFP_KERNEL).is_err() => took_kill |= job.run(dying),
                 InLine::Deferred => {
-                    // With room reserved, `push` stores without allocating.
-                    let _ = deferred.push(job, GFP_KERNEL);
+                    keep(&mut stopped, job);
                     after_job();
                     continue;
                 }
@@ -377,17 +385,67 @@ impl<T: Detached + 'static> Detached for Drain<T> {
             drop(job);
             after_job();
         }
-        if let Some(mut first) = deferred_first {
-            took_kill |= first.run(dying || took_kill);
-            after_job();
-        }
-        for mut job in deferred {
-            took_kill |= job.run(dying || took_kill);
-            drop(job);
-            after_job();
-        }
-        took_kill
+        finish_stopped(pool, stopped, dying || took_kill) || took_kill
     }
+}
+
+/// Keeps `job`, stopped in line, for [`finish_stopped`]; without the room
+/// to (no memory), finishes it now, holding up the line.
+fn keep(stopped: &mut KVec<KBox<dyn Detached>>, mut job: KBox<dyn Detached>) {
+    // Room first: `push` drops what it cannot store.
+    if stopped.reserve(1, GFP_KERNEL).is_err() {
+        job.run(false);
+        return;
+    }
+    // With room reserved, `push` stores without allocating.
+    let _ = stopped.push(job, GFP_KERNEL);
+}
+
+/// A job that stopped in line, on a thread of its own (`None` once run,
+/// or given back).
+struct Stopped(Option<KBox<dyn Detached>>);
+
+impl Detached for Stopped {
+    fn run(&mut self, dying: bool) -> bool {
+        self.0.take().map_or(false, |mut job| job.run(dying))
+    }
+}
+
+/// Finishes the jobs that stopped in line, the current thread having left
+/// it: each on a thread of its own if one can be had now (they may wait
+/// for one another: a pager's read among them), else here, in order,
+/// serving stops between them. True when one took the thread's fatal
+/// signal.
+fn finish_stopped(pool: &Arc<WorkerPool>, stopped: KVec<KBox<dyn Detached>>, mut dying: bool) -> bool {
+    let mut took_kill = false;
+    for mut job in stopped {
+        if !dying {
+            // The slot before the worker: a worker taken and given no
+            // work would be lost to the pool.
+            if let Ok(slot) = KBox::<Stopped>::new_uninit(GFP_KERNEL) {
+                if let Ok(Some(worker)) = pool.get() {
+                    match worker.submit_detached(slot.write(Stopped(Some(job)))) {
+                        Ok(()) => continue,
+                        Err(mut back) => match back.0.take() {
+                            Some(j) => job = j,
+                            None => continue,
+                        },
+                    }
+                }
+            }
+        }
+        if !dying && prim::signal_pending() {
+            dying = prim::fatal_signal_pending() || {
+                took_kill = signals::serve_stops();
+                took_kill
+            };
+        }
+        took_kill |= job.run(dying);
+        dying |= took_kill;
+        drop(job);
+        after_job();
+    }
+    took_kill
 }
 
 /// What a job left as task work (the final fput() of a file its

@@ -148,6 +148,49 @@ bool syslet_page_wait(struct file *file, loff_t pos)
 	return uptodate;
 }
 
+/* Whether @vma's faults wait for nothing but memory (see below). */
+static bool syslet_vma_anon(struct vm_area_struct *vma)
+{
+	return vma_is_anonymous(vma) && !userfaultfd_armed(vma) &&
+	       (vma->vm_flags & VM_WRITE) && !(vma->vm_flags & VM_SHADOW_STACK);
+}
+
+/*
+ * Whether the destination of cold read @iter, about to wait in line, is
+ * anonymous memory that no userfaultfd watches, all of it (at most
+ * SYSLET_LINE_SEGS segments): the faults of its copy then wait for nothing
+ * but memory. Asked in io_submit(), under a try of the mmap lock; false
+ * for anything else (a file or device mapping, a userfaultfd range, a hole,
+ * the lock taken): the read takes the thread path.
+ */
+#define SYSLET_LINE_SEGS 8
+bool syslet_dest_in_line(const struct iov_iter *iter)
+{
+	struct mm_struct *mm = current->mm;
+	const struct iovec *iov = iter_iov(iter);
+	unsigned long seg, nr, addr, end;
+	struct vm_area_struct *vma;
+	bool ok = true;
+
+	if (!mm || !user_backed_iter(iter))
+		return false;
+	nr = iter_is_ubuf(iter) ? 1 : iter->nr_segs;
+	if (nr > SYSLET_LINE_SEGS || !mmap_read_trylock(mm))
+		return false;
+	for (seg = 0; ok && seg < nr; seg++) {
+		addr = (unsigned long)iov[seg].iov_base + (seg ? 0 : iter->iov_offset);
+		end = (unsigned long)iov[seg].iov_base + iov[seg].iov_len;
+		while (ok && addr < end) {
+			vma = vma_lookup(mm, addr);
+			ok = vma && syslet_vma_anon(vma);
+			if (ok)
+				addr = vma->vm_end;
+		}
+	}
+	mmap_read_unlock(mm);
+	return ok;
+}
+
 /*
  * For a read waiting in the line of cold reads, whose copy without faults
  * stopped at a destination page that is not there: faults that page in
@@ -170,8 +213,7 @@ bool syslet_fault_in_anon(struct iov_iter *iter)
 	if (!mmap_read_trylock(mm))
 		return false;
 	vma = vma_lookup(mm, addr);
-	if (!vma || !vma_is_anonymous(vma) || userfaultfd_armed(vma) ||
-	    !(vma->vm_flags & VM_WRITE) || (vma->vm_flags & VM_SHADOW_STACK)) {
+	if (!vma || !syslet_vma_anon(vma)) {
 		mmap_read_unlock(mm);
 		return false;
 	}

@@ -251,6 +251,7 @@ bool syslet_readahead(struct file *file, pgoff_t index, unsigned long nr);
 bool syslet_page_wait(struct file *file, loff_t pos);
 struct iov_iter;
 bool syslet_fault_in_anon(struct iov_iter *iter);
+bool syslet_dest_in_line(const struct iov_iter *iter);
 ssize_t syslet_read_iter_line(struct kiocb *req, struct iov_iter *iter);
 ssize_t syslet_read_iter_nofault(struct kiocb *req, struct iov_iter *iter);
 extern unsigned int sysctl_syslet_aio;

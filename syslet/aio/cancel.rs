@@ -82,8 +82,8 @@ pub(crate) struct Cancel {
     fsync: *mut bindings::work_struct,
 }
 
-// SAFETY: `task` is written once before `RUNNING` is published and only
-// read after; the rest is atomic or immutable.
+// SAFETY: `task` is written only while `RUNNING` is not set and read
+// only after it was seen set; the rest is atomic or immutable.
 unsafe impl Sync for Cancel {}
 // SAFETY: as above; the work item pointer is only used by whoever wins
 // the state.

@@ -21,7 +21,7 @@
 //! finishes it after the line's other reads ([`crate::line`]).
 
 use super::{call_rw, thread::AioRw, with_done, EIOCBQUEUED, IOCB_NOWAIT};
-use crate::{line::Drain, process::Process};
+use crate::{line::Drain, prim, process::Process};
 use core::ptr;
 use kernel::{bindings, prelude::*};
 
@@ -107,6 +107,11 @@ pub(super) unsafe fn read_in_line(
             break;
         }
         (last, rounds) = (ret, rounds + 1);
+    }
+    // Interrupted (io_cancel()'s private SIGKILL, the group dying): the
+    // read that may wait would end at once too; no thread for that.
+    if prim::fatal_signal_pending() {
+        return Some(with_done(*done, -(bindings::EINTR as isize)));
     }
     if !pass_on() {
         return None;

@@ -200,7 +200,11 @@ pub(super) unsafe fn to_thread(
     // Copied and armed before a worker is taken: a worker taken and then
     // not given work would be lost to the pool.
     let rw = AioRw { req, iter: copy, iov, write, done, submitter, cancel };
-    if cold {
+    // Into the line only a read whose destination's faults wait for
+    // nothing but memory, as far as io_submit() can tell (a program that
+    // maps something else there meanwhile: its read leaves the line).
+    // SAFETY: `iter` is the request's, of the current task's memory.
+    if cold && unsafe { bindings::syslet_dest_in_line(iter) } {
         return to_line(&process, rw);
     }
     // The pool's work item (one allocation per request), made before a
