@@ -329,7 +329,7 @@ impl<T: Detached + 'static> Detached for Drain<T> {
         // The jobs that stopped before a wait they may not make in line,
         // no thread having taken it: finished once the line is empty
         // (stalled, it takes no more) or passed on ([`finish_stopped`]).
-        let mut stopped = KVec::<KBox<dyn Detached>>::new();
+        let mut stopped = KVec::<Option<KBox<dyn Detached>>>::new();
         if let Some(mut first) = first {
             if dying {
                 took_kill = first.run(true);
@@ -368,6 +368,11 @@ impl<T: Detached + 'static> Detached for Drain<T> {
                 InLine::Ran(job.run(true))
             } else {
                 job.run_in_line(&mut || {
+                    // Behind a job that stopped, this one stops too: it
+                    // must not wait on this thread before that one ends.
+                    if !stopped.is_empty() {
+                        return false;
+                    }
                     passed = Self::pass_on(line, pool, key);
                     passed
                 })
@@ -391,14 +396,14 @@ impl<T: Detached + 'static> Detached for Drain<T> {
 
 /// Keeps `job`, stopped in line, for [`finish_stopped`]; without the room
 /// to (no memory), finishes it now, holding up the line.
-fn keep(stopped: &mut KVec<KBox<dyn Detached>>, mut job: KBox<dyn Detached>) {
+fn keep(stopped: &mut KVec<Option<KBox<dyn Detached>>>, mut job: KBox<dyn Detached>) {
     // Room first: `push` drops what it cannot store.
     if stopped.reserve(1, GFP_KERNEL).is_err() {
         job.run(false);
         return;
     }
     // With room reserved, `push` stores without allocating.
-    let _ = stopped.push(job, GFP_KERNEL);
+    let _ = stopped.push(Some(job), GFP_KERNEL);
 }
 
 /// A job that stopped in line, on a thread of its own (`None` once run,
@@ -412,40 +417,55 @@ impl Detached for Stopped {
 }
 
 /// Finishes the jobs that stopped in line, the current thread having left
-/// it: each on a thread of its own if one can be had now (they may wait
-/// for one another: a pager's read among them), else here, in order,
-/// serving stops between them. True when one took the thread's fatal
-/// signal.
-fn finish_stopped(pool: &Arc<WorkerPool>, stopped: KVec<KBox<dyn Detached>>, mut dying: bool) -> bool {
+/// it (they may wait for one another: a pager's read among them). Stops
+/// served first (a thread is not made while one is pending), then each
+/// job that can have a thread of its own gets one, then the rest run
+/// here, in order, stops served between them. True when one took the
+/// thread's fatal signal.
+fn finish_stopped(pool: &Arc<WorkerPool>, mut stopped: KVec<Option<KBox<dyn Detached>>>, mut dying: bool) -> bool {
     let mut took_kill = false;
-    for mut job in stopped {
-        if !dying {
-            // The slot before the worker: a worker taken and given no
-            // work would be lost to the pool.
-            if let Ok(slot) = KBox::<Stopped>::new_uninit(GFP_KERNEL) {
-                if let Ok(Some(worker)) = pool.get() {
-                    match worker.submit_detached(slot.write(Stopped(Some(job)))) {
-                        Ok(()) => continue,
-                        Err(mut back) => match back.0.take() {
-                            Some(j) => job = j,
-                            None => continue,
-                        },
-                    }
-                }
+    for pass in 0..2 {
+        for slot in stopped.iter_mut() {
+            if !dying && prim::signal_pending() {
+                dying = prim::fatal_signal_pending() || {
+                    took_kill = signals::serve_stops();
+                    took_kill
+                };
             }
+            let Some(mut job) = slot.take() else { continue };
+            if pass == 0 {
+                if !dying {
+                    job = match give_away(pool, job) {
+                        Ok(()) => continue,
+                        Err(job) => job,
+                    };
+                }
+                *slot = Some(job);
+                continue;
+            }
+            took_kill |= job.run(dying);
+            dying |= took_kill;
+            drop(job);
+            after_job();
         }
-        if !dying && prim::signal_pending() {
-            dying = prim::fatal_signal_pending() || {
-                took_kill = signals::serve_stops();
-                took_kill
-            };
-        }
-        took_kill |= job.run(dying);
-        dying |= took_kill;
-        drop(job);
-        after_job();
     }
     took_kill
+}
+
+/// `job` on a thread of its own, if one can be had; else given back.
+fn give_away(pool: &Arc<WorkerPool>, job: KBox<dyn Detached>) -> core::result::Result<(), KBox<dyn Detached>> {
+    // The slot before the worker: a worker taken and given no work would
+    // be lost to the pool.
+    let Ok(slot) = KBox::<Stopped>::new_uninit(GFP_KERNEL) else { return Err(job) };
+    let Ok(Some(worker)) = pool.get() else { return Err(job) };
+    match worker.submit_detached(slot.write(Stopped(Some(job)))) {
+        Ok(()) => Ok(()),
+        // Handed back unrun (the thread was exiting): still there.
+        Err(mut back) => match back.0.take() {
+            Some(job) => Err(job),
+            None => Ok(()),
+        },
+    }
 }
 
 /// What a job left as task work (the final fput() of a file its

@@ -167,7 +167,7 @@ static bool syslet_vma_anon(struct vm_area_struct *vma)
 bool syslet_dest_in_line(const struct iov_iter *iter)
 {
 	struct mm_struct *mm = current->mm;
-	const struct iovec *iov = iter_iov(iter);
+	size_t left = iov_iter_count(iter), len;
 	unsigned long seg, nr, addr, end;
 	struct vm_area_struct *vma;
 	bool ok = true;
@@ -177,9 +177,22 @@ bool syslet_dest_in_line(const struct iov_iter *iter)
 	nr = iter_is_ubuf(iter) ? 1 : iter->nr_segs;
 	if (nr > SYSLET_LINE_SEGS || !mmap_read_trylock(mm))
 		return false;
-	for (seg = 0; ok && seg < nr; seg++) {
-		addr = (unsigned long)iov[seg].iov_base + (seg ? 0 : iter->iov_offset);
-		end = (unsigned long)iov[seg].iov_base + iov[seg].iov_len;
+	for (seg = 0; ok && left && seg < nr; seg++) {
+		if (iter_is_ubuf(iter)) {
+			/* iov_offset bytes of it read already; count left */
+			addr = (unsigned long)iter->ubuf + iter->iov_offset;
+			len = left;
+		} else {
+			addr = (unsigned long)iter->__iov[seg].iov_base;
+			len = iter->__iov[seg].iov_len;
+			if (!seg) {
+				addr += iter->iov_offset;
+				len -= iter->iov_offset;
+			}
+		}
+		len = min(len, left);
+		left -= len;
+		end = addr + len;
 		while (ok && addr < end) {
 			vma = vma_lookup(mm, addr);
 			ok = vma && syslet_vma_anon(vma);
