@@ -21,8 +21,8 @@
  *   with RWF_NOWAIT still waits for its I/O).
  * It succeeds when the kernel returned the whole range, or a regular
  * file's data up to its end as fstat() saw it. Anything else (EAGAIN:
- * not cached; a short read: partly cached; EOPNOTSUPP: tmpfs, /proc)
- * sends the read the usual way, which gives glibc's answer; if bytes
+ * not cached; a short read: partly cached; EOPNOTSUPP: /proc) sends the
+ * read the usual way, which gives glibc's answer; if bytes
  * were already copied into the buffer the request counts as started
  * (aio_cancel() answers AIO_NOTCANCELED, never AIO_CANCELED with the
  * buffer written). The system calls are made with syscall(): neither a
@@ -86,13 +86,16 @@ static int bo_skip(struct backoff *b)
 
 /*
  * File systems whose regular files answer RWF_NOWAIT with EOPNOTSUPP
- * (tmpfs in 6.12), by st_dev, the last few seen: a read there is not
- * tried inline again for a while (the backoff), but the helper takes it.
- * On tmpfs (statfs() asked each time: an anonymous st_dev is reused
- * after an unmount) the helper reads with a plain preadv2(): the data is
- * in memory, or in swap, where the kernel's own aio path (synchronous
- * for tmpfs) would wait for it too. Elsewhere it passes the read on to
- * io_submit(). The entries are read and written whole, without a lock:
+ * (tmpfs in 6.12), by st_dev, the last few seen: RWF_NOWAIT is not tried
+ * there again. On tmpfs (statfs() asked each time: an anonymous st_dev
+ * is reused after an unmount, and a FUSE file's read could wait for
+ * ever) the read is a plain preadv2(), inline or on the helper: its data
+ * is in memory, or in swap, where io_submit() would wait for it as
+ * long (the kernel's aio path for tmpfs is synchronous, with
+ * kernel.syslet_aio set or not), and a read that io_submit() made would
+ * still cost an event to reap and a thread to wake. Elsewhere the read
+ * goes on to io_submit(), and the backoff keeps the inline attempt off
+ * for a while. The entries are read and written whole, without a lock:
  * a hint only.
  */
 #define UNSUP 8
@@ -125,10 +128,9 @@ static int on_tmpfs(int fd)
  * The attempt: LEN bytes of FD at OFF into BUF from the page cache.
  * SA_CR_DONE when that is the read's whole answer, in *RES (bytes, or
  * -errno); SA_CR_MISS when it is not (SA_CR_TOUCHED: bytes were copied
- * into BUF anyway). MAY_BLOCK (the helper thread): on tmpfs, a plain
- * read, whose answer is final.
+ * into BUF anyway). On tmpfs, a plain read, whose answer is final.
  */
-int sa_cached_read(int fd, void *buf, size_t len, long long off, int may_block, long *res)
+int sa_cached_read(int fd, void *buf, size_t len, long long off, long *res)
 {
 	struct iovec iov = { buf, len };
 	struct stat st;
@@ -141,21 +143,15 @@ int sa_cached_read(int fd, void *buf, size_t len, long long off, int may_block, 
 		rc = SA_CR_OTHER;	/* the number now names a pipe or the like */
 		goto cold;
 	}
-	if (S_ISREG(st.st_mode) && st.st_dev && unsupported(st.st_dev)) {
-		if (!may_block || !on_tmpfs(fd))
-			goto miss;
-		n = syscall(SYS_preadv2, fd, &iov, 1L, (long)off, 0L, 0L);
-		*res = n < 0 ? -errno : n;
-		errno = e;
-		return SA_CR_DONE;
-	}
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || (fl & O_DIRECT))
 		goto cold;
+	if (S_ISREG(st.st_mode) && st.st_dev && unsupported(st.st_dev))
+		goto unsup;
 	n = syscall(SYS_preadv2, fd, &iov, 1L, (long)off, 0L, (long)RWF_NOWAIT);
 	if (n < 0 && errno == EOPNOTSUPP && S_ISREG(st.st_mode)) {
 		note_unsupported(st.st_dev);
-		goto miss;
+		goto unsup;
 	}
 	if (n < 0)
 		goto cold;
@@ -163,11 +159,19 @@ int sa_cached_read(int fd, void *buf, size_t len, long long off, int may_block, 
 		rc = n > 0 ? SA_CR_TOUCHED : SA_CR_MISS;
 		goto cold;
 	}
+done:
 	bo_hit(&any_bo);
 	bo_hit(&cold_bo);
 	*res = n;
 	errno = e;
 	return SA_CR_DONE;
+unsup:
+	if (!on_tmpfs(fd))
+		goto miss;
+	n = syscall(SYS_preadv2, fd, &iov, 1L, (long)off, 0L, 0L);
+	if (n < 0)
+		n = -errno;
+	goto done;
 cold:
 	bo_miss(&cold_bo);
 miss:
@@ -200,13 +204,13 @@ int sa_read_now(struct aiocb *cb)
 		return rc > 0 ? 2 : 0;
 	if (bo_skip(&any_bo))
 		return 0;
-	rc = sa_cached_read(cb->aio_fildes, (void *)cb->aio_buf, cb->aio_nbytes, cb->aio_offset, 0,
-			    &n);
+	rc = sa_cached_read(cb->aio_fildes, (void *)cb->aio_buf, cb->aio_nbytes, cb->aio_offset, &n);
 	if (rc != SA_CR_DONE)
 		return rc == SA_CR_TOUCHED ? -1 : 0;
 	sa_count(SA_ST_NOWAIT);
-	cb->__return_value = n;
-	__atomic_store_n(&cb->__error_code, 0, __ATOMIC_RELEASE);
+	/* an error of a plain read on tmpfs (EFAULT, EIO) is final too */
+	cb->__return_value = n < 0 ? -1 : n;
+	__atomic_store_n(&cb->__error_code, n < 0 ? (int)-n : 0, __ATOMIC_RELEASE);
 	sa_bump_gen();
 	return 1;
 }

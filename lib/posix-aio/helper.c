@@ -231,7 +231,7 @@ static void run(struct sa_req *r)
 	long n = 0;
 
 	if (resident(r->buf, r->len))
-		rc = sa_cached_read(r->fd, r->buf, r->len, r->off, 1, &n);
+		rc = sa_cached_read(r->fd, r->buf, r->len, r->off, &n);
 
 	pthread_mutex_lock(&sa_lock);
 	if (rc == SA_CR_DONE) {

@@ -221,7 +221,7 @@ int sa_cancel_one(struct sa_req *r);
 
 /* cached.c */
 enum { SA_CR_DONE, SA_CR_MISS, SA_CR_TOUCHED, SA_CR_OTHER };
-int sa_cached_read(int fd, void *buf, size_t len, long long off, int may_block, long *res);
+int sa_cached_read(int fd, void *buf, size_t len, long long off, long *res);
 int sa_read_now(struct aiocb *cb);
 
 /* helper.c */
