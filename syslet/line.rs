@@ -357,13 +357,7 @@ impl<T: Detached + 'static> Detached for Drain<T> {
         let mut dying = dying || took_kill;
         while !passed {
             let Some(mut job) = line.next() else { break };
-            if !dying && prim::signal_pending() {
-                // A stop is served here; a fatal signal ends the rest.
-                dying = prim::fatal_signal_pending() || {
-                    took_kill = signals::serve_stops();
-                    took_kill
-                };
-            }
+            dying = between_jobs(dying, &mut took_kill);
             let ran = if dying {
                 InLine::Ran(job.run(true))
             } else {
@@ -391,6 +385,22 @@ impl<T: Detached + 'static> Detached for Drain<T> {
             after_job();
         }
         finish_stopped(pool, stopped, dying || took_kill) || took_kill
+    }
+}
+
+/// Between two jobs of a draining thread: a pending stop (SIGSTOP, a
+/// tracer's) is served here, so that a busy line never keeps the process
+/// from stopping; a fatal signal makes the rest run dying. Returns whether
+/// the thread is dying now; `took_kill` is set when serving the stop took
+/// the thread's fatal signal (it is false while `dying` is: a kill taken
+/// makes the thread dying).
+fn between_jobs(dying: bool, took_kill: &mut bool) -> bool {
+    if dying || !prim::signal_pending() {
+        return dying;
+    }
+    prim::fatal_signal_pending() || {
+        *took_kill = signals::serve_stops();
+        *took_kill
     }
 }
 
@@ -426,12 +436,7 @@ fn finish_stopped(pool: &Arc<WorkerPool>, mut stopped: KVec<Option<KBox<dyn Deta
     let mut took_kill = false;
     for pass in 0..2 {
         for slot in stopped.iter_mut() {
-            if !dying && prim::signal_pending() {
-                dying = prim::fatal_signal_pending() || {
-                    took_kill = signals::serve_stops();
-                    took_kill
-                };
-            }
+            dying = between_jobs(dying, &mut took_kill);
             let Some(mut job) = slot.take() else { continue };
             if pass == 0 {
                 if !dying {
