@@ -85,6 +85,7 @@ use kernel::{bindings, prelude::*, task::Task};
 
 pub(crate) mod cancel;
 mod cold;
+mod dest;
 mod thread;
 use cancel::AioFsync;
 use thread::to_thread;

@@ -13,7 +13,6 @@
 #include <linux/sched/signal.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>
-#include <linux/userfaultfd_k.h>
 #include <linux/syscalls.h>
 #include <linux/syslet.h>
 #include <asm/cpufeature.h>
@@ -148,95 +147,37 @@ bool syslet_page_wait(struct file *file, loff_t pos)
 	return uptodate;
 }
 
-/* Whether @vma's faults wait for nothing but memory (see below). */
-static bool syslet_vma_anon(struct vm_area_struct *vma)
-{
-	return vma_is_anonymous(vma) && !userfaultfd_armed(vma) &&
-	       (vma->vm_flags & VM_WRITE) && !(vma->vm_flags & VM_SHADOW_STACK);
-}
-
 /*
- * Whether the destination of cold read @iter, about to wait in line, is
- * anonymous memory that no userfaultfd watches, all of it (at most
- * SYSLET_LINE_SEGS segments): the faults of its copy then wait for nothing
- * but memory. Asked in io_submit(), under a try of the mmap lock; false
- * for anything else (a file or device mapping, a userfaultfd range, a hole,
- * the lock taken): the read takes the thread path.
+ * User segment @i of @iter's remaining destination, for syslet/aio/dest.rs
+ * (which decides where a cold read in line may copy to): its address and
+ * length, the first segment's from where the iterator got to. False past
+ * the last segment, or for an iterator of kernel memory.
  */
-#define SYSLET_LINE_SEGS 8
-bool syslet_dest_in_line(const struct iov_iter *iter)
+bool syslet_iter_seg(const struct iov_iter *iter, unsigned long i,
+		     unsigned long *addr, size_t *len)
 {
-	struct mm_struct *mm = current->mm;
-	size_t left = iov_iter_count(iter), len;
-	unsigned long seg, nr, addr, end;
-	struct vm_area_struct *vma;
-	bool ok = true;
+	const struct iovec *iov;
+	size_t skip = i ? 0 : iter->iov_offset;
 
-	if (!mm || !user_backed_iter(iter))
+	if (!user_backed_iter(iter))
 		return false;
-	nr = iter_is_ubuf(iter) ? 1 : iter->nr_segs;
-	if (nr > SYSLET_LINE_SEGS || !mmap_read_trylock(mm))
-		return false;
-	for (seg = 0; ok && left && seg < nr; seg++) {
-		if (iter_is_ubuf(iter)) {
-			/* iov_offset bytes of it read already; count left */
-			addr = (unsigned long)iter->ubuf + iter->iov_offset;
-			len = left;
-		} else {
-			addr = (unsigned long)iter->__iov[seg].iov_base;
-			len = iter->__iov[seg].iov_len;
-			if (!seg) {
-				addr += iter->iov_offset;
-				len -= iter->iov_offset;
-			}
-		}
-		len = min(len, left);
-		left -= len;
-		end = addr + len;
-		while (ok && addr < end) {
-			vma = vma_lookup(mm, addr);
-			ok = vma && syslet_vma_anon(vma);
-			if (ok)
-				addr = vma->vm_end;
-		}
+	if (iter_is_ubuf(iter)) {
+		if (i)
+			return false;
+		*addr = (unsigned long)iter->ubuf + skip;
+		*len = iov_iter_count(iter);
+		return true;
 	}
-	mmap_read_unlock(mm);
-	return ok;
+	if (i >= iter->nr_segs)
+		return false;
+	iov = iter_iov(iter) + i;
+	*addr = (unsigned long)iov->iov_base + skip;
+	*len = iov->iov_len - skip;
+	return true;
 }
 
-/*
- * For a read waiting in the line of cold reads, whose copy without faults
- * stopped at a destination page that is not there: faults that page in
- * for writing if the fault waits for nothing but memory (anonymous memory
- * without a userfaultfd, the mmap lock free, no swap-in). False otherwise (a
- * file or device mapping, whose fault waits for its file system or
- * driver; a userfaultfd range; a bad address): the read leaves the line
- * before it faults.
- */
-bool syslet_fault_in_anon(struct iov_iter *iter)
-{
-	struct mm_struct *mm = current->mm;
-	struct vm_area_struct *vma;
-	unsigned long addr;
-	vm_fault_t ret;
-
-	if (!mm || !user_backed_iter(iter) || !iov_iter_count(iter))
-		return false;
-	addr = (unsigned long)iter_iov_addr(iter);
-	if (!mmap_read_trylock(mm))
-		return false;
-	vma = vma_lookup(mm, addr);
-	if (!vma || !syslet_vma_anon(vma)) {
-		mmap_read_unlock(mm);
-		return false;
-	}
-	/* A fault that would wait for I/O (a swap-in) answers VM_FAULT_RETRY
-	 * at once, the lock still held (FAULT_FLAG_RETRY_NOWAIT). */
-	ret = handle_mm_fault(vma, addr, FAULT_FLAG_WRITE | FAULT_FLAG_KILLABLE |
-			      FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_RETRY_NOWAIT, NULL);
-	mmap_read_unlock(mm);
-	return !(ret & (VM_FAULT_ERROR | VM_FAULT_RETRY));
-}
+/* For syslet/aio/dest.rs: a BIT() where shadow stacks are configured. */
+const unsigned long syslet_vm_shadow_stack = VM_SHADOW_STACK;
 
 static_assert(!(SYSLET_JOBCTL_KILL &
 		(JOBCTL_STOP_SIGMASK | JOBCTL_STOP_DEQUEUED | JOBCTL_STOP_PENDING |

@@ -250,8 +250,9 @@ bool syslet_readahead(struct file *file, pgoff_t index, unsigned long nr);
 /* ... and lets a cold read waiting in line wait only for its device. */
 bool syslet_page_wait(struct file *file, loff_t pos);
 struct iov_iter;
-bool syslet_fault_in_anon(struct iov_iter *iter);
-bool syslet_dest_in_line(const struct iov_iter *iter);
+bool syslet_iter_seg(const struct iov_iter *iter, unsigned long i,
+		     unsigned long *addr, size_t *len);
+extern const unsigned long syslet_vm_shadow_stack;
 ssize_t syslet_read_iter_line(struct kiocb *req, struct iov_iter *iter);
 ssize_t syslet_read_iter_nofault(struct kiocb *req, struct iov_iter *iter);
 extern unsigned int sysctl_syslet_aio;

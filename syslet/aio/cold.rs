@@ -14,13 +14,13 @@
 //! block device's inode lock only tried: `syslet_read_iter_line()`), and
 //! between tries waits only for a page being read
 //! (`syslet_page_wait()`) or faults in anonymous memory that no
-//! userfaultfd watches (`syslet_fault_in_anon()`). A try that fails for
+//! userfaultfd watches ([`dest::fault_in`]). A try that fails for
 //! any other reason makes the read leave the line (`pass_on`) before it
 //! reads the rest as any async thread would, waiting for whatever it must.
 //! If no thread can take the line, the read stops instead, and its thread
 //! finishes it after the line's other reads ([`crate::line`]).
 
-use super::{call_rw, thread::AioRw, with_done, EIOCBQUEUED, IOCB_NOWAIT};
+use super::{call_rw, dest, thread::AioRw, with_done, EIOCBQUEUED, IOCB_NOWAIT};
 use crate::{line::Drain, prim, process::Process};
 use core::ptr;
 use kernel::{bindings, prelude::*};
@@ -99,7 +99,7 @@ pub(super) unsafe fn read_in_line(
                 // SAFETY: the request's file, open while it is.
                 EAGAIN | 0 => unsafe { bindings::syslet_page_wait(file, pos) },
                 // SAFETY: our own iterator, of the current task's memory.
-                EFAULT => unsafe { bindings::syslet_fault_in_anon(iter) },
+                EFAULT => unsafe { dest::fault_in(iter) },
                 // Any other error: the read that may wait answers.
                 _ => false,
             };

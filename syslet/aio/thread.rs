@@ -8,7 +8,7 @@ use super::{
     call_rw,
     cancel::{cancelled_result, unstarted_result, Cancel},
     cold::{read_in_line, to_line},
-    forward_sigxfsz, rw_done, with_done,
+    dest, forward_sigxfsz, rw_done, with_done,
 };
 use crate::{
     job::{Detached, InLine},
@@ -204,7 +204,7 @@ pub(super) unsafe fn to_thread(
     // nothing but memory, as far as io_submit() can tell (a program that
     // maps something else there meanwhile: its read leaves the line).
     // SAFETY: `iter` is the request's, of the current task's memory.
-    if cold && unsafe { bindings::syslet_dest_in_line(iter) } {
+    if cold && unsafe { dest::in_line(iter) } {
         return to_line(&process, rw);
     }
     // The pool's work item (one allocation per request), made before a
