@@ -342,4 +342,74 @@ TEST(a_read_across_the_end_of_the_device_stays_in_line)
 	teardown(&c);
 }
 
+
+/*
+ * A vectored read (read 0 of a batch, 4 KiB of block 0 in `nsegs`
+ * segments of bufs[0]) joins the line when every segment is anonymous
+ * memory and there are at most 8 (syslet/aio/dest.rs); with more, or with
+ * its last segment in a shared mapping of the device (whose fault can wait
+ * for anything), it takes a thread of its own, and the line another.
+ */
+static void vec_case(struct __test_metadata *_metadata, int nsegs, int file_seg, long peak)
+{
+	struct line_case c = { .fd = -1, .wfd = -1, .ra_kb = -1 };
+	struct iocb cbs[N], *cbp[N];
+	struct io_event evs[N];
+	struct iovec iov[16];
+	io_context_t ctx = 0;
+	size_t each = 4096 / nsegs, at = 0;
+	char *last;
+	int i;
+
+	if (access(NULLB, W_OK))
+		SKIP(return, "no " NULLB " (boot with tools/vm --nullblk)");
+	ASSERT_EQ(0, setup(&c));
+	for (i = 0; i < nsegs; i++) {
+		iov[i].iov_base = bufs[0] + at;
+		iov[i].iov_len = i == nsegs - 1 ? 4096 - at : each;
+		at += iov[i].iov_len;
+	}
+	last = file_seg ? c.slow : bufs[0] + 4096 - iov[nsegs - 1].iov_len;
+	iov[nsegs - 1].iov_base = last;
+	ASSERT_EQ(0, io_setup(N, &ctx));
+	io_prep_preadv(&cbs[0], c.fd, iov, nsegs, BASE);
+	cbp[0] = &cbs[0];
+	for (i = 1; i < N; i++) {
+		io_prep_pread(&cbs[i], c.fd, bufs[i], 4096, BASE + (long long)i * STRIDE);
+		cbp[i] = &cbs[i];
+	}
+	ASSERT_EQ(N, io_submit(ctx, N, cbp));
+	ASSERT_EQ(N, reap_events(ctx, evs, N));
+	for (i = 0; i < N; i++) {
+		int k = (struct iocb *)evs[i].obj - cbs;
+
+		ASSERT_TRUE(k >= 0 && k < N);
+		EXPECT_EQ(4096, (long)evs[i].res);
+		if (k)
+			EXPECT_EQ('a' + k, bufs[k][4095]);
+	}
+	EXPECT_EQ('a', bufs[0][0]);
+	EXPECT_EQ('a', last[iov[nsegs - 1].iov_len - 1]);
+	TH_LOG("a read in %d segments%s: %ld async threads at most", nsegs,
+	       file_seg ? ", the last in a file mapping" : "", syslet_stat("threads_peak"));
+	EXPECT_EQ(peak, syslet_stat("threads_peak"));
+	io_destroy(ctx);
+	teardown(&c);
+}
+
+TEST(a_vectored_read_into_anonymous_memory_joins_the_line)
+{
+	vec_case(_metadata, 8, 0, 1);
+}
+
+TEST(a_read_in_more_than_eight_segments_does_not_join_the_line)
+{
+	vec_case(_metadata, 9, 0, 2);
+}
+
+TEST(a_read_with_a_segment_in_a_file_mapping_does_not_join_the_line)
+{
+	vec_case(_metadata, 4, 1, 2);
+}
+
 TEST_HARNESS_MAIN
