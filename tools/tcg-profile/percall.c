@@ -16,6 +16,12 @@
  *            io_getevents() with kernel.syslet_aio 0 and 1, and io_uring
  *            (one io_uring_enter() submitting and waiting) - issue #15's
  *            cached QD 1 job, counted exactly
+ *   wr_stock, wr_syslet
+ *            a 4 KiB buffered write over one of the same cached pages
+ *            (opened for writing), submitted and reaped alone: the stock
+ *            write in io_submit(), and the syslet path's (armed for the
+ *            cachemiss handoff, which a write to a cached page never
+ *            takes) - what arming one write costs
  *   cold_stock, cold_syslet, cold_uring
  *            the same reads with the device's page cache dropped first
  *            (BLKFLSBUF: the bench kernel has no fadvise), pages 1 MiB
@@ -50,10 +56,10 @@ static long long offset(long i, int cold)
 
 /* CACHED, open (a block device's cache goes with its last opener), its
  * pages cached unless cold: the descriptor, or -1. */
-static int cached_fd(int cold)
+static int cached_fd(int cold, int flags)
 {
 	static char warm[PAGES * 4096];
-	int fd = open(CACHED, O_RDONLY);
+	int fd = open(CACHED, flags);
 
 	if (fd < 0 || (!cold && pread(fd, warm, sizeof(warm), 0) != sizeof(warm))) {
 		perror("percall: " CACHED);
@@ -79,19 +85,19 @@ static int set_aio(int on)
 	return ok ? 0 : -1;
 }
 
-/* N reads through fs/aio.c, each submitted and reaped alone. */
-static int aio_reads(long n, int syslet, int cold)
+/* N reads (or writes) through fs/aio.c, each submitted and reaped alone. */
+static int aio_calls(long n, int syslet, int cold, int write)
 {
 	aio_context_t ctx = 0;
 	struct iocb cb, *cbs[1] = { &cb };
 	struct io_event ev;
-	int fd = cached_fd(cold);
+	int fd = cached_fd(cold, write ? O_RDWR : O_RDONLY);
 
 	if (fd < 0 || set_aio(syslet) || syscall(__NR_io_setup, 1, &ctx))
 		return -1;
 	for (long i = 0; i < n; i++) {
 		memset(&cb, 0, sizeof(cb));
-		cb.aio_lio_opcode = IOCB_CMD_PREAD;
+		cb.aio_lio_opcode = write ? IOCB_CMD_PWRITE : IOCB_CMD_PREAD;
 		cb.aio_fildes = fd;
 		cb.aio_buf = (unsigned long)buf;
 		cb.aio_nbytes = sizeof(buf);
@@ -108,7 +114,7 @@ static int uring_reads(long n, int cold)
 {
 	struct io_uring ring;
 	struct io_uring_cqe *cqe;
-	int fd = cached_fd(cold);
+	int fd = cached_fd(cold, O_RDONLY);
 
 	if (fd < 0 || io_uring_queue_init(4, &ring, 0))
 		return -1;
@@ -135,7 +141,7 @@ int main(int argc, char **argv)
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: percall none|enosys|getppid|unknown|chain1|chain10|"
-			"aio_stock|aio_syslet|uring|cold_stock|cold_syslet|cold_uring N\n");
+			"aio_stock|aio_syslet|uring|wr_stock|wr_syslet|cold_stock|cold_syslet|cold_uring N\n");
 		return 2;
 	}
 	mode = argv[1];
@@ -164,7 +170,12 @@ int main(int argc, char **argv)
 			sys_async_exec(&ten[0], &ahu);
 	} else if (!strcmp(mode, "aio_stock") || !strcmp(mode, "aio_syslet") ||
 		   !strcmp(mode, "cold_stock") || !strcmp(mode, "cold_syslet")) {
-		if (aio_reads(n, !!strstr(mode, "syslet"), mode[0] == 'c')) {
+		if (aio_calls(n, !!strstr(mode, "syslet"), mode[0] == 'c', 0)) {
+			fprintf(stderr, "percall: %s failed\n", mode);
+			return 1;
+		}
+	} else if (!strcmp(mode, "wr_stock") || !strcmp(mode, "wr_syslet")) {
+		if (aio_calls(n, !!strstr(mode, "syslet"), 0, 1)) {
 			fprintf(stderr, "percall: %s failed\n", mode);
 			return 1;
 		}
