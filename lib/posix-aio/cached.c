@@ -85,35 +85,43 @@ static int bo_skip(struct backoff *b)
 }
 
 /*
- * File systems whose regular files answer RWF_NOWAIT with EOPNOTSUPP
- * (tmpfs in 6.12), by st_dev, the last few seen: RWF_NOWAIT is not tried
- * there again. On tmpfs (statfs() asked each time: an anonymous st_dev
- * is reused after an unmount, and a FUSE file's read could wait for
- * ever) the read is a plain preadv2(), inline or on the helper: its data
- * is in memory, or in swap, where io_submit() would wait for it as
- * long (the kernel's aio path for tmpfs is synchronous, with
+ * File systems whose regular files answer RWF_NOWAIT with EOPNOTSUPP,
+ * by st_dev, the last few seen, in two lists: tmpfs (fstatfs() said so
+ * when the first read there answered EOPNOTSUPP) and the others (NFS,
+ * FUSE, 9p, overlayfs ...). RWF_NOWAIT is not tried on either again.
+ * On a tmpfs one the read is a plain preadv2(), inline or on the helper,
+ * once fstatfs() has confirmed tmpfs again (an anonymous st_dev is
+ * reused after an unmount, and a FUSE file's read could wait for ever):
+ * its data is in memory, or in swap, where io_submit() would wait for it
+ * as long (the kernel's aio path for tmpfs is synchronous, with
  * kernel.syslet_aio set or not), and a read that io_submit() made would
- * still cost an event to reap and a thread to wake. Elsewhere the read
- * goes on to io_submit(), and the backoff keeps the inline attempt off
- * for a while. The entries are read and written whole, without a lock:
- * a hint only.
+ * still cost an event to reap and a thread to wake. Only with an
+ * io_context, so that the same read would be io_submit()'s (without
+ * one, it is glibc's, on glibc's thread). On the others the read goes on
+ * to io_submit() with no further system call (their statfs() may ask a
+ * server or a daemon), and the backoff keeps the inline attempt off for
+ * a while. The entries are read and written whole, without a lock: a
+ * hint only.
  */
 #define UNSUP 8
-static dev_t unsup[UNSUP];
-static unsigned unsup_next;
+struct devs {
+	dev_t dev[UNSUP];
+	unsigned next;
+};
+static struct devs unsup_tmpfs, unsup_other;
 
-static int unsupported(dev_t dev)
+static int listed(struct devs *l, dev_t dev)
 {
 	for (unsigned i = 0; i < UNSUP; i++)
-		if (__atomic_load_n(&unsup[i], __ATOMIC_RELAXED) == dev)
+		if (__atomic_load_n(&l->dev[i], __ATOMIC_RELAXED) == dev)
 			return 1;
 	return 0;
 }
 
-static void note_unsupported(dev_t dev)
+static void list(struct devs *l, dev_t dev)
 {
-	if (!unsupported(dev))
-		__atomic_store_n(&unsup[__atomic_fetch_add(&unsup_next, 1, __ATOMIC_RELAXED) % UNSUP],
+	if (!listed(l, dev))
+		__atomic_store_n(&l->dev[__atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED) % UNSUP],
 				 dev, __ATOMIC_RELAXED);
 }
 
@@ -146,12 +154,20 @@ int sa_cached_read(int fd, void *buf, size_t len, long long off, long *res)
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || (fl & O_DIRECT))
 		goto cold;
-	if (S_ISREG(st.st_mode) && st.st_dev && unsupported(st.st_dev))
-		goto unsup;
+	if (S_ISREG(st.st_mode) && st.st_dev) {
+		if (listed(&unsup_tmpfs, st.st_dev))
+			goto tmpfs;
+		if (listed(&unsup_other, st.st_dev))
+			goto miss;
+	}
 	n = syscall(SYS_preadv2, fd, &iov, 1L, (long)off, 0L, (long)RWF_NOWAIT);
 	if (n < 0 && errno == EOPNOTSUPP && S_ISREG(st.st_mode)) {
-		note_unsupported(st.st_dev);
-		goto unsup;
+		if (!on_tmpfs(fd)) {
+			list(&unsup_other, st.st_dev);
+			goto miss;
+		}
+		list(&unsup_tmpfs, st.st_dev);
+		goto tmpfs;
 	}
 	if (n < 0)
 		goto cold;
@@ -165,8 +181,8 @@ done:
 	*res = n;
 	errno = e;
 	return SA_CR_DONE;
-unsup:
-	if (!on_tmpfs(fd))
+tmpfs:
+	if (!sa_ctx() || !on_tmpfs(fd))
 		goto miss;
 	n = syscall(SYS_preadv2, fd, &iov, 1L, (long)off, 0L, 0L);
 	if (n < 0)

@@ -263,13 +263,15 @@ fi
 # cached_reads case on tmpfs, glibc against the library without its
 # helper, the same output, and at least 480 of its 504 non-empty reads
 # finished in the call (the first one on a file system not seen before
-# asks RWF_NOWAIT, and is then read plainly). Where /dev/shm is not
-# tmpfs (a host without it) the run is reported as not made.
+# asks RWF_NOWAIT and goes through io_submit(), which makes the
+# io_context a plain read needs; the backoff skips one more). Where
+# /dev/shm is not tmpfs (a host without it) the run is reported as not
+# made.
 if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then
-	TMPDIR=/dev/shm timeout "$TIMEOUT" "$bin/conformance" cached_reads \
+	env -u SA_CACHED_DEV TMPDIR=/dev/shm timeout "$TIMEOUT" "$bin/conformance" cached_reads \
 		</dev/null >"$O/tmpfs_reads.glibc" 2>&1
-	TMPDIR=/dev/shm LD_PRELOAD="$lib" SYSLET_AIO_FORCE=1 SYSLET_AIO_HELPER=0 SYSLET_AIO_STATS=1 \
-		timeout "$TIMEOUT" "$bin/conformance" cached_reads </dev/null \
+	env -u SA_CACHED_DEV TMPDIR=/dev/shm LD_PRELOAD="$lib" SYSLET_AIO_FORCE=1 SYSLET_AIO_HELPER=0 \
+		SYSLET_AIO_STATS=1 timeout "$TIMEOUT" "$bin/conformance" cached_reads </dev/null \
 		>"$O/tmpfs_reads.lib" 2>"$O/tmpfs_reads.err"
 	s=$(grep '^syslet-aio' "$O/tmpfs_reads.err" | tail -n 1)
 	w=$(field "$s" nowait)
