@@ -348,7 +348,8 @@ TEST(a_read_across_the_end_of_the_device_stays_in_line)
  * segments of bufs[0]) joins the line when every segment is anonymous
  * memory and there are at most 8 (syslet/aio/dest.rs); with more, or with
  * its last segment in a shared mapping of the device (whose fault can wait
- * for anything), it takes a thread of its own, and the line another.
+ * for anything: kept out even when that page is resident), it takes a
+ * thread of its own, and the line another.
  */
 static void vec_case(struct __test_metadata *_metadata, int nsegs, int file_seg, long peak)
 {
@@ -371,6 +372,11 @@ static void vec_case(struct __test_metadata *_metadata, int nsegs, int file_seg,
 	}
 	last = file_seg ? c.slow : bufs[0] + 4096 - iov[nsegs - 1].iov_len;
 	iov[nsegs - 1].iov_base = last;
+	/* The file page resident and writable, as the anonymous ones are: a
+	 * read wrongly let into the line would then copy without a fault and
+	 * stay there (one thread), instead of leaving it at the fault. */
+	if (file_seg)
+		*(volatile char *)last = 0;
 	ASSERT_EQ(0, io_setup(N, &ctx));
 	io_prep_preadv(&cbs[0], c.fd, iov, nsegs, BASE);
 	cbp[0] = &cbs[0];
