@@ -49,7 +49,7 @@ TARGETS = [
     (15, "warm_ext4_qd64", "syslet_libaio", "iops", "io_uring", ">=", 0.9, "cached ext4 QD 64"),
     (15, "randwrite", "syslet_libaio", "iops", "io_uring", ">=", 0.9, "random writes + fsync"),
     # no figure in the issue: the same writes without fio's fsyncs, which
-    # its libaio engine makes with fsync(2) after draining the queue
+    # its libaio engine (fio 3.39) makes with fsync(2), synchronously
     (15, "randwrite_nofsync", "syslet_libaio", "iops", "io_uring", ">=", 0.9,
      "random writes, no fsync (the write path alone)"),
     (15, "randread", "syslet_libaio", "iops", "stock_libaio", ">=", 10, "cold null_blk QD 64"),
