@@ -7,6 +7,7 @@
 #include "conformance.h"
 
 #include <sched.h>
+#include <sys/mman.h>
 
 /*
  * Reads of data in the page cache (the library finishes them inside
@@ -183,4 +184,49 @@ void case_zero_large(void)
 	out("zero_large: %d of %d reads of %d bytes full", full, ROUNDS, LEN);
 	close(fd);
 	free(buf);
+}
+
+/*
+ * Reads into memory the program cannot write, as glibc's pread() answers
+ * them: a PROT_NONE page and a read-only page (EFAULT), and 8 KiB whose
+ * second page is PROT_NONE (4096: the bytes copied before the fault).
+ * On tmpfs (make test's guest) the library reads these inline with a
+ * plain preadv2(); elsewhere its attempt stops at the fault and the read
+ * goes to io_submit().
+ */
+void case_bad_buffers(void)
+{
+	int fd = make_file("badbuf", 16384, 21);
+	char *m = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct aiocb cb;
+
+	if (m == MAP_FAILED || mprotect(m + 4096, 4096, PROT_NONE) ||
+	    mprotect(m + 8192, 4096, PROT_READ)) {
+		perror("mmap");
+		exit(2);
+	}
+	memset(m, 0, 4096);
+	const struct {
+		const char *what;
+		char *buf;
+		size_t n;
+	} t[] = {
+		/* two good reads first: the library's first read on a file
+		 * system makes its io_context, which its inline read needs */
+		{ "writable", m, 4096 },
+		{ "writable again", m, 4096 },
+		{ "no access", m + 4096, 4096 },
+		{ "read-only", m + 8192, 4096 },
+		{ "second page no access", m, 8192 },
+	};
+	for (unsigned i = 0; i < sizeof t / sizeof t[0]; i++) {
+		setcb(&cb, fd, t[i].buf, t[i].n, 4096);
+		int rc = aio_read(&cb);
+
+		wait_cb(&cb);
+		out("bad_buffers: %s rc=%d %s", t[i].what, rc, res(&cb));
+	}
+	out("bad_buffers: first page digest=%016llx", (unsigned long long)digest(m, 4096));
+	munmap(m, 3 * 4096);
+	close(fd);
 }

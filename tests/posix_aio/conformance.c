@@ -451,6 +451,7 @@ static const struct {
 	{ "short_file_eof", case_short_file_eof },
 	{ "cached_reads", case_cached_reads },
 	{ "device_reads", case_device_reads },
+	{ "bad_buffers", case_bad_buffers },
 	{ "zero_large", case_zero_large },
 	{ "fsync", case_fsync },
 	{ "fsync_after_writes", case_fsync_after_writes },

@@ -59,6 +59,7 @@ void case_read_write(void);
 void case_short_file_eof(void);
 void case_cached_reads(void);
 void case_device_reads(void);
+void case_bad_buffers(void);
 void case_zero_large(void);
 void case_fsync(void);
 void case_fsync_after_writes(void);
