@@ -15,7 +15,7 @@ BASELINES = {"syscall": "getppid", "getppid1": "direct", "pread1": "direct", "pr
              "atoms": "direct", "fixed": "enosys_direct", "nop": "getppid", "statx": "direct",
              "blocking": "async_exec_completion", "fio_randread": "stock_libaio",
              "fio_seqread": "stock_libaio", "fio_randwrite": "stock_libaio",
-             "fio_randwrite_nofsync": "stock_libaio",
+             "fio_randwrite_nofsync": "stock_libaio", "aio_fsync": "stock_libaio",
              "fio_randwrite_where": "syslet_libaio_thread",
              "fio_randread_virtio": "stock_libaio", "fio_randread_qd1": "stock_libaio",
              "fio_warm_bdev_qd1": "stock_libaio", "fio_warm_bdev_qd64": "stock_libaio",
@@ -52,6 +52,9 @@ TARGETS = [
     # its libaio engine (fio 3.39) makes with fsync(2), synchronously
     (15, "randwrite_nofsync", "syslet_libaio", "iops", "io_uring", ">=", 0.9,
      "random writes, no fsync (the write path alone)"),
+    # the target's writes with their fsyncs queued as aio (aio-fsync-bench)
+    (15, "aio_fsync", "syslet_libaio", "iops", "io_uring", ">=", 0.9,
+     "random writes + IOCB_CMD_FSYNC every 64"),
     (15, "randread", "syslet_libaio", "iops", "stock_libaio", ">=", 10, "cold null_blk QD 64"),
     (15, "randread", "syslet_libaio", "iops", "io_uring", ">=", 0.9, "cold null_blk QD 64"),
     (15, "randread_virtio", "syslet_libaio", "iops", "io_uring", ">=", 0.9, "cold virtio-blk QD 64"),
@@ -76,7 +79,8 @@ def targets(records):
     out = []
     print("\ntargets (median of the per-round ratios; min-max over the rounds)")
     for issue, job, variant, metric, other, op, bound, what in TARGETS:
-        key = ("fio_" + job, variant, f"{metric}_round_vs_{other}")
+        bench = job if job.startswith("aio_") else "fio_" + job
+        key = (bench, variant, f"{metric}_round_vs_{other}")
         ratio = vals.get(key)
         if ratio is None:
             print(f"#{issue} {what}: {variant}/{other} {metric}: not measured")
