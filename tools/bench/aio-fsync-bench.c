@@ -39,6 +39,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "syslet_test.h"
+
 #define QD 64
 #define EVERY 64
 #define SPAN (1ULL << 30)
@@ -68,12 +70,7 @@ static double now_s(void)
 
 static int set_syslet_aio(int on)
 {
-	int fd = open("/proc/sys/kernel/syslet_aio", O_WRONLY);
-	int ok = fd >= 0 && write(fd, on ? "1" : "0", 1) == 1;
-
-	if (fd >= 0)
-		close(fd);
-	return ok ? 0 : -1;
+	return write_number("/proc/sys/kernel/syslet_aio", on);
 }
 
 /*

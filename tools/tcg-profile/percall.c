@@ -77,12 +77,7 @@ static int prepare(int fd, long i, int cold)
 
 static int set_aio(int on)
 {
-	int fd = open("/proc/sys/kernel/syslet_aio", O_WRONLY);
-	int ok = fd >= 0 && write(fd, on ? "1" : "0", 1) == 1;
-
-	if (fd >= 0)
-		close(fd);
-	return ok ? 0 : -1;
+	return write_number("/proc/sys/kernel/syslet_aio", on);
 }
 
 /* N reads (or writes) through fs/aio.c, each submitted and reaped alone. */
