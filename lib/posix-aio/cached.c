@@ -91,17 +91,18 @@ static int bo_skip(struct backoff *b)
  * FUSE, 9p, overlayfs ...). RWF_NOWAIT is not tried on either again.
  * On a tmpfs one the read is a plain preadv2(), inline or on the helper,
  * once fstatfs() has confirmed tmpfs again (an anonymous st_dev is
- * reused after an unmount, and a FUSE file's read could wait for ever):
- * its data is in memory, or in swap, where io_submit() would wait for it
- * as long (the kernel's aio path for tmpfs is synchronous, with
- * kernel.syslet_aio set or not), and a read that io_submit() made would
- * still cost an event to reap and a thread to wake. Only with an
- * io_context, so that the same read would be io_submit()'s (without
- * one, it is glibc's, on glibc's thread). On the others the read goes on
- * to io_submit() with no further system call (their statfs() may ask a
- * server or a daemon), and the backoff keeps the inline attempt off for
- * a while. The entries are read and written whole, without a lock: a
- * hint only.
+ * reused after an unmount, and a FUSE file's read could wait for ever;
+ * an entry found reused moves to the other list): its data is in memory,
+ * or in swap, where io_submit() would wait for it as long (the kernel's
+ * aio path for tmpfs is synchronous, with kernel.syslet_aio set or not),
+ * and a read that io_submit() made would still cost an event to reap and
+ * a thread to wake. Only once the io_context exists: the process's first
+ * read goes through io_submit(), which makes it, and if io_setup() fails
+ * (aio-max-nr exhausted) the reads are glibc's, on glibc's threads, as
+ * they were. On the others the read goes on to io_submit() without a
+ * statfs() (which may ask a server or a daemon), and both backoffs, the
+ * inline attempt's and the helper's, count it as a miss. The entries are
+ * read and written whole, without a lock: a hint only.
  */
 #define UNSUP 8
 struct devs {
@@ -123,6 +124,15 @@ static void list(struct devs *l, dev_t dev)
 	if (!listed(l, dev))
 		__atomic_store_n(&l->dev[__atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED) % UNSUP],
 				 dev, __ATOMIC_RELAXED);
+}
+
+static void unlist(struct devs *l, dev_t dev)
+{
+	for (unsigned i = 0; i < UNSUP; i++) {
+		dev_t d = dev;
+
+		__atomic_compare_exchange_n(&l->dev[i], &d, 0, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	}
 }
 
 static int on_tmpfs(int fd)
@@ -155,16 +165,24 @@ int sa_cached_read(int fd, void *buf, size_t len, long long off, long *res)
 	if (fl < 0 || (fl & O_DIRECT))
 		goto cold;
 	if (S_ISREG(st.st_mode) && st.st_dev) {
-		if (listed(&unsup_tmpfs, st.st_dev))
-			goto tmpfs;
+		if (listed(&unsup_tmpfs, st.st_dev)) {
+			if (on_tmpfs(fd))
+				goto tmpfs;
+			/* the number was reused by another file system */
+			unlist(&unsup_tmpfs, st.st_dev);
+			list(&unsup_other, st.st_dev);
+			goto cold;
+		}
+		/* neither this attempt nor the helper can serve it: both
+		 * back off (cold_bo is the helper's) */
 		if (listed(&unsup_other, st.st_dev))
-			goto miss;
+			goto cold;
 	}
 	n = syscall(SYS_preadv2, fd, &iov, 1L, (long)off, 0L, (long)RWF_NOWAIT);
 	if (n < 0 && errno == EOPNOTSUPP && S_ISREG(st.st_mode)) {
 		if (!on_tmpfs(fd)) {
 			list(&unsup_other, st.st_dev);
-			goto miss;
+			goto cold;
 		}
 		list(&unsup_tmpfs, st.st_dev);
 		goto tmpfs;
@@ -182,7 +200,7 @@ done:
 	errno = e;
 	return SA_CR_DONE;
 tmpfs:
-	if (!sa_ctx() || !on_tmpfs(fd))
+	if (!sa_ctx())
 		goto miss;
 	n = syscall(SYS_preadv2, fd, &iov, 1L, (long)off, 0L, 0L);
 	if (n < 0)
