@@ -137,6 +137,17 @@ fn with_done(done: isize, ret: isize) -> isize {
     }
 }
 
+/// What is left of `iter` to read or write (`iov_iter_count()`).
+///
+/// # Safety
+///
+/// `iter` is a valid iterator.
+unsafe fn iter_left(iter: *const bindings::iov_iter) -> usize {
+    // SAFETY: `iter` is valid (# Safety); `count` is the same word in
+    // every kind of iterator.
+    unsafe { (*iter).__bindgen_anon_1.__bindgen_anon_1.as_ref().count }
+}
+
 /// The most of a cold read whose device I/O [`start_io`] starts inside
 /// `io_submit()`; the async thread reads the rest as any read would.
 const START_IO_MAX: isize = 128 << 10;
@@ -197,9 +208,8 @@ unsafe fn read_nowait(req: *mut bindings::kiocb, iter: *mut bindings::iov_iter) 
         let file = (*req).ki_filp;
         (file, ptr::read_volatile(ptr::addr_of!((*(*(*file).f_mapping).host).i_size)))
     };
-    // SAFETY: `iter` is valid; `count` (`iov_iter_count()`), its
-    // remaining length, is the same word in every kind of iterator.
-    let count = unsafe { (*iter).__bindgen_anon_1.__bindgen_anon_1.as_ref().count } as isize;
+    // SAFETY: `iter` is valid (# Safety).
+    let count = unsafe { iter_left(iter) } as isize;
     // A read whose first page is not cached is not tried: the try would
     // only return -EAGAIN, but on its way it could wait in io_submit()
     // (the atime update of `file_accessed()`, which runs on that exit

@@ -20,7 +20,7 @@
 //! If no thread can take the line, the read stops instead, and its thread
 //! finishes it after the line's other reads ([`crate::line`]).
 
-use super::{call_rw, dest, thread::AioRw, with_done, EIOCBQUEUED, IOCB_NOWAIT};
+use super::{call_rw, dest, iter_left, thread::AioRw, with_done, EIOCBQUEUED, IOCB_NOWAIT};
 use crate::{line::Drain, prim, process::Process};
 use core::ptr;
 use kernel::{bindings, prelude::*};
@@ -71,14 +71,13 @@ pub(super) unsafe fn read_in_line(
         if ret == -EIOCBQUEUED {
             return Some(ret); // the file system's now: not touched
         }
-        // SAFETY: as above. `iter` is valid (# Safety); `count` is the
-        // same word in every kind of iterator. The mapping's host is
-        // valid while the file is; a racy read of `i_size` is
+        // SAFETY: as above. `iter` is valid (# Safety). The mapping's
+        // host is valid while the file is; a racy read of `i_size` is
         // `i_size_read()` on 64-bit.
         let (left, pos, size) = unsafe {
             (*req).ki_flags &= !(IOCB_NOWAIT as i32);
             (
-                (*iter).__bindgen_anon_1.__bindgen_anon_1.as_ref().count,
+                iter_left(iter),
                 (*req).ki_pos,
                 ptr::read_volatile(ptr::addr_of!((*(*(*file).f_mapping).host).i_size)),
             )

@@ -24,6 +24,7 @@
 //! evaluate); `rust/helpers/syslet.c` wraps the mmap lock and the VMA
 //! lookups, static inlines.
 
+use super::iter_left;
 use kernel::bindings;
 
 /// The most segments of a destination [`in_line`] checks: a read with
@@ -118,9 +119,8 @@ unsafe fn segment(iter: *const bindings::iov_iter, i: usize) -> Option<(usize, u
 ///
 /// `iter` is a valid iterator of the current task's memory.
 pub(super) unsafe fn in_line(iter: *const bindings::iov_iter) -> bool {
-    // SAFETY: `iter` is valid (# Safety); `count` is the same word in
-    // every kind of iterator.
-    let mut left = unsafe { (*iter).__bindgen_anon_1.__bindgen_anon_1.as_ref().count };
+    // SAFETY: `iter` is valid (# Safety).
+    let mut left = unsafe { iter_left(iter) };
     // SAFETY: `iter` is valid (# Safety).
     if unsafe { segment(iter, LINE_SEGS) }.is_some() {
         return false;
@@ -154,9 +154,8 @@ pub(super) unsafe fn in_line(iter: *const bindings::iov_iter) -> bool {
 ///
 /// `iter` is a valid iterator of the current task's memory.
 pub(super) unsafe fn fault_in(iter: *const bindings::iov_iter) -> bool {
-    // SAFETY: `iter` is valid (# Safety); `count` is the same word in
-    // every kind of iterator.
-    if unsafe { (*iter).__bindgen_anon_1.__bindgen_anon_1.as_ref().count } == 0 {
+    // SAFETY: `iter` is valid (# Safety).
+    if unsafe { iter_left(iter) } == 0 {
         return false;
     }
     // SAFETY: `iter` is valid (# Safety).
